@@ -1,0 +1,47 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 2
+export FLASK_APP := booking
+
+.PHONY: run test serve install install-dev migrate seed clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Generated once, never overwritten: it holds this installation's secrets.
+instance/config.py: | $(BIN)/python
+	$(BIN)/python -m booking.instance_config instance/config.py
+
+migrate: install instance/config.py
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask seed-demo
+
+## make run: install, migrate, load the demo clinic once, serve on http://$(HOST):$(PORT)
+run: seed
+	BOOKING_ENV=development $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## make serve: the same app under gunicorn (production settings: needs HTTPS for staff sign-in)
+serve: migrate
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+## make test: install the test tools and run the whole suite (TEST_DATABASE_URL picks PostgreSQL)
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)

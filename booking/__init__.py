@@ -1,0 +1,102 @@
+"""Consultation booking and intake for an infusion-therapy clinic."""
+
+import os
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from booking.config import Config, DevelopmentConfig, settings_from_environment
+
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start safely with the configuration it was given."""
+
+
+def create_app(test_config=None):
+    """Build the app. No side effects: no tables, no files, no prompts."""
+    app = Flask(__name__, instance_relative_config=True)
+    development = os.environ.get("BOOKING_ENV") == "development"
+    app.config.from_object(DevelopmentConfig if development else Config)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(settings_from_environment())
+    else:
+        app.config.update(test_config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
+            app.instance_path, "booking.sqlite"
+        )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Wait for a busy database instead of failing at once when two requests write together.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options.setdefault("connect_args", {"timeout": 30})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    check_configuration(app.config)
+    if app.config.get("TRUSTED_PROXIES"):
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+
+    from booking import errors, security, templating
+
+    security.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+    return app
+
+
+def check_configuration(config):
+    """Raise ConfigurationError for settings the app must not run with."""
+    secret = config.get("SECRET_KEY")
+    if not secret or len(str(secret)) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(
+            "SECRET_KEY is missing or shorter than 32 characters. Set it in instance/config.py "
+            "or the SECRET_KEY environment variable, for example with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    try:
+        ZoneInfo(config["CLINIC_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ConfigurationError(
+            f"CLINIC_TIMEZONE {config['CLINIC_TIMEZONE']!r} is not an IANA time zone name "
+            "such as America/New_York."
+        ) from error
+
+
+def register_extensions(app):
+    """Bind the unbound extensions to this app."""
+    from booking import models  # noqa: F401  (every table must be known to Migrate)
+    from booking.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+
+def register_blueprints(app):
+    """One blueprint per feature."""
+    from booking.appointments import bp as appointments_bp
+    from booking.calendar import bp as calendar_bp
+    from booking.guide import bp as guide_bp
+    from booking.health import bp as health_bp
+    from booking.intake import bp as intake_bp
+    from booking.outbox import bp as outbox_bp
+    from booking.staff import bp as staff_bp
+
+    for blueprint in (health_bp, guide_bp, staff_bp, intake_bp, appointments_bp, calendar_bp, outbox_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_commands(app):
+    """Top-level CLI commands that belong to no single feature."""
+    from booking.demo import seed_demo_command
+
+    app.cli.add_command(seed_demo_command)

@@ -1,0 +1,91 @@
+"""Safe defaults. Deployment settings come from instance/config.py and the environment."""
+
+import os
+from datetime import timedelta
+
+# Settings that may be given as environment variables, and how to read each one.
+# Every other setting belongs in instance/config.py.
+ENVIRONMENT_SETTINGS = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "CLINIC_NAME": str,
+    "CLINIC_TIMEZONE": str,
+    "CLINIC_EMAIL": str,
+    "CLINIC_PHONE": str,
+    "CLINIC_ADDRESS": str,
+    "CLINIC_DOMAIN": str,
+    "RATELIMIT_STORAGE_URI": str,
+    "MAIL_SMTP_HOST": str,
+    "MAIL_SMTP_PORT": int,
+    "MAIL_SMTP_USERNAME": str,
+    "MAIL_SMTP_PASSWORD": str,
+    "PUBLIC_BASE_URL": str,
+}
+
+
+class Config:
+    """Defaults for every environment. Nothing here is a secret."""
+
+    # There is deliberately no fallback SECRET_KEY: create_app refuses to start without one.
+    SECRET_KEY = None
+    BOOKING_ENV = "production"
+
+    SQLALCHEMY_DATABASE_URI = None  # filled in by create_app: DATABASE_URL or instance/booking.sqlite
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    CLINIC_NAME = "Riverside Infusion Clinic"
+    CLINIC_TIMEZONE = "America/New_York"
+    CLINIC_EMAIL = "hello@clinic.example"
+    CLINIC_PHONE = "(555) 010-0100"
+    CLINIC_ADDRESS = "100 Main Street, Suite 2, Springfield"
+    CLINIC_DOMAIN = "clinic.example"
+    # Absolute base for links in emails and calendar feeds, e.g. "https://book.clinic.example".
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
+    # Sessions: HttpOnly and SameSite always; Secure everywhere except local development.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    STAFF_IDLE_TIMEOUT = timedelta(minutes=15)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+
+    # Staff sign-in protection.
+    STAFF_PASSWORD_MIN_LENGTH = 12
+    STAFF_MAX_FAILED_LOGINS = 5
+    STAFF_LOCKOUT = timedelta(minutes=15)
+    LOGIN_RATE_LIMIT = "20 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    WTF_CSRF_TIME_LIMIT = None  # the session bounds a token's life; a long intake step must not expire it
+    MAX_CONTENT_LENGTH = 1024 * 1024
+
+    # Where a clinic's own guide pages live (overriding the packaged ones of the same name).
+    GUIDE_OVERRIDE_DIR = None  # default: <instance>/guide
+
+
+class DevelopmentConfig(Config):
+    """`make run` on a laptop: plain http on 127.0.0.1, so the cookie cannot be Secure."""
+
+    BOOKING_ENV = "development"
+    SESSION_COOKIE_SECURE = False
+
+
+def settings_from_environment(environ=None):
+    """Return the deployment settings present in the environment, converted to their types."""
+    environ = os.environ if environ is None else environ
+    found = {}
+    for name, kind in ENVIRONMENT_SETTINGS.items():
+        if environ.get(name):
+            found[name] = kind(environ[name])
+    if "DATABASE_URL" in found:
+        found["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(found.pop("DATABASE_URL"))
+    return found
+
+
+def normalise_database_url(url):
+    """Point postgres URLs at the psycopg 3 driver, which is the one we install."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,57 @@
+"""Friendly error pages. No stack trace, form content or token ever reaches the page."""
+
+import logging
+
+from flask import render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("booking.errors")
+
+MESSAGES = {
+    400: ("Something in that request was not right",
+          "The page could not use what was sent. Go back, check the form and try again."),
+    403: ("You do not have access to this page",
+          "Your account's role does not include this page. Ask an administrator if you need it."),
+    404: ("Page not found",
+          "The address may be mistyped, or the link may have expired or been replaced by a newer one."),
+    405: ("That action is not available here", "Go back and use the buttons on the page."),
+    413: ("That was too much to send at once", "Shorten the text and try again."),
+    429: ("Too many attempts",
+          "Please wait a minute before trying again. This protects accounts from guessing."),
+    500: ("Something went wrong on our side",
+          "Nothing you did caused this. Please try again in a moment; if it keeps happening, call the clinic."),
+}
+
+
+def render_error(code, title=None, message=None):
+    """Render the error page for `code` with the standard or a given title and message."""
+    default_title, default_message = MESSAGES.get(code, MESSAGES[500])
+    title, message = title or default_title, message or default_message
+    try:
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+    except Exception:  # the page itself failed (say, the database is down): plain text still helps
+        log.exception("error page failed to render")
+        return f"{title}\n\n{message}\n", code, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def init_app(app):
+    """Register handlers for HTTP errors, CSRF failures and unexpected exceptions."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400, "This form has expired",
+            "For your security the form could not be accepted. Go back, reload the page and send it again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if error.code in MESSAGES:
+            return render_error(error.code)
+        return error
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error):
+        log.exception("unhandled error")  # the traceback goes to the log, never to the page
+        return render_error(500)

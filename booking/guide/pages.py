@@ -1,0 +1,76 @@
+"""Guide pages: Markdown files with a small front-matter block, overridable per clinic.
+
+A file in the override folder (instance/guide/ by default) replaces the packaged file of
+the same name, and a new file there adds a page, so a clinic edits its text without code.
+"""
+
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import markdown
+from markupsafe import Markup
+
+PACKAGED_DIR = os.path.join(os.path.dirname(__file__), "content")
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class GuidePage:
+    """One rendered guide page."""
+
+    slug: str
+    title: str
+    summary: str
+    order: int
+    html: Markup
+
+
+def parse_page(slug, text):
+    """Split front matter (title, summary, order) from the Markdown body and render it."""
+    meta = {}
+    match = FRONT_MATTER.match(text)
+    if match:
+        for line in match.group(1).splitlines():
+            key, sep, value = line.partition(":")
+            if sep:
+                meta[key.strip().lower()] = value.strip()
+        text = text[match.end():]
+    title = meta.get("title") or slug.replace("-", " ").capitalize()
+    try:
+        order = int(meta.get("order", 100))
+    except ValueError:
+        order = 100
+    # Shift headings down one level: the page title is the only <h1>.
+    body = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
+    body = re.sub(r"<(/?)h([1-5])\b", lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}", body)
+    return GuidePage(slug=slug, title=title, summary=meta.get("summary", ""), order=order, html=Markup(body))
+
+
+def page_files(override_dir):
+    """Map slug -> path, the override folder winning over the packaged pages."""
+    files = {}
+    for folder in (PACKAGED_DIR, override_dir):
+        if not folder or not os.path.isdir(folder):
+            continue
+        for name in os.listdir(folder):
+            slug, ext = os.path.splitext(name)
+            if ext == ".md" and SLUG_PATTERN.match(slug):
+                files[slug] = os.path.join(folder, name)
+    return files
+
+
+@lru_cache(maxsize=256)
+def _load(path, mtime_ns):
+    """Parse one file; cached until the file changes."""
+    slug = os.path.splitext(os.path.basename(path))[0]
+    with open(path, encoding="utf-8") as handle:
+        return parse_page(slug, handle.read())
+
+
+def load_pages(override_dir):
+    """All guide pages, in reading order."""
+    pages = [_load(path, os.stat(path).st_mtime_ns) for path in page_files(override_dir).values()]
+    return sorted(pages, key=lambda page: (page.order, page.title))

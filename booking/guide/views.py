@@ -1,0 +1,40 @@
+"""Guide views: the table of contents and one page per topic."""
+
+import os
+
+from flask import abort, current_app, redirect, render_template, url_for
+
+from booking.guide import bp
+from booking.guide.pages import SLUG_PATTERN, load_pages
+
+
+def override_dir():
+    """Where this clinic keeps its own versions of the guide pages."""
+    return current_app.config.get("GUIDE_OVERRIDE_DIR") or os.path.join(current_app.instance_path, "guide")
+
+
+@bp.get("/")
+def index():
+    """The home page is the guide."""
+    return redirect(url_for("guide.contents"))
+
+
+@bp.get("/guide/")
+def contents():
+    """The guide's table of contents."""
+    return render_template("guide/contents.html", pages=load_pages(override_dir()))
+
+
+@bp.get("/guide/<slug>")
+def page(slug):
+    """One guide page, with links to the previous and next pages."""
+    if not SLUG_PATTERN.match(slug):
+        abort(404)
+    pages = load_pages(override_dir())
+    for position, candidate in enumerate(pages):
+        if candidate.slug == slug:
+            previous_page = pages[position - 1] if position > 0 else None
+            next_page = pages[position + 1] if position + 1 < len(pages) else None
+            return render_template("guide/page.html", page=candidate, pages=pages,
+                                   previous_page=previous_page, next_page=next_page)
+    abort(404)

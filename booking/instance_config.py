@@ -1,0 +1,41 @@
+"""Write instance/config.py with fresh secrets, once: `python -m booking.instance_config PATH`.
+
+Run by `make run`. An existing file is never touched, so keys survive restarts and the
+encrypted intake answers stay readable.
+"""
+
+import base64
+import os
+import secrets
+import sys
+
+TEMPLATE = '''"""Settings for this installation. Generated once by `make run`; keep it secret."""
+
+SECRET_KEY = {secret_key!r}
+
+# Fernet keys for intake answers. The first encrypts; all of them decrypt. To rotate, put a
+# new key first, run `flask rotate-intake-key`, then remove the old key.
+INTAKE_ENCRYPTION_KEYS = [{intake_key!r}]
+'''
+
+
+def new_fernet_key():
+    """A Fernet key: 32 random bytes, URL-safe base64."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+def write_instance_config(path):
+    """Create `path` with generated secrets unless it exists. Returns True if written."""
+    if os.path.exists(path):
+        return False
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    content = TEMPLATE.format(secret_key=secrets.token_urlsafe(48), intake_key=new_fernet_key())
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(content)
+    return True
+
+
+if __name__ == "__main__":
+    target = sys.argv[1] if len(sys.argv) > 1 else "instance/config.py"
+    print(("Wrote " if write_instance_config(target) else "Kept existing ") + target)

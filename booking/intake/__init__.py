@@ -1,0 +1,7 @@
+"""The patient intake: a multi-step health history, screening and clinician review."""
+
+from flask import Blueprint
+
+bp = Blueprint("intake", __name__, url_prefix="/intake", cli_group=None)
+
+from booking.intake import views  # noqa: E402,F401

@@ -1,0 +1,3 @@
+"""Appointments tables (filled in by the appointments feature)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Intake tables (filled in by the intake feature)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Outbox tables (filled in by the outbox feature)."""
+
+__all__ = []

@@ -1,0 +1,56 @@
+"""Staff forms. Lengths are bounded here so overlong input is a message, not an error."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from booking.models import ROLES
+
+ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
+
+
+class LoginForm(FlaskForm):
+    """Sign-in."""
+
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+
+
+class NewStaffForm(FlaskForm):
+    """An admin creates a staff account."""
+
+    name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    password = PasswordField("Initial password (at least 12 characters)",
+                             validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField("Repeat the password",
+                            validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
+
+
+class EditStaffForm(FlaskForm):
+    """An admin changes a role or deactivates an account."""
+
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    active = BooleanField("Account active")
+
+
+class ResetPasswordForm(FlaskForm):
+    """An admin sets a new password, which signs the person out everywhere."""
+
+    password = PasswordField("New password (at least 12 characters)",
+                             validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField("Repeat the new password",
+                            validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
+
+
+class AuditFilterForm(FlaskForm):
+    """Filters for the audit log (a GET form, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField("Action", validators=[Optional()])
+    actor = StringField("Staff email contains", validators=[Optional(), Length(max=254)])
+    since = StringField("From (YYYY-MM-DD)", validators=[Optional(), Length(max=10)])
+    until = StringField("To (YYYY-MM-DD)", validators=[Optional(), Length(max=10)])

@@ -1,0 +1,171 @@
+"""Shared fixtures: a fresh app and database per test, on SQLite or PostgreSQL.
+
+TEST_DATABASE_URL picks the database for the whole run (SQLite files by default).
+REQUIRE_ALL_TESTS=1 (set by .ci/run) turns "PostgreSQL/browser not available" skips into
+failures, so CI cannot pass by skipping.
+"""
+
+import os
+
+import pytest
+import sqlalchemy as sa
+
+from booking import create_app
+from booking.config import normalise_database_url
+from booking.extensions import db as _db
+from booking.extensions import limiter
+
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-the-check-0123456789"
+TEST_INTAKE_KEY = "3q6Qx0Lq2-0mA5vJb8jY0pQ9fW4kR7tU1sN6zC2eH8o="
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+POSTGRES = TEST_DATABASE_URL.startswith(("postgres://", "postgresql"))
+
+
+def require_or_skip(reason):
+    """Skip with `reason`, or fail when the run must not skip (REQUIRE_ALL_TESTS=1)."""
+    if os.environ.get("REQUIRE_ALL_TESTS") == "1":
+        pytest.fail(f"required but unavailable: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def postgres_only():
+    """For tests that check PostgreSQL-specific behaviour: skip on the SQLite pass."""
+    if not POSTGRES:
+        pytest.skip("PostgreSQL-only behaviour; runs in the PostgreSQL pass (TEST_DATABASE_URL)")
+
+
+def base_test_config(tmp_path, **overrides):
+    """Configuration for one test app; `overrides` win."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(TEST_DATABASE_URL) if POSTGRES
+        else f"sqlite:///{tmp_path / 'test.sqlite'}",
+        "WTF_CSRF_ENABLED": False,
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "SESSION_COOKIE_SECURE": False,
+        "INTAKE_ENCRYPTION_KEYS": [TEST_INTAKE_KEY],
+        "GUIDE_OVERRIDE_DIR": str(tmp_path / "guide"),
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def postgres_ready():
+    """Check once that the PostgreSQL server answers, and build its schema for this run."""
+    if not POSTGRES:
+        return False
+    engine = sa.create_engine(normalise_database_url(TEST_DATABASE_URL))
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        require_or_skip(f"PostgreSQL not available at TEST_DATABASE_URL: {error.orig}")
+    finally:
+        engine.dispose()
+    return True
+
+
+def reset_schema(app):
+    """Give the test an empty database: new SQLite file, or every PostgreSQL table emptied."""
+    with app.app_context():
+        if POSTGRES:
+            with _db.engine.begin() as connection:
+                connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            _db.create_all()
+        else:
+            _db.create_all()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema(postgres_ready, tmp_path_factory):
+    """Create the PostgreSQL schema once per run; tests then only empty the tables."""
+    if not postgres_ready:
+        return
+    app = create_app(base_test_config(tmp_path_factory.mktemp("schema")))
+    reset_schema(app)
+    with app.app_context():
+        _db.engine.dispose()
+
+
+def empty_tables(app):
+    """Remove every row (TRUNCATE also passes the audit log's append-only guard)."""
+    with app.app_context():
+        names = ", ".join(f'"{table.name}"' for table in _db.metadata.sorted_tables)
+        with _db.engine.begin() as connection:
+            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def make_app(tmp_path, postgres_schema):
+    """Build test apps with extra settings: make_app(STAFF_IDLE_TIMEOUT=...)."""
+    apps = []
+
+    def build(**overrides):
+        app = create_app(base_test_config(tmp_path, **overrides))
+        if POSTGRES:
+            empty_tables(app)
+        else:
+            with app.app_context():
+                _db.create_all()
+        apps.append(app)
+        return app
+
+    limiter.reset()
+    yield build
+    for app in apps:
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    """A fresh app with an empty database."""
+    return make_app()
+
+
+@pytest.fixture
+def db(app):
+    """The database, inside an app context."""
+    with app.app_context():
+        yield _db
+
+
+@pytest.fixture
+def client(app):
+    """A test client for `app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for `app`."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_staff(app):
+    """Create a staff account: make_staff("clinician") -> StaffUser (detached, with .password)."""
+    from tests.factories import create_staff_user
+
+    def make(role, **fields):
+        with app.app_context():
+            return create_staff_user(_db.session, role, **fields)
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Sign a staff member in through the real sign-in form."""
+
+    def sign_in(user, password=None, test_client=None):
+        target = test_client or client
+        response = target.post("/staff/login", data={"email": user.email, "password": password or user.password})
+        assert response.status_code == 302, "sign-in failed"
+        return response
+
+    return sign_in
