@@ -1,3 +1,88 @@
-"""Intake tables (filled in by the intake feature)."""
+"""Intake tables. Answers, contact details and the signature are stored encrypted
+(booking.crypto); scores, flag codes and status are clear so the queue sorts without keys."""
 
-__all__ = []
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.extensions import db
+from booking.timeutil import UTCDateTime, utcnow
+
+__all__ = ["Intake", "INTAKE_STATUSES", "INTAKE_DECISIONS", "FLAG_LEVELS"]
+
+INTAKE_STATUSES = ("draft", "submitted", "reviewed")
+INTAKE_DECISIONS = ("suitable", "not_suitable", "need_info")
+# Highest first: the queue sorts urgent, then clearance, then review, then the rest.
+FLAG_LEVELS = ("clearance", "review", "info")
+
+
+class Intake(db.Model):
+    """One patient's health history, from first draft to the clinician's decision.
+
+    A submitted intake is never changed: a correction is a new row whose
+    `previous_id` points at the one it corrects.
+    """
+
+    __tablename__ = "intake"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default="draft", index=True)
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
+    submitted_at: Mapped[object | None] = mapped_column(UTCDateTime(), index=True)
+    # The furthest step the patient has saved (1-based).
+    last_step: Mapped[int] = mapped_column(default=0)
+
+    # Private resume link: only the SHA-256 of the token is kept.
+    resume_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    resume_expires_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    # Private booking link, issued on submit (no clearance flag) or when a clinician clears.
+    booking_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+
+    # Encrypted JSON: {"name", "email", "phone"} (for staff lists and booking pre-fill) and
+    # every answer by step. Never stored or logged in the clear.
+    contact_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    answers_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+
+    # Derived on submit, clear for sorting and filtering.
+    phq9_total: Mapped[int | None]
+    gad7_total: Mapped[int | None]
+    pcl5_total: Mapped[int | None]
+    urgent: Mapped[bool] = mapped_column(default=False, index=True)
+    crisis_acknowledged_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    flag_level: Mapped[str | None] = mapped_column(sa.String(20))  # highest level present
+    flag_codes: Mapped[str] = mapped_column(sa.String(500), default="")  # space-separated codes
+
+    # Consent: what was shown (version and SHA-256 of the exact text) and when, from where.
+    consent_version: Mapped[str | None] = mapped_column(sa.String(20))
+    consent_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    consent_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    consent_ip: Mapped[str | None] = mapped_column(sa.String(64))
+    consent_user_agent: Mapped[str | None] = mapped_column(sa.String(255))
+
+    # Clinician review.
+    decision: Mapped[str | None] = mapped_column(sa.String(20))
+    decision_notes_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    decided_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
+    cleared_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    cleared_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
+
+    previous_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake.id"))
+    previous = relationship("Intake", remote_side=[id])
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.text("status IN ('draft', 'submitted', 'reviewed')"), name="status"),
+    )
+
+    @property
+    def has_clearance_flag(self):
+        """True if a rule asks a clinician to clear this patient before booking."""
+        return self.flag_level == "clearance"
+
+    def booking_allowed(self, clearance_blocks_booking=True):
+        """May this intake book? Submitted, and cleared if a clearance flag requires it."""
+        if self.status == "draft" or self.decision == "not_suitable":
+            return False
+        if self.has_clearance_flag and clearance_blocks_booking:
+            return self.cleared_at is not None
+        return True
