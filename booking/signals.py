@@ -1,0 +1,29 @@
+"""Signals between features, so that one feature reacts to another without importing it.
+
+Senders emit them inside the transaction that made the change, before the commit;
+receivers may only add rows to the `session` they are given (for example an outbox
+message), so that the change and its consequences commit or roll back together.
+Every signal is sent with keyword arguments `session` and `now`, plus those listed.
+Links are absolute URLs built by the sender; no signal carries health data to a
+receiver that would put it in a message.
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# intake=Intake, email=str, link=str (the private resume link). Sent when the patient's
+# email first becomes known, so the resume link can be emailed.
+intake_started = _signals.signal("intake-started")
+# intake=Intake (status submitted; intake.urgent tells whether it needs attention now).
+intake_submitted = _signals.signal("intake-submitted")
+# intake=Intake, actor=StaffUser, link=str (the private booking link). A clinician cleared
+# the patient to book.
+intake_cleared = _signals.signal("intake-cleared")
+# booking=Booking, actor=StaffUser or None (the patient), link=str or None (the private
+# manage link, present only when it was just issued).
+booking_created = _signals.signal("booking-created")
+# booking=Booking (already at its new time), previous_starts_at=datetime, actor, link.
+booking_moved = _signals.signal("booking-moved")
+# booking=Booking (status cancelled), actor, reason=str or None.
+booking_cancelled = _signals.signal("booking-cancelled")
