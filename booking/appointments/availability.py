@@ -54,9 +54,14 @@ class ClinicianPlan:
     busy: list = field(default_factory=list)
 
 
+def _zone(zone):
+    """A ZoneInfo from a zone or its IANA name."""
+    return ZoneInfo(zone) if isinstance(zone, str) else zone
+
+
 def local_midnight(day, zone):
-    """The instant (UTC) at which `day` begins in `zone`."""
-    return datetime.combine(day, time(0), zone).astimezone(timezone.utc)
+    """The instant (UTC) at which `day` begins in `zone` (a ZoneInfo or an IANA name)."""
+    return datetime.combine(day, time(0), _zone(zone)).astimezone(timezone.utc)
 
 
 def local_instant(day, wall_time, zone):
@@ -65,7 +70,7 @@ def local_instant(day, wall_time, zone):
     A time skipped by a spring-forward change is read with the offset before the change
     (02:30 becomes 03:30 daylight time); a repeated time in autumn means its first occurrence.
     """
-    return datetime.combine(day, wall_time, zone).astimezone(timezone.utc)
+    return datetime.combine(day, wall_time, _zone(zone)).astimezone(timezone.utc)
 
 
 def _merge(intervals):
