@@ -67,3 +67,13 @@ def add_booking(session, clinician_id, starts_at, *, minutes=30, buffer=0, statu
     session.add(BookingEvent(booking=booking, kind="created"))
     session.commit()
     return booking.id, token
+
+
+def add_many_bookings(session, clinician_id, starts, minutes=30):
+    """Commit one booking per start time in a single transaction (for volume tests)."""
+    for starts_at in starts:
+        ends_at = starts_at + timedelta(minutes=minutes)
+        session.add(Booking(clinician_id=clinician_id, starts_at=starts_at, ends_at=ends_at, busy_until=ends_at,
+                            status="booked", patient_name=f"Volume Person {next(_counter)}",
+                            manage_token_hash=token_hash(new_token()), source="phone"))
+    session.commit()

@@ -10,12 +10,19 @@ length, including on the days daylight saving time starts and ends.
 """
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from booking.models import Booking, ClinicianProfile, OpeningHours, ScheduleException, StaffUser
+
+
+# "Active" spelled as in the partial indexes' WHERE, so SQLite can use them (a bound parameter would not match).
+ACTIVE = Booking.status != sa.literal_column("'cancelled'")
+# No booking is busy for longer than this (consultation plus buffer are capped at 8 + 4 hours).
+MAX_BUSY = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -27,9 +34,8 @@ class Rules:
     cancel_cutoff: timedelta = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class Slot:
-    """One bookable time of one clinician (UTC instants)."""
+class Slot(NamedTuple):
+    """One bookable time of one clinician (UTC instants). A tuple: hundreds are built per page."""
 
     clinician_id: int
     starts_at: datetime
@@ -152,9 +158,26 @@ def compute_slots(plan, zone_name, first_day, last_day, *, now, rules, ignore_bo
         return []
     earliest = now + rules.min_notice if apply_notice else now
     latest = now + rules.horizon if apply_notice else None
-    return [slot for slot in candidate_slots(plan, zone_name, first_day, last_day)
-            if slot.starts_at >= earliest and (latest is None or slot.starts_at <= latest)
-            and not overlaps_busy(slot, plan.busy, ignore_booking_id)]
+    busy = sorted((start, until) for start, until, booking_id in plan.busy if booking_id != ignore_booking_id)
+    free, index = [], 0
+    # Slots and busy ranges are both in time order: one sweep instead of comparing every pair.
+    for slot in candidate_slots(plan, zone_name, first_day, last_day):
+        if slot.starts_at < earliest or (latest is not None and slot.starts_at > latest):
+            continue
+        while index < len(busy) and busy[index][0] < slot.starts_at - MAX_BUSY:
+            index += 1  # ranges that started long before this slot cannot reach it
+        if not any(start < slot.busy_until and slot.starts_at < until
+                   for start, until in busy[index:index + _scan_limit(busy, index, slot.busy_until)]):
+            free.append(slot)
+    return free
+
+
+def _scan_limit(busy, index, until):
+    """How many busy ranges from `index` start before `until` (those are the only candidates)."""
+    count = 0
+    while index + count < len(busy) and busy[index + count][0] < until:
+        count += 1
+    return count
 
 
 def clinic_day(moment, zone_name):
@@ -173,7 +196,9 @@ def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only
     # A day either side: bookings and exceptions that cross midnight still count.
     window_start = local_midnight(first_day - timedelta(days=1), zone)
     window_end = local_midnight(last_day + timedelta(days=2), zone)
-    query = (sa.select(ClinicianProfile, StaffUser.name)
+    # Plain column queries, not ORM entities: this runs on every week view.
+    query = (sa.select(ClinicianProfile.clinician_id, StaffUser.name, ClinicianProfile.accepts_bookings,
+                       ClinicianProfile.consultation_minutes, ClinicianProfile.buffer_minutes)
              .join(StaffUser, StaffUser.id == ClinicianProfile.clinician_id)
              .where(StaffUser.active.is_(True)).order_by(StaffUser.name, StaffUser.id))
     if only_bookable:
@@ -181,26 +206,26 @@ def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only
     if clinician_ids is not None:
         query = query.where(ClinicianProfile.clinician_id.in_(list(clinician_ids)))
     plans = {}
-    for profile, name in session.execute(query):
-        plans[profile.clinician_id] = ClinicianPlan(
-            clinician_id=profile.clinician_id, name=name, accepts_bookings=profile.accepts_bookings,
-            length=timedelta(minutes=profile.consultation_minutes),
-            buffer=timedelta(minutes=profile.buffer_minutes))
+    for clinician_id, name, accepts, minutes, buffer in session.execute(query):
+        plans[clinician_id] = ClinicianPlan(clinician_id=clinician_id, name=name, accepts_bookings=accepts,
+                                            length=timedelta(minutes=minutes), buffer=timedelta(minutes=buffer))
     if not plans:
         return []
     ids = list(plans)
-    for row in session.scalars(sa.select(OpeningHours).where(OpeningHours.clinician_id.in_(ids))
-                               .order_by(OpeningHours.weekday, OpeningHours.start_time)):
-        plans[row.clinician_id].weekly.setdefault(row.weekday, []).append((row.start_time, row.end_time))
-    for row in session.scalars(sa.select(ScheduleException).where(
-            sa.or_(ScheduleException.clinician_id.in_(ids), ScheduleException.clinician_id.is_(None)),
-            ScheduleException.starts_at < window_end, ScheduleException.ends_at > window_start)):
-        targets = ids if row.clinician_id is None else [row.clinician_id]
-        for clinician_id in targets:
-            plans[clinician_id].exceptions.append((row.kind, row.starts_at, row.ends_at, row.note))
+    for clinician_id, weekday, start, end in session.execute(
+            sa.select(OpeningHours.clinician_id, OpeningHours.weekday, OpeningHours.start_time, OpeningHours.end_time)
+            .where(OpeningHours.clinician_id.in_(ids)).order_by(OpeningHours.weekday, OpeningHours.start_time)):
+        plans[clinician_id].weekly.setdefault(weekday, []).append((start, end))
+    for clinician_id, kind, starts_at, ends_at, note in session.execute(
+            sa.select(ScheduleException.clinician_id, ScheduleException.kind, ScheduleException.starts_at,
+                      ScheduleException.ends_at, ScheduleException.note).where(
+                sa.or_(ScheduleException.clinician_id.in_(ids), ScheduleException.clinician_id.is_(None)),
+                ScheduleException.starts_at < window_end, ScheduleException.ends_at > window_start)):
+        for target in (ids if clinician_id is None else [clinician_id]):
+            plans[target].exceptions.append((kind, starts_at, ends_at, note))
     for clinician_id, starts_at, busy_until, booking_id in session.execute(
             sa.select(Booking.clinician_id, Booking.starts_at, Booking.busy_until, Booking.id).where(
-                Booking.clinician_id.in_(ids), Booking.status != "cancelled",
+                Booking.clinician_id.in_(ids), ACTIVE,
                 Booking.starts_at < window_end, Booking.busy_until > window_start)):
         plans[clinician_id].busy.append((starts_at, busy_until, booking_id))
     return list(plans.values())

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from booking.appointments.availability import (candidate_slots, clinic_day, free_slots, load_plans,
+from booking.appointments.availability import (ACTIVE, candidate_slots, clinic_day, free_slots, load_plans,
                                                nearest_free, overlaps_busy)
 from booking.models import Booking, BookingEvent
 from booking.signals import booking_cancelled, booking_created, booking_moved
@@ -96,7 +96,7 @@ def find_by_token(session, token, lock=False):
 
 def active_booking_for_intake(session, intake_id):
     """The intake's active booking, or None."""
-    return session.scalar(sa.select(Booking).where(Booking.intake_id == intake_id, Booking.status != "cancelled"))
+    return session.scalar(sa.select(Booking).where(Booking.intake_id == intake_id, ACTIVE))
 
 
 def check_window(ctx, starts_at, *, staff=False):

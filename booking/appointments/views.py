@@ -5,6 +5,7 @@ first (link to /intake/start) and gives the clinic's phone number; nothing can b
 """
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, session, url_for
@@ -52,8 +53,12 @@ def parse_clinician(value, clinicians):
     return False
 
 
-def week_view(ctx, clinician_id, requested_week, *, ignore_booking_id=None):
-    """Everything a week of free times needs: days, slots by day, and the week links."""
+def week_view(ctx, clinician_id, requested_week, href_prefix, *, ignore_booking_id=None):
+    """Everything a week of free times needs: days, slots by day (ready to print), and the week links.
+
+    Slot labels and links are built here as plain strings: this is the busiest page, and
+    formatting hundreds of times through template filters and url_for dominated its cost.
+    """
     first_week = week_start(clinic_day(ctx.now + ctx.rules.min_notice, ctx.zone))
     last_week = week_start(clinic_day(ctx.now + ctx.rules.horizon, ctx.zone))
     week = week_start(requested_week) if requested_week else first_week
@@ -62,14 +67,20 @@ def week_view(ctx, clinician_id, requested_week, *, ignore_booking_id=None):
     slots = free_slots(db.session, days[0], days[-1], ctx.zone, now=ctx.now, rules=ctx.rules,
                        clinician_ids=None if clinician_id is None else [clinician_id],
                        ignore_booking_id=ignore_booking_id)
+    zone = ZoneInfo(ctx.zone)
     by_day = {day: [] for day in days}
     seen = set()
     for slot in slots:
-        if clinician_id is None and slot.starts_at in seen:
+        if slot.starts_at in seen:
             continue  # "first available" lists each time once
         seen.add(slot.starts_at)
-        by_day[clinic_day(slot.starts_at, ctx.zone)].append(slot)
-    return {"days": days, "by_day": by_day, "week": week, "count": len(seen),
+        local = slot.starts_at.astimezone(zone)
+        value = slot_value(slot.starts_at)
+        by_day[local.date()].append({"label": f"{local.hour % 12 or 12}:{local.minute:02d} "
+                                              f"{'AM' if local.hour < 12 else 'PM'}",
+                                     "value": value, "href": href_prefix + value})
+    return {"days": [(day, day.strftime("%a %-d %b"), day.strftime("%A %-d %B")) for day in days],
+            "by_day": by_day, "week": week, "count": len(seen),
             "previous": week - timedelta(days=7) if week > first_week else None,
             "next": week + timedelta(days=7) if week < last_week else None}
 
@@ -100,9 +111,11 @@ def choose():
     if clinician_id is False:
         flash("That clinician is not available for booking; showing the first available instead.", "warning")
         clinician_id = None
-    week = week_view(ctx, clinician_id, parse_day(request.args.get("week")))
+    choice = "any" if clinician_id is None else str(clinician_id)
+    week = week_view(ctx, clinician_id, parse_day(request.args.get("week")),
+                     url_for("appointments.confirm") + f"?clinician={choice}&start=")
     return render_template("appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id,
-                           existing=_existing(intake), link=_slot_link(clinician_id), **week)
+                           existing=_existing(intake), **week)
 
 
 def _slot_link(clinician_id):
@@ -239,6 +252,7 @@ def reschedule(token):
     week = {}
     if not page["starts_at"] or page["error"]:
         page["starts_at"] = None
-        week = week_view(ctx, booking.clinician_id, parse_day(request.args.get("week")), ignore_booking_id=booking.id)
+        week = week_view(ctx, booking.clinician_id, parse_day(request.args.get("week")),
+                         url_for("appointments.reschedule", token=token) + "?start=", ignore_booking_id=booking.id)
     link = lambda slot: url_for("appointments.reschedule", token=token, start=slot_value(slot.starts_at))  # noqa: E731
     return render_template("appointments/reschedule.html", link=link, **page, **week), (409 if page["error"] else 200)
