@@ -42,7 +42,7 @@ def start(client, token):
 
 def confirm(client, clinician, starts_at, **fields):
     """POST the confirm form."""
-    data = {"clinician": str(clinician), "start": slot_value(starts_at), "name": "Pat Example",
+    data = {"clinician": str(clinician), "start": slot_value(starts_at) if starts_at else "", "name": "Pat Example",
             "email": "pat@example.org", "phone": "555 0101", "tz": ""}
     data.update(fields)
     return client.post("/book/confirm", data=data)
@@ -264,3 +264,11 @@ def test_cut_off_stops_online_changes(client, db, clinic, app):
     assert "up to 24 hours before" in response.get_data(as_text=True)
     assert db.session.scalars(sa.select(Booking)).one().status == "booked"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BookingEvent)) == 1
+
+
+def test_extreme_weeks_and_times_are_messages_not_errors(client, db, clinic):
+    start(client, clinic["token"])
+    for week in ("9999-12-31", "0001-01-01", "2026-02-30", "x" * 500):
+        assert client.get(f"/book/?week={week}").status_code == 200
+    for when in ("9999-12-31T23:59Z", "0001-01-01T00:00Z"):
+        assert confirm(client, clinic["alice"], None, start=when).status_code == 400

@@ -206,3 +206,15 @@ def test_hours_editing(client, db, staff):
                                                                  "accepts_bookings": "y"})
     assert profile.status_code == 302
     assert client.post("/staff/schedule/hours/weekly/99999/delete", data={}, follow_redirects=True).status_code == 200
+
+
+def test_extreme_dates_are_messages_not_errors(client, db, staff):
+    for path in ("/staff/schedule?date=9999-12-31", "/staff/schedule?date=0001-01-01&view=week",
+                 "/staff/schedule/export?from=0001-01-01&to=9999-12-31"):
+        assert client.get(path).status_code in (200, 302)
+    response = client.post("/staff/schedule/book", data=phone_form(staff, date="9999-12-31"))
+    assert response.status_code == 400 and "Write the date as YYYY-MM-DD" in text(response)
+    response = client.post("/staff/schedule/hours/exceptions", data={
+        "clinician": staff["alice"], "applies_to": "clinician", "kind": "closed", "first_day": "9999-12-30",
+        "last_day": "9999-12-31"}, follow_redirects=True)
+    assert "Write dates as YYYY-MM-DD" in text(response)

@@ -267,8 +267,12 @@ def days_between(first_day, last_day):
 
 
 def parse_day(text, default=None):
-    """A YYYY-MM-DD date, or `default` for anything else (impossible dates included)."""
+    """A YYYY-MM-DD date from 2000 to 2199, or `default` for anything else (impossible dates included).
+
+    The bounds keep date arithmetic (a day before, a week after) far from datetime's limits.
+    """
     try:
-        return date.fromisoformat((text or "").strip()[:10]) if text else default
+        day = date.fromisoformat((text or "").strip()[:10]) if text else None
     except ValueError:
         return default
+    return day if day is not None and 2000 <= day.year < 2200 else default
