@@ -39,6 +39,9 @@ def create_app(test_config=None):
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from booking import routing
+
+    routing.init_app(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)

@@ -24,7 +24,7 @@ RULES = {
     "/staff/": "/staff/",
     "/staff/login": "/staff/login",
     "/staff/admin/staff": "/staff/admin/staff",
-    "/staff/admin/staff/<int:user_id>": "/staff/admin/staff/{admin_id}",
+    "/staff/admin/staff/<id:user_id>": "/staff/admin/staff/{admin_id}",
     "/staff/admin/audit": "/staff/admin/audit",
 }
 
