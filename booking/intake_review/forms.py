@@ -1,0 +1,31 @@
+"""Forms for the clinician's review pages."""
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from booking.intake_review.decisions import DECISION_LABELS, STATUS_FILTERS
+
+
+class QueueFilterForm(FlaskForm):
+    """Filter the queue by status and by the date an intake arrived."""
+
+    class Meta:
+        csrf = False  # a GET form that changes nothing
+
+    status = SelectField("Status", choices=list(STATUS_FILTERS.items()), default="waiting")
+    since = StringField("Arrived on or after", validators=[Optional(), Length(max=10)])
+    until = StringField("Arrived on or before", validators=[Optional(), Length(max=10)])
+
+
+class DecisionForm(FlaskForm):
+    """The clinician's decision and notes."""
+
+    decision = RadioField("Decision", choices=list(DECISION_LABELS.items()),
+                          validators=[InputRequired("Choose a decision.")])
+    notes = TextAreaField("Notes (kept encrypted; the patient does not see them)",
+                          validators=[Length(max=5000, message="Keep notes to 5,000 characters or fewer.")])
+
+
+class ClearForm(FlaskForm):
+    """A button: clear the patient for booking (CSRF-protected)."""
