@@ -9,8 +9,8 @@ from datetime import datetime
 from functools import lru_cache
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, RadioField, SelectMultipleField,
-                     StringField, TelField, TextAreaField)
+from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, RadioField, SelectChoice,
+                     SelectMultipleField, StringField, TelField, TextAreaField)
 from wtforms import widgets
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -58,15 +58,19 @@ def _required(question, message):
     return InputRequired(message) if question.required else Optional()
 
 
+def _choices(question):
+    return [SelectChoice(str(key), label) for key, label in question.choices]
+
+
 def field_for(question):
     """The WTForms field for one declared question."""
     label, kind = question.label, question.kind
     if kind in ("choice", "scale"):
-        return RadioField(label, choices=[(str(k), v) for k, v in question.choices], validate_choice=False,
+        return RadioField(label, choices=_choices(question), validate_choice=False,
                           validators=[_required(question, "Choose an answer."), ChoiceOf(question.choices)])
     if kind == "multi":
         validators = [InputRequired("Tick at least one.")] if question.required else []
-        return MultiCheckboxField(label, choices=[(str(k), v) for k, v in question.choices], validate_choice=False,
+        return MultiCheckboxField(label, choices=_choices(question), validate_choice=False,
                                   validators=validators + [ChoiceOf(question.choices)])
     if kind == "integer":
         return IntegerField(label, validators=[

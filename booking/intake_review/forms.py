@@ -1,7 +1,7 @@
 """Forms for the clinician's review pages."""
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from booking.intake_review.decisions import DECISION_LABELS, STATUS_FILTERS
@@ -13,7 +13,7 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    status = SelectField("Status", choices=list(STATUS_FILTERS.items()), default="waiting")
+    status = SelectField("Status", choices=[SelectChoice(k, v) for k, v in STATUS_FILTERS.items()], default="waiting")
     since = StringField("Arrived on or after", validators=[Optional(), Length(max=10)])
     until = StringField("Arrived on or before", validators=[Optional(), Length(max=10)])
 
@@ -21,7 +21,7 @@ class QueueFilterForm(FlaskForm):
 class DecisionForm(FlaskForm):
     """The clinician's decision and notes."""
 
-    decision = RadioField("Decision", choices=list(DECISION_LABELS.items()),
+    decision = RadioField("Decision", choices=[SelectChoice(k, v) for k, v in DECISION_LABELS.items()],
                           validators=[InputRequired("Choose a decision.")])
     notes = TextAreaField("Notes (kept encrypted; the patient does not see them)",
                           validators=[Length(max=5000, message="Keep notes to 5,000 characters or fewer.")])

@@ -14,7 +14,7 @@ from booking.intake.service import compute_scores, read_answers, read_contact
 from booking.intake.steps import STEPS
 from booking.intake_review import bp
 from booking.intake_review.charts import score_bars
-from booking.intake_review.decisions import (DECISION_LABELS, ReviewError, clear_for_booking, queue_query,
+from booking.intake_review.decisions import (DECISION_LABELS, STATUS_FILTERS, ReviewError, clear_for_booking, queue_query,
                                              record_decision)
 from booking.intake_review.forms import ClearForm, DecisionForm, QueueFilterForm
 from booking.models import Intake, StaffUser
@@ -42,7 +42,7 @@ def _parse_day(field):
 def queue():
     """The intake queue: urgent, then clearance, then review, then the rest; oldest first in each."""
     form = QueueFilterForm(request.args)
-    status = form.status.data if form.status.data in dict(form.status.choices) else "waiting"
+    status = form.status.data if form.status.data in STATUS_FILTERS else "waiting"
     since, until = (_parse_day(form.since), _parse_day(form.until)) if form.validate() else (None, None)
     page = max(1, request.args.get("page", 1, type=int) or 1)
     query = queue_query(status, since, until, current_app.config["CLINIC_TIMEZONE"])
