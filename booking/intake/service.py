@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import flag_modified
 
 from booking.intake import questionnaires as q
 from booking.intake.consent import consent_digest, consent_text
@@ -50,8 +51,11 @@ class SaveResult:
     newly_urgent: bool = False
 
 
-def _renew_resume_window(intake, now, draft_days):
-    # The link lives as long as the draft: each save keeps both for another `draft_days`.
+def _touch(intake, now, draft_days):
+    """Note a save at `now`. The link lives as long as the draft: each save keeps both for `draft_days`."""
+    intake.updated_at = now
+    # Written even when unchanged, so the column's onupdate (the wall clock) never overrides `now`.
+    flag_modified(intake, "updated_at")
     intake.resume_expires_at = now + timedelta(days=draft_days)
 
 
@@ -59,8 +63,8 @@ def start_intake(session, *, cipher, now, draft_days, answers=None, previous=Non
     """Create a draft and its private resume token. Returns (intake, token); the token is shown once."""
     token = new_token()
     intake = Intake(status="draft", created_at=now, updated_at=now, resume_token_hash=token_hash(token),
-                    answers_encrypted=cipher.encrypt(answers or {}), previous=previous)
-    _renew_resume_window(intake, now, draft_days)
+                    answers_encrypted=cipher.encrypt(answers or {}), previous=previous,
+                    resume_expires_at=now + timedelta(days=draft_days))
     session.add(intake)
     session.flush()
     return intake, token
@@ -115,8 +119,7 @@ def save_step(session, intake, step, values, *, cipher, now, draft_days):
         # Urgency is never taken back by a later answer: someone may have reason to look.
         intake.urgent = result.newly_urgent = True
     intake.last_step = max(intake.last_step, number)
-    intake.updated_at = now
-    _renew_resume_window(intake, now, draft_days)
+    _touch(intake, now, draft_days)
     session.flush()
     return result
 
@@ -139,8 +142,7 @@ def mark_review_seen(intake, now, draft_days):
     if missing is not None:
         raise StepsMissing(f"Please finish step {missing} first.", missing)
     intake.last_step = max(intake.last_step, STEP_NUMBER["review"])
-    intake.updated_at = now
-    _renew_resume_window(intake, now, draft_days)
+    _touch(intake, now, draft_days)
 
 
 def first_missing_step(intake, answers=None):
@@ -187,6 +189,7 @@ def submit_intake(session, intake, *, signature, cipher, now, settings, ip=None,
     flags = screen(answers, settings)
     intake.status = "submitted"
     intake.submitted_at = intake.updated_at = now
+    flag_modified(intake, "updated_at")
     intake.answers_encrypted = cipher.encrypt(answers)
     intake.phq9_total, intake.gad7_total, intake.pcl5_total = (
         getattr(scores.get(key), "total", None) for key in ("phq9", "gad7", "pcl5"))

@@ -13,7 +13,8 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    status = SelectField("Status", choices=[SelectChoice(k, v) for k, v in STATUS_FILTERS.items()], default="waiting")
+    status = SelectField("Status", choices=[SelectChoice(k, v) for k, v in STATUS_FILTERS.items()], default="waiting",
+                         validate_choice=False)  # an unknown status falls back to "waiting" in the view
     since = StringField("Arrived on or after", validators=[Optional(), Length(max=10)])
     until = StringField("Arrived on or before", validators=[Optional(), Length(max=10)])
 

@@ -28,7 +28,7 @@ ANSWER_ROLES = ("clinician", "admin")
 
 def _parse_day(field):
     """A YYYY-MM-DD filter field as a date, or None with an error on the field."""
-    if not field.data:
+    if not field.data or field.errors:
         return None
     try:
         return datetime.strptime(field.data.strip(), "%Y-%m-%d").date()
@@ -43,7 +43,8 @@ def queue():
     """The intake queue: urgent, then clearance, then review, then the rest; oldest first in each."""
     form = QueueFilterForm(request.args)
     status = form.status.data if form.status.data in STATUS_FILTERS else "waiting"
-    since, until = (_parse_day(form.since), _parse_day(form.until)) if form.validate() else (None, None)
+    form.validate()
+    since, until = _parse_day(form.since), _parse_day(form.until)
     page = max(1, request.args.get("page", 1, type=int) or 1)
     query = queue_query(status, since, until, current_app.config["CLINIC_TIMEZONE"])
     intakes = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
