@@ -58,7 +58,8 @@ def _no_intake():
 def _page_context(intake, now):
     """What every intake page shows: the resume link."""
     token = session.get(SESSION_TOKEN)
-    return {"resume_link": absolute(resume_path(token)) if token else None,
+    # Shown on the site the patient is using; emails use PUBLIC_BASE_URL (the signal's link).
+    return {"resume_link": url_for("intake.resume", token=token, _external=True) if token else None,
             "resume_expires_at": intake.resume_expires_at if intake else None}
 
 
