@@ -55,10 +55,12 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def _required(question, message):
+    """The required (or optional) validator for a choice or number question."""
     return InputRequired(message) if question.required else Optional()
 
 
 def _choices(question):
+    """The question's choices as WTForms SelectChoices (values as strings, as posted)."""
     return [SelectChoice(str(key), label) for key, label in question.choices]
 
 
@@ -136,6 +138,7 @@ def check_step(step, form, today):
     ok = True
 
     def error(name, message):
+        """Attach `message` to field `name`."""
         nonlocal ok
         form[name].errors.append(message)
         ok = False

@@ -31,10 +31,12 @@ class Flag:
 
 
 def _medical(answers):
+    """The medical-history step's answers."""
     return answers.get("medical") or {}
 
 
 def _ticked(answers, value):
+    """True if `value` is ticked among the medical conditions."""
     return value in (_medical(answers).get("conditions") or [])
 
 

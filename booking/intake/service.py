@@ -14,9 +14,12 @@ from sqlalchemy.orm.attributes import flag_modified
 from booking.intake import questionnaires as q
 from booking.intake.consent import consent_digest, consent_text
 from booking.intake.screening import highest_level, screen
-from booking.intake.steps import ANSWER_STEPS, STEP_NUMBER
+from booking.intake.steps import ANSWER_STEPS, STEP_NUMBER, ratings
 from booking.models import Intake
 from booking.tokens import new_token, plausible_token, token_hash
+
+
+FLAG_CODES_LENGTH = 500  # Intake.flag_codes is String(500)
 
 
 class IntakeError(Exception):
@@ -96,6 +99,7 @@ def read_contact(intake, cipher):
 
 
 def _refuse_if_submitted(intake):
+    """Raise AlreadySubmitted unless `intake` is still a draft (a sent intake never changes)."""
     if intake.status != "draft":
         raise AlreadySubmitted("Your questionnaire has already been sent, so it can no longer be changed here.")
 
@@ -156,8 +160,6 @@ def first_missing_step(intake, answers=None):
 
 def compute_scores(answers, pcl5_cutoff=q.DEFAULT_PCL5_CUTOFF):
     """{"phq9": Score, "gad7": Score, "pcl5": Score} for the questionnaires that are complete."""
-    from booking.intake.steps import ratings
-
     scorers = {"phq9": q.score_phq9, "gad7": q.score_gad7,
                "pcl5": lambda values: q.score_pcl5(values, cutoff=pcl5_cutoff)}
     scores = {}
@@ -195,7 +197,7 @@ def submit_intake(session, intake, *, signature, cipher, now, settings, ip=None,
         getattr(scores.get(key), "total", None) for key in ("phq9", "gad7", "pcl5"))
     intake.urgent = intake.urgent or q.crisis_triggered(answers)
     intake.flags_encrypted = cipher.encrypt([flag.as_dict() for flag in flags])
-    intake.flag_codes = " ".join(flag.code for flag in flags)[:500]
+    intake.flag_codes = join_codes(flag.code for flag in flags)
     intake.flag_level = highest_level(flags)
     intake.consent_version = settings["CONSENT_VERSION"]
     intake.consent_sha256 = consent_digest(text)
@@ -207,6 +209,17 @@ def submit_intake(session, intake, *, signature, cipher, now, settings, ip=None,
         token = issue_booking_token(intake)
     session.flush()
     return token
+
+
+def join_codes(codes, limit=FLAG_CODES_LENGTH):
+    """Space-separated flag codes, dropping whole codes (never half of one) past the column's length."""
+    joined = ""
+    for code in dict.fromkeys(codes):
+        candidate = f"{joined} {code}".strip()
+        if len(candidate) > limit:
+            break
+        joined = candidate
+    return joined
 
 
 def issue_booking_token(intake):

@@ -59,6 +59,7 @@ class Step:
 
 
 def _scale_items(prefix, items, scale):
+    """One scale question per questionnaire item, numbered as on the paper form."""
     return tuple(Question(f"{prefix}_{number}", f"{number}. {text}", "scale", choices=scale)
                  for number, text in enumerate(items, start=1))
 
@@ -107,6 +108,7 @@ TRIAL_ROWS = 4  # rows for antidepressant trials; enough for the treatment-resis
 
 
 def _trial_questions():
+    """Name, dose, weeks and response for each antidepressant row."""
     questions = []
     for row in range(1, TRIAL_ROWS + 1):
         questions += [

@@ -22,10 +22,12 @@ SESSION_BOOKING_TOKEN = "intake_booking_token"
 
 
 def _cipher():
+    """The Cipher for this app's keys."""
     return cipher_for(current_app.config)
 
 
 def _draft_days():
+    """How long drafts and resume links last."""
     return current_app.config["INTAKE_DRAFT_DAYS"]
 
 
@@ -42,14 +44,17 @@ def _current_intake(now):
 
 
 def _next_step_number(intake):
+    """The step the patient should do next."""
     return min(intake.last_step + 1, STEP_COUNT)
 
 
 def _go_to_step(number):
+    """Redirect to step `number`."""
     return redirect(url_for("intake.step", number=number))
 
 
 def _no_intake():
+    """Send a patient without a (valid) intake back to the start page."""
     flash("We could not find your questionnaire in this browser. Use your private link to continue, "
           "or start a new one.", "warning")
     return redirect(url_for("intake.start"))
@@ -164,6 +169,7 @@ def _send_step_signals(intake, result, now):
 
 
 def _render_step(intake, current, number, form, now, returning=False, page_error=None):
+    """Render a step's form (with errors, if any)."""
     extra = {}
     if current.kind == "consent":
         extra["consent_text"] = consent_text(current_app.config["CONSENT_VERSION"])

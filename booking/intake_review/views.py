@@ -57,6 +57,7 @@ def queue():
 
 
 def _contact_or_blank(intake, cipher):
+    """The decrypted contact details, or a placeholder if no key opens them."""
     try:
         return read_contact(intake, cipher)
     except InvalidToken:
@@ -64,6 +65,7 @@ def _contact_or_blank(intake, cipher):
 
 
 def _intake_or_404(intake_id):
+    """The intake with `intake_id`, or a 404."""
     return db.session.get(Intake, intake_id) or abort(404)
 
 
@@ -72,13 +74,14 @@ def _intake_or_404(intake_id):
 def detail(intake_id):
     """Summary (scores as bars, flags with reasons), then every answer by section. Audited."""
     intake = _intake_or_404(intake_id)
-    record_request_event(db.session, "view_intake", target_type="intake", target_id=intake.id)
-    db.session.commit()  # the view is on record even if showing it fails below
     return _render_detail(intake, DecisionForm(prefix="decide", data={"decision": intake.decision}),
                           ClearForm(prefix="clear"))
 
 
 def _render_detail(intake, decision_form, clear_form, status=200):
+    """Show an intake's summary and answers; every showing is written to the audit log first."""
+    record_request_event(db.session, "view_intake", target_type="intake", target_id=intake.id)
+    db.session.commit()  # the view is on record even if showing it fails below
     cipher = cipher_for(current_app.config)
     try:
         answers, contact = read_answers(intake, cipher), read_contact(intake, cipher)

@@ -81,6 +81,10 @@ def test_keyboard_only_intake_with_crisis_panel_reaches_the_top_of_the_queue(pag
     for number, step in enumerate(STEPS, start=1):
         assert f"Step {number} of 11" in page.locator(".step-progress").inner_text()
         check_page(page, f"{number:02d}-{step.key}", step.title.split(":")[0])
+        if step.key == "about":  # sending it empty first: the errors page must be accessible too
+            press_button(page, "Save and continue")
+            assert "Please check these answers" in page.locator(".error-summary").inner_text()
+            check_page(page, "01b-about-errors", step.title)
         if step.kind == "form":
             fill_step(page, step.key, answers[step.key])
             press_button(page, "Save and continue")
