@@ -18,7 +18,8 @@ def default_values():
         "phq9": {**{f"phq9_{n}": 1 for n in range(1, 9)}, "phq9_9": 0, "phq9_difficulty": "somewhat"},
         "gad7": {f"gad7_{n}": 1 for n in range(1, 8)},
         "pcl5": {f"pcl5_{n}": 1 for n in range(1, 21)},
-        "treatment": {**{f"trial_{r}_{part}": None for r in range(1, 5) for part in ("name", "dose", "weeks", "response")},
+        "treatment": {**{f"trial_{r}_{part}": None for r in range(1, 5)
+                         for part in ("name", "dose", "weeks", "response")},
                       "therapy": "yes", "advanced": [], "hospitalisations": None},
         "medical": {"conditions": [], "pregnant": "no", "breastfeeding": "no", "bp_systolic": 120, "bp_diastolic": 80,
                     "bp_date": "2026-11-01", "other_conditions": None},

@@ -121,7 +121,8 @@ def test_decision_is_recorded_encrypted_and_audited(app, client, make_staff, log
     assert response.status_code == 422 and "Choose a decision." in response.get_data(as_text=True)
     assert "Call about seizures" in response.get_data(as_text=True)
     assert len(audit_actions(app, "view_intake")) == 1  # showing the answers again is a view too
-    response = client.post(f"{url}/decision", data={"decide-decision": "need_info", "decide-notes": "Call about seizures"})
+    response = client.post(f"{url}/decision",
+                           data={"decide-decision": "need_info", "decide-notes": "Call about seizures"})
     assert response.status_code == 302
     page = client.get(url).get_data(as_text=True)
     assert "Recorded: <strong>Need more information</strong>" in page and "Call about seizures" in page

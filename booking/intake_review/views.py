@@ -14,8 +14,8 @@ from booking.intake.service import compute_scores, read_answers, read_contact
 from booking.intake.steps import STEPS
 from booking.intake_review import bp
 from booking.intake_review.charts import score_bars
-from booking.intake_review.decisions import (DECISION_LABELS, STATUS_FILTERS, ReviewError, clear_for_booking, queue_query,
-                                             record_decision)
+from booking.intake_review.decisions import (DECISION_LABELS, STATUS_FILTERS, ReviewError, clear_for_booking,
+                                             queue_query, record_decision)
 from booking.intake_review.forms import ClearForm, DecisionForm, QueueFilterForm
 from booking.models import Intake, StaffUser
 from booking.signals import intake_cleared

@@ -2,6 +2,7 @@
 finds it at the top of the queue marked urgent. axe checks every page; each step is photographed."""
 
 from booking.extensions import db as _db
+from booking.intake.steps import STEPS
 from tests.browser.conftest import assert_accessible, save_step_screenshot
 from tests.factories import create_staff_user
 from tests.intake_factories import default_values
@@ -19,6 +20,7 @@ def tab_to(page, selector):
 
 
 def type_into(page, name, text):
+    """Tab to the field called `name` and type `text`."""
     tab_to(page, f'[name="{name}"]')
     page.keyboard.type(str(text))
 
@@ -32,11 +34,13 @@ def choose(page, name, index):
 
 
 def tick(page, name, value):
+    """Tick the box with `value` in group `name`."""
     tab_to(page, f'input[name="{name}"][value="{value}"]')
     page.keyboard.press("Space")
 
 
 def press_button(page, text):
+    """Tab to the page's main button, check its words, and press Enter."""
     tab_to(page, "button[type=submit].button")
     assert text in page.evaluate("document.activeElement.textContent"), text
     with page.expect_navigation():
@@ -44,15 +48,14 @@ def press_button(page, text):
 
 
 def check_page(page, name, heading):
+    """Check the heading, run axe, and keep a screenshot."""
     assert heading in page.locator("h1").inner_text()
     assert_accessible(page)
     save_step_screenshot(page, f"intake-{name}")
 
 
-def fill_step(page, key, values, radio_index=None):
+def fill_step(page, key, values):
     """Fill a step from stored-form values by keyboard, in the page's order."""
-    from booking.intake.steps import STEPS
-
     step = next(step for step in STEPS if step.key == key)
     for question in step.questions:
         value = values.get(question.name)
@@ -75,9 +78,6 @@ def test_keyboard_only_intake_with_crisis_panel_reaches_the_top_of_the_queue(pag
     page.goto("/intake/start")
     check_page(page, "00-start", "Health questionnaire")
     press_button(page, "Start the questionnaire")
-
-    from booking.intake.steps import STEPS
-
     for number, step in enumerate(STEPS, start=1):
         assert f"Step {number} of 11" in page.locator(".step-progress").inner_text()
         check_page(page, f"{number:02d}-{step.key}", step.title.split(":")[0])
