@@ -16,8 +16,10 @@ DEMO_STAFF = [
     ("dr.okafor@clinic.example", "Dr Samuel Okafor", "clinician", "demo-clinician-password"),
 ]
 
+from booking.intake.demo import seed_demo_intakes  # noqa: E402
+
 # Each feature that has demo data adds a function here: it takes (session, clinicians, now).
-DEMO_EXTENSIONS = []
+DEMO_EXTENSIONS = [seed_demo_intakes]
 
 
 def seed_demo(session, now):

@@ -215,3 +215,13 @@ def test_purge_drafts_removes_only_stale_drafts(app, runner):
 def test_unknown_intake_is_404(client, make_staff, login, path):
     login(make_staff("clinician"))
     assert client.get(path).status_code == 404
+
+
+def test_demo_data_fills_the_queue_in_order(app, runner, client, make_staff, login):
+    with app.app_context():  # seed-demo is a plain click command: the `flask` CLI pushes this context
+        result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    login(make_staff("clinician"))
+    page = client.get("/staff/intakes").get_data(as_text=True)
+    assert names_in_order(page, ["Taylor Demo", "Robin Demo", "Morgan Demo", "Casey Demo"]) == [
+        "Casey Demo", "Morgan Demo", "Robin Demo", "Taylor Demo"]
