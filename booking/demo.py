@@ -5,6 +5,7 @@ from flask.cli import with_appcontext
 import sqlalchemy as sa
 
 from booking.extensions import db
+from booking.intake.demo import seed_demo_intakes
 from booking.models import StaffUser
 from booking.staff.accounts import create_staff
 
@@ -15,8 +16,6 @@ DEMO_STAFF = [
     ("dr.patel@clinic.example", "Dr Priya Patel", "clinician", "demo-clinician-password"),
     ("dr.okafor@clinic.example", "Dr Samuel Okafor", "clinician", "demo-clinician-password"),
 ]
-
-from booking.intake.demo import seed_demo_intakes  # noqa: E402
 
 # Each feature that has demo data adds a function here: it takes (session, clinicians, now).
 DEMO_EXTENSIONS = [seed_demo_intakes]

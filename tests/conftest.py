@@ -114,9 +114,6 @@ def make_app(tmp_path, postgres_schema):
             with app.app_context():
                 limiter.reset()  # rate-limit counters must not leak from one test into the next
         apps.append(app)
-        # Reset once an app has bound the limiter (it has no storage before that, as when
-        # a test file is run on its own).
-        limiter.reset()
         return app
 
     yield build

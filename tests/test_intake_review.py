@@ -219,8 +219,7 @@ def test_unknown_intake_is_404(client, make_staff, login, path):
 
 
 def test_demo_data_fills_the_queue_in_order(app, runner, client, make_staff, login):
-    with app.app_context():  # seed-demo is a plain click command: the `flask` CLI pushes this context
-        result = runner.invoke(args=["seed-demo"])
+    result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     login(make_staff("clinician"))
     page = client.get("/staff/intakes").get_data(as_text=True)
