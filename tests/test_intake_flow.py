@@ -181,7 +181,8 @@ def test_another_intakes_booking_token_is_not_a_resume_link(app, client):
 
 def test_steps_cannot_be_skipped_or_invented(client):
     client.post("/intake/start")
-    for path in ("/intake/step/5", "/intake/step/0", "/intake/step/99", "/intake/step/abc", "/intake/step/-1"):
+    for path in ("/intake/step/5", "/intake/step/0", "/intake/step/99", "/intake/step/abc", "/intake/step/-1",
+                 "/intake/step/²", "/intake/step/" + "9" * 40):
         response = client.get(path)
         assert response.location.endswith("/intake/step/1"), path
     assert "Please continue with step 1" in client.get("/intake/step/1").get_data(as_text=True)

@@ -212,10 +212,16 @@ def test_purge_drafts_removes_only_stale_drafts(app, runner):
         assert _db.session.get(Intake, stale) is None
 
 
-@pytest.mark.parametrize("path", ["/staff/intakes/999999"])
+@pytest.mark.parametrize("path", ["/staff/intakes/999999", "/staff/intakes/" + "9" * 30])
 def test_unknown_intake_is_404(client, make_staff, login, path):
     login(make_staff("clinician"))
     assert client.get(path).status_code == 404
+
+
+def test_an_absurd_page_number_is_an_empty_page(client, make_staff, login):
+    login(make_staff("clinician"))
+    page = client.get("/staff/intakes?page=" + "9" * 30)
+    assert page.status_code == 200 and "No intakes match." in page.get_data(as_text=True)
 
 
 def test_demo_data_fills_the_queue_in_order(app, runner, client, make_staff, login):

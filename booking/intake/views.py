@@ -110,7 +110,8 @@ def step(number):
         return redirect(url_for("intake.done"))
     if service.needs_crisis_panel(intake):
         return redirect(url_for("intake.crisis"))
-    number = int(number) if number.isdigit() and len(number) <= 3 else None
+    # ASCII digits only: "²".isdigit() is True but int("²") fails.
+    number = int(number) if number.isascii() and number.isdigit() and len(number) <= 3 else None
     allowed = _next_step_number(intake)
     if step_at(number) is None or number > allowed:
         flash(f"Please continue with step {allowed}: the earlier steps need to be finished first.", "warning")

@@ -23,6 +23,8 @@ from booking.staff.access import staff_only
 from booking.timeutil import utcnow
 
 PAGE_SIZE = 50
+MAX_PAGE = 10_000  # larger offsets (or ids) overflow the database's integers: a 404 or an empty page, not a 500
+MAX_ID = 2**31 - 1
 ANSWER_ROLES = ("clinician", "admin")
 
 
@@ -45,7 +47,7 @@ def queue():
     status = form.status.data if form.status.data in STATUS_FILTERS else "waiting"
     form.validate()
     since, until = _parse_day(form.since), _parse_day(form.until)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(MAX_PAGE, max(1, request.args.get("page", 1, type=int) or 1))
     query = queue_query(status, since, until, current_app.config["CLINIC_TIMEZONE"])
     intakes = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     cipher = cipher_for(current_app.config)
@@ -66,6 +68,8 @@ def _contact_or_blank(intake, cipher):
 
 def _intake_or_404(intake_id):
     """The intake with `intake_id`, or a 404."""
+    if intake_id > MAX_ID:
+        abort(404)
     return db.session.get(Intake, intake_id) or abort(404)
 
 
