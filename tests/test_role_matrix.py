@@ -31,7 +31,7 @@ RULES = {
     "/staff/admin/staff/<id:user_id>": "/staff/admin/staff/{admin_id}",
     "/staff/admin/audit": "/staff/admin/audit",
     "/staff/intakes": "/staff/intakes",
-    "/staff/intakes/<int:intake_id>": "/staff/intakes/{intake_id}",
+    "/staff/intakes/<id:intake_id>": "/staff/intakes/{intake_id}",
 }
 
 
