@@ -63,6 +63,17 @@ class Config:
     # Where a clinic's own guide pages live (overriding the packaged ones of the same name).
     GUIDE_OVERRIDE_DIR = None  # default: <instance>/guide
 
+    # Intake (booking/intake). INTAKE_ENCRYPTION_KEYS comes from instance/config.py (see booking/crypto.py).
+    INTAKE_CLEARANCE_BLOCKS_BOOKING = True  # a `clearance` flag stops booking until a clinician clears it
+    INTAKE_REVIEW_RESPONSE_TIME = "two working days"  # shown to patients waiting for a clinician
+    INTAKE_DRAFT_DAYS = 30  # drafts (and their resume links) last this long after the last save
+    PCL5_CUTOFF = 33  # PCL-5 total at or above which the result reads "probable PTSD"
+    BP_CLEARANCE_SYSTOLIC = 160  # a self-measured reading at or above either number needs clearance
+    BP_CLEARANCE_DIASTOLIC = 100
+    BP_REVIEW_SYSTOLIC = 140  # ...and at or above either of these, a clinician's review
+    BP_REVIEW_DIASTOLIC = 90
+    CONSENT_VERSION = "2026-11"  # a key of booking.intake.consent.CONSENT_TEXTS
+
     # Booking rules: defaults until staff save their own in the clinic settings page.
     MIN_NOTICE_HOURS = 24
     BOOKING_HORIZON_DAYS = 60

@@ -1,9 +1,11 @@
 """`flask seed-demo`: a small clinic to click through. Loads once; a second run changes nothing."""
 
 import click
+from flask.cli import with_appcontext
 import sqlalchemy as sa
 
 from booking.extensions import db
+from booking.intake.demo import seed_demo_intakes
 from booking.models import StaffUser
 from booking.staff.accounts import create_staff
 
@@ -16,7 +18,7 @@ DEMO_STAFF = [
 ]
 
 # Each feature that has demo data adds a function here: it takes (session, clinicians, now).
-DEMO_EXTENSIONS = []
+DEMO_EXTENSIONS = [seed_demo_intakes]
 
 
 def seed_demo(session, now):
@@ -33,6 +35,7 @@ def seed_demo(session, now):
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """Load the demo clinic once, and print its sign-ins."""
     from booking.timeutil import utcnow

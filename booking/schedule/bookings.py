@@ -91,7 +91,7 @@ def new_booking():
                            names=dict(form.clinician.choices)), status
 
 
-@bp.get("/booking/<int:booking_id>")
+@bp.get("/booking/<id:booking_id>")
 @staff_only("admin", "receptionist", "clinician")
 def booking(booking_id):
     """A booking's details, its status history and (for reception) what can be done with it."""
@@ -111,7 +111,7 @@ def _booking_page(item, move_form=None, cancel_form=None, error=None, alternativ
             "names": dict(move_form.clinician.choices)}
 
 
-@bp.post("/booking/<int:booking_id>/status")
+@bp.post("/booking/<id:booking_id>/status")
 @staff_only(*MANAGERS)
 def booking_status(booking_id):
     """Mark arrived, completed or no-show (from the day list or the booking page)."""
@@ -138,7 +138,7 @@ def _back(item):
     return url_for("schedule.booking", booking_id=item.id)
 
 
-@bp.post("/booking/<int:booking_id>/cancel")
+@bp.post("/booking/<id:booking_id>/cancel")
 @staff_only(*MANAGERS)
 def booking_cancel(booking_id):
     """Cancel a booking for the patient (no cut-off for staff)."""
@@ -158,7 +158,7 @@ def booking_cancel(booking_id):
     return render_template("schedule/booking.html", **_booking_page(item, cancel_form=form)), 400
 
 
-@bp.post("/booking/<int:booking_id>/move")
+@bp.post("/booking/<id:booking_id>/move")
 @staff_only(*MANAGERS)
 def booking_move(booking_id):
     """Move a booking to another time or clinician in one step."""

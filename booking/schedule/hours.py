@@ -106,7 +106,7 @@ def hours_weekly_add():
     return _done("Weekly hours added.", clinician_id, "weekly hours added")
 
 
-@bp.post("/hours/weekly/<int:hours_id>/delete")
+@bp.post("/hours/weekly/<id:hours_id>/delete")
 @staff_only(*MANAGERS)
 def hours_weekly_remove(hours_id):
     """Remove a weekly interval (bookings already made stay)."""
@@ -140,7 +140,7 @@ def hours_exception_add():
     return _done("Exception added.", clinician_id, f"schedule exception added ({request.form.get('kind')})")
 
 
-@bp.post("/hours/exceptions/<int:exception_id>/delete")
+@bp.post("/hours/exceptions/<id:exception_id>/delete")
 @staff_only(*MANAGERS)
 def hours_exception_remove(exception_id):
     """Remove an exception."""
