@@ -93,10 +93,11 @@ def register_blueprints(app):
     from booking.intake import bp as intake_bp
     from booking.intake_review import bp as intake_review_bp
     from booking.outbox import bp as outbox_bp
+    from booking.schedule import bp as schedule_bp
     from booking.staff import bp as staff_bp
 
     for blueprint in (health_bp, guide_bp, staff_bp, intake_bp, intake_review_bp, appointments_bp, calendar_bp,
-                      outbox_bp):
+                      outbox_bp, schedule_bp):
         app.register_blueprint(blueprint)
 
 

@@ -5,6 +5,7 @@ from flask import Blueprint
 
 from booking.extensions import db
 from booking.staff.access import staff_only
+from tests.booking_factories import add_booking, add_clinician, utc
 from tests.intake_factories import create_intake
 
 ROLES = ("anonymous", "receptionist", "clinician", "admin")
@@ -21,6 +22,11 @@ MATRIX = {
     "/staff/admin/audit": (LOGIN, 403, 403, 200),
     "/staff/intakes": (LOGIN, 200, 200, 200),
     "/staff/intakes/{intake_id}": (LOGIN, 403, 200, 200),
+    "/staff/schedule": (LOGIN, 200, 200, 200),
+    "/staff/schedule/export?from=2026-03-02&to=2026-03-08": (LOGIN, 200, 200, 200),
+    "/staff/schedule/book": (LOGIN, 200, 403, 200),
+    "/staff/schedule/booking/{booking_id}": (LOGIN, 200, 404, 200),  # a clinician sees only their own
+    "/staff/schedule/hours": (LOGIN, 200, 403, 200),
 }
 
 # Rule patterns (with converters) for the completeness check, mapped to the URL above.
@@ -32,6 +38,11 @@ RULES = {
     "/staff/admin/audit": "/staff/admin/audit",
     "/staff/intakes": "/staff/intakes",
     "/staff/intakes/<id:intake_id>": "/staff/intakes/{intake_id}",
+    "/staff/schedule": "/staff/schedule",
+    "/staff/schedule/export": "/staff/schedule/export?from=2026-03-02&to=2026-03-08",
+    "/staff/schedule/book": "/staff/schedule/book",
+    "/staff/schedule/booking/<id:booking_id>": "/staff/schedule/booking/{booking_id}",
+    "/staff/schedule/hours": "/staff/schedule/hours",
 }
 
 
@@ -49,10 +60,12 @@ def signed_in(app, make_staff, login):
 def test_every_staff_page_answers_each_role_as_the_table_says(app, signed_in):
     with app.app_context():
         intake_id = create_intake(db.session, app.config).id
+        other_clinician = add_clinician(db.session)  # not the signed-in clinician
+        booking_id, _token = add_booking(db.session, other_clinician, utc(2026, 3, 3, 15))
     clients, users = signed_in
     failures = []
     for template, expected in MATRIX.items():
-        url = template.format(admin_id=users["admin"].id, intake_id=intake_id)
+        url = template.format(admin_id=users["admin"].id, intake_id=intake_id, booking_id=booking_id)
         for role, want in zip(ROLES, expected):
             response = clients[role].get(url)
             if want == LOGIN:

@@ -1,0 +1,8 @@
+"""The real app with the benchmark's configuration (BENCH_DATABASE_URL), for gunicorn."""
+
+import os
+
+from benchmarks.booking_bench import bench_config
+from booking import create_app
+
+app = create_app(bench_config(os.environ["BENCH_DATABASE_URL"]))

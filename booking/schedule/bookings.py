@@ -1,0 +1,187 @@
+"""Staff booking pages: book a phone patient, a booking's page and history, status, move, cancel."""
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from booking.appointments.availability import local_instant, parse_day
+from booking.appointments.bookings import (STATUS_LABELS, BookingError, Patient, SlotTaken, cancel_booking,
+                                           create_booking, move_booking, set_status)
+from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm
+from booking.appointments.hours import parse_wall_time
+from booking.appointments.web import booking_context, manage_link, parse_slot
+from booking.audit import record_request_event
+from booking.extensions import db
+from booking.models import Booking, ClinicianProfile, StaffUser
+from booking.schedule import bp
+from booking.staff.access import staff_only
+from booking.timeutil import to_zone
+
+MANAGERS = ("admin", "receptionist")
+
+
+def clinician_choices():
+    """(id, name) choices of active clinicians with a booking profile."""
+    rows = db.session.execute(sa.select(StaffUser.id, StaffUser.name)
+                              .join(ClinicianProfile, ClinicianProfile.clinician_id == StaffUser.id)
+                              .where(StaffUser.active.is_(True)).order_by(StaffUser.name)).all()
+    return [(str(row.id), row.name) for row in rows]
+
+
+def requested_instant(form):
+    """The UTC instant of the form's clinic date and time, or None (errors added to the fields)."""
+    day, wall = parse_day(form.date.data), parse_wall_time(form.time.data)
+    if day is None:
+        form.date.errors.append("Write the date as YYYY-MM-DD, for example 2026-03-09.")
+    if wall is None:
+        form.time.errors.append("Write the time as HH:MM, for example 09:30.")
+    if day is None or wall is None:
+        return None
+    return local_instant(day, wall, current_app.config["CLINIC_TIMEZONE"])
+
+
+def prefill_time(form, start_text, clinician):
+    """Fill the date, time and clinician fields from a grid link (?start=...&clinician=...)."""
+    starts_at = parse_slot(start_text)
+    if starts_at is not None:
+        local = to_zone(starts_at, current_app.config["CLINIC_TIMEZONE"])
+        form.date.data, form.time.data = local.date().isoformat(), local.strftime("%H:%M")
+    if clinician:
+        form.clinician.data = clinician
+
+
+def booking_for(booking_id):
+    """The booking this person may see (a clinician only their own), or 404."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or (current_user.role == "clinician" and booking.clinician_id != current_user.id):
+        abort(404)
+    return booking
+
+
+@bp.route("/book", methods=["GET", "POST"])
+@staff_only(*MANAGERS)
+def new_booking():
+    """Book a patient who phoned: name, email, phone; their intake can follow by email."""
+    form = PhoneBookingForm()
+    form.clinician.choices = clinician_choices()
+    if request.method == "GET":
+        prefill_time(form, request.args.get("start"), request.args.get("clinician"))
+    alternatives, error = [], None
+    if form.validate_on_submit() and (starts_at := requested_instant(form)) is not None:
+        patient = Patient(name=form.name.data.strip(), email=(form.email.data or "").strip().lower() or None,
+                          phone=form.phone.data.strip())
+        try:
+            booking, _token = create_booking(db.session, booking_context(), clinician_id=int(form.clinician.data),
+                                             starts_at=starts_at, patient=patient, link_for=manage_link,
+                                             source="phone", actor=current_user)
+        except SlotTaken as taken:
+            db.session.rollback()
+            error, alternatives = taken.message, taken.alternatives
+        except BookingError as refusal:
+            db.session.rollback()
+            error = refusal.message
+        else:
+            record_request_event(db.session, "change_booking", target_type="booking", target_id=booking.id,
+                                 detail="phone booking created")
+            db.session.commit()
+            flash(f"Booked {booking.patient_name} with {booking.clinician.name}.", "success")
+            return redirect(url_for("schedule.booking", booking_id=booking.id))
+    status = 409 if alternatives else (400 if request.method == "POST" else 200)
+    return render_template("schedule/new_booking.html", form=form, error=error, alternatives=alternatives,
+                           names=dict(form.clinician.choices)), status
+
+
+@bp.get("/booking/<id:booking_id>")
+@staff_only("admin", "receptionist", "clinician")
+def booking(booking_id):
+    """A booking's details, its status history and (for reception) what can be done with it."""
+    item = booking_for(booking_id)
+    return render_template("schedule/booking.html", **_booking_page(item))
+
+
+def _booking_page(item, move_form=None, cancel_form=None, error=None, alternatives=()):
+    """Everything the booking page shows."""
+    if move_form is None:
+        move_form = MoveForm()
+        move_form.clinician.choices = clinician_choices()
+        move_form.clinician.data = str(item.clinician_id)
+    return {"booking": item, "move_form": move_form, "cancel_form": cancel_form or CancelForm(),
+            "status_form": StatusForm(), "error": error, "alternatives": alternatives,
+            "status_labels": STATUS_LABELS, "can_manage": current_user.role in MANAGERS,
+            "names": dict(move_form.clinician.choices)}
+
+
+@bp.post("/booking/<id:booking_id>/status")
+@staff_only(*MANAGERS)
+def booking_status(booking_id):
+    """Mark arrived, completed or no-show (from the day list or the booking page)."""
+    item = booking_for(booking_id)
+    form = StatusForm()
+    try:
+        set_status(db.session, booking_context(), item, form.status.data, actor=current_user)
+    except BookingError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+    else:
+        record_request_event(db.session, "change_booking", target_type="booking", target_id=item.id,
+                             detail=f"marked {item.status}")
+        db.session.commit()
+        flash(f"{item.patient_name}: {STATUS_LABELS[item.status].lower()}.", "success")
+    return redirect(_back(item))
+
+
+def _back(item):
+    """Where a status button returns to: the page it was pressed on, if that was ours."""
+    target = request.form.get("next", "")
+    if target.startswith("/staff/schedule") and "//" not in target:
+        return target
+    return url_for("schedule.booking", booking_id=item.id)
+
+
+@bp.post("/booking/<id:booking_id>/cancel")
+@staff_only(*MANAGERS)
+def booking_cancel(booking_id):
+    """Cancel a booking for the patient (no cut-off for staff)."""
+    item = booking_for(booking_id)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            cancel_booking(db.session, booking_context(), item, reason=form.reason.data, actor=current_user)
+        except BookingError as refusal:
+            db.session.rollback()
+            return render_template("schedule/booking.html", **_booking_page(item, error=refusal.message)), 400
+        record_request_event(db.session, "change_booking", target_type="booking", target_id=item.id,
+                             detail="cancelled by staff")
+        db.session.commit()
+        flash("The booking is cancelled and its time is free again.", "success")
+        return redirect(url_for("schedule.booking", booking_id=item.id))
+    return render_template("schedule/booking.html", **_booking_page(item, cancel_form=form)), 400
+
+
+@bp.post("/booking/<id:booking_id>/move")
+@staff_only(*MANAGERS)
+def booking_move(booking_id):
+    """Move a booking to another time or clinician in one step."""
+    item = booking_for(booking_id)
+    form = MoveForm()
+    form.clinician.choices = clinician_choices()
+    error, alternatives = None, []
+    if form.validate_on_submit() and (starts_at := requested_instant(form)) is not None:
+        try:
+            move_booking(db.session, booking_context(), item, starts_at=starts_at,
+                         clinician_id=int(form.clinician.data), actor=current_user)
+        except SlotTaken as taken:
+            db.session.rollback()
+            error, alternatives = taken.message, taken.alternatives
+        except BookingError as refusal:
+            db.session.rollback()
+            error = refusal.message
+        else:
+            record_request_event(db.session, "change_booking", target_type="booking", target_id=item.id,
+                                 detail="moved by staff")
+            db.session.commit()
+            flash("The booking has been moved; the old time is free again.", "success")
+            return redirect(url_for("schedule.booking", booking_id=item.id))
+    item = booking_for(booking_id)
+    page = _booking_page(item, move_form=form, error=error, alternatives=alternatives)
+    return render_template("schedule/booking.html", **page), (409 if alternatives else 400)

@@ -1,0 +1,97 @@
+"""The receptionist's schedule grid as plain data. Free of Flask.
+
+Rows are wall-clock times in the clinic's zone (every `step`), columns are clinicians (day
+view) or days (week view). Each cell says what that time is: free, booked, blocked,
+closed, off (not working) or past, with a word for each so nothing relies on colour.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from booking.appointments.availability import candidate_slots, local_instant, open_intervals, overlaps_busy
+
+STEP = timedelta(minutes=15)
+DEFAULT_FIRST, DEFAULT_LAST = time(8), time(18)
+STATE_LABELS = {"free": "Free", "booked": "Booked", "blocked": "Blocked", "closed": "Closed",
+                "off": "Not working", "past": "Past"}
+
+
+@dataclass
+class Cell:
+    """One grid cell: its state, and the booking or bookable slot in it, if any."""
+
+    state: str
+    label: str
+    booking: object = None  # a Booking starting or running in this cell
+    first: bool = False  # the booking starts in this cell (the others say "continued")
+    bookable_at: object = None  # a free slot start in this cell, for a phone booking link
+    past: bool = False
+
+
+@dataclass
+class DayPlan:
+    """One clinician's day, precomputed once for all of that day's cells."""
+
+    open: list
+    exceptions: list
+    bookings: list
+    slot_starts: dict  # instant -> Slot, free candidate slots
+
+
+def plan_day(plan, bookings, day, zone):
+    """Precompute a clinician's open time, exceptions, bookings and free slot starts for `day`."""
+    busy = [(b.starts_at, b.busy_until, b.id) for b in bookings]
+    starts = {s.starts_at: s for s in candidate_slots(plan, zone, day, day) if not overlaps_busy(s, busy)}
+    return DayPlan(open=open_intervals(plan, zone, day, day), exceptions=plan.exceptions,
+                   bookings=bookings, slot_starts=starts)
+
+
+def cell_at(day_plan, start, end, now):
+    """The Cell for the time from `start` to `end` (UTC) in one clinician's day."""
+    past = end <= now
+    for booking in day_plan.bookings:
+        if booking.starts_at < end and start < booking.ends_at:
+            first = start <= booking.starts_at < end
+            label = booking.patient_name if first else "continued"
+            return Cell("booked", label, booking=booking, first=first, past=past)
+    for kind, ex_start, ex_end, note in day_plan.exceptions:
+        if kind in ("closed", "blocked") and ex_start < end and start < ex_end:
+            return Cell(kind, STATE_LABELS[kind] + (f": {note}" if note else ""), past=past)
+    if any(o_start < end and start < o_end for o_start, o_end in day_plan.open):
+        if past:
+            return Cell("past", STATE_LABELS["past"], past=True)
+        bookable = next((s for s in day_plan.slot_starts if start <= s < end and s > now), None)
+        return Cell("free", STATE_LABELS["free"], bookable_at=bookable)
+    return Cell("off", STATE_LABELS["off"], past=past)
+
+
+def row_times(day_plans, days, zone, step=STEP):
+    """Wall-clock row times covering every open interval and booking of the shown days."""
+    zone = ZoneInfo(zone)
+    first, last = DEFAULT_FIRST, DEFAULT_LAST
+    for day_plan in day_plans:
+        for start, end in day_plan.open + [(b.starts_at, b.ends_at) for b in day_plan.bookings]:
+            local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+            if local_start.date() in days:
+                first = min(first, local_start.time().replace(minute=local_start.minute // 15 * 15, second=0,
+                                                               microsecond=0))
+            if local_end.date() in days:
+                last = max(last, local_end.time())
+    times, moment = [], datetime.combine(days[0], first)
+    while moment.time() < last and moment.date() == days[0]:
+        times.append(moment.time())
+        moment += step
+    return times
+
+
+def build_grid(columns, times, now, zone, step=STEP):
+    """Rows of cells. `columns` are (label, day, DayPlan, clinician id); returns [(wall time, [Cell])]."""
+    rows = []
+    for wall in times:
+        cells = []
+        for _label, day, day_plan, _clinician_id in columns:
+            start = local_instant(day, wall, zone)
+            cells.append(cell_at(day_plan, start, start + step, now))
+        rows.append((wall, cells))
+    return rows

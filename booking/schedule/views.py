@@ -1,0 +1,133 @@
+"""The schedule page (day and week views, today's list) and the CSV export."""
+
+import csv
+import io
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from booking.appointments.availability import (clinic_day, days_between, load_plans, local_midnight, parse_day,
+                                               week_start)
+from booking.appointments.bookings import STATUS_LABELS
+from booking.appointments.forms import StatusForm
+from booking.audit import record_request_event
+from booking.extensions import db
+from booking.models import Booking
+from booking.schedule import bp
+from booking.schedule.bookings import clinician_choices
+from booking.schedule.grid import STATE_LABELS, build_grid, plan_day, row_times
+from booking.staff.access import staff_only
+from booking.timeutil import to_zone, utcnow
+
+ALL_STAFF = ("admin", "receptionist", "clinician")
+MAX_EXPORT_DAYS = 366
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def clinician_scope(requested):
+    """Which clinician(s) this person may see: a clinician only ever sees their own schedule."""
+    if current_user.role == "clinician":
+        return current_user.id
+    if requested and requested.isdigit():
+        return int(requested)
+    return None
+
+
+def bookings_between(session, first_day, last_day, zone, clinician_id=None, include_cancelled=False):
+    """Bookings starting on the clinic dates from `first_day` to `last_day`, by time (one query)."""
+    query = (sa.select(Booking).where(Booking.starts_at >= local_midnight(first_day, zone),
+                                      Booking.starts_at < local_midnight(last_day + timedelta(days=1), zone))
+             .order_by(Booking.starts_at, Booking.id))
+    if clinician_id is not None:
+        query = query.where(Booking.clinician_id == clinician_id)
+    if not include_cancelled:
+        query = query.where(Booking.status != "cancelled")
+    return db.session.scalars(query).unique().all()
+
+
+def schedule_grids(days, zone, clinician_id, now):
+    """The grids to show: one for the day (a column per clinician) or one per clinician for a week."""
+    plans = load_plans(db.session, days[0], days[-1], zone, None if clinician_id is None else [clinician_id],
+                       only_bookable=False)
+    shown = bookings_between(db.session, days[0] - timedelta(days=1), days[-1], zone, clinician_id)
+    by_clinician = {}
+    for booking in shown:
+        by_clinician.setdefault(booking.clinician_id, []).append(booking)
+    grids = []
+    if len(days) == 1:
+        columns = [(plan.name, days[0], plan_day(plan, by_clinician.get(plan.clinician_id, []), days[0], zone),
+                    plan.clinician_id) for plan in plans]
+        grids.append({"title": days[0].strftime("%A %-d %B %Y"), "columns": columns})
+    else:
+        for plan in plans:
+            columns = [(day.strftime("%a %-d %b"), day,
+                        plan_day(plan, by_clinician.get(plan.clinician_id, []), day, zone), plan.clinician_id)
+                       for day in days]
+            grids.append({"title": plan.name, "columns": columns})
+    for grid in grids:
+        times = row_times([column[2] for column in grid["columns"]], days, zone)
+        grid["rows"] = build_grid(grid["columns"], times, now, zone)
+    return plans, grids
+
+
+@bp.get("")
+@staff_only(*ALL_STAFF)
+def day():
+    """The schedule: a day or week grid per clinician or for all, and the day's list with actions."""
+    zone = current_app.config["CLINIC_TIMEZONE"]
+    now = utcnow()
+    today = clinic_day(now, zone)
+    shown_day = parse_day(request.args.get("date"), today)
+    if request.args.get("date") and parse_day(request.args.get("date")) is None:
+        flash("That date could not be read; showing today. Write dates as YYYY-MM-DD.", "warning")
+    view = "week" if request.args.get("view") == "week" else "day"
+    clinician_id = clinician_scope(request.args.get("clinician"))
+    days = days_between(week_start(shown_day), week_start(shown_day) + timedelta(days=6)) if view == "week" \
+        else [shown_day]
+    plans, grids = schedule_grids(days, zone, clinician_id, now)
+    day_list = bookings_between(db.session, shown_day, shown_day, zone, clinician_id, include_cancelled=True)
+    step = timedelta(days=7 if view == "week" else 1)
+    args = {"view": view, "clinician": clinician_id or "all"}
+    return render_template("schedule/day.html", grids=grids, plans=plans, days=days, shown_day=shown_day,
+                           today=today, view=view, clinician_id=clinician_id, day_list=day_list, now=now,
+                           previous=shown_day - step, next=shown_day + step, args=args,
+                           state_labels=STATE_LABELS, status_labels=STATUS_LABELS, status_form=StatusForm(),
+                           can_manage=current_user.role != "clinician",
+                           clinician_options=[(int(id_), name) for id_, name in clinician_choices()])
+
+
+def csv_safe(value):
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+@bp.get("/export")
+@staff_only("admin", "receptionist", "clinician")
+def export():
+    """Download the bookings of a date range as CSV (audited)."""
+    zone = current_app.config["CLINIC_TIMEZONE"]
+    first, last = parse_day(request.args.get("from")), parse_day(request.args.get("to"))
+    if first is None or last is None or last < first or (last - first).days >= MAX_EXPORT_DAYS:
+        flash(f"Choose a start and end date (YYYY-MM-DD), at most {MAX_EXPORT_DAYS} days apart.", "error")
+        return redirect(url_for("schedule.day"))
+    clinician_id = clinician_scope(request.args.get("clinician"))
+    rows = bookings_between(db.session, first, last, zone, clinician_id, include_cancelled=True)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["booking_id", "date", "start", "end", "time_zone", "clinician", "patient_name",
+                     "patient_email", "patient_phone", "status", "source"])
+    for booking in rows:
+        start, end = to_zone(booking.starts_at, zone), to_zone(booking.ends_at, zone)
+        writer.writerow([csv_safe(v) for v in (
+            booking.id, start.date().isoformat(), start.strftime("%H:%M"), end.strftime("%H:%M"), zone,
+            booking.clinician.name, booking.patient_name, booking.patient_email, booking.patient_phone,
+            booking.status, booking.source)])
+    record_request_event(db.session, "export", target_type="booking",
+                         detail=f"schedule CSV {first.isoformat()} to {last.isoformat()}, {len(rows)} rows")
+    db.session.commit()
+    filename = f"schedule-{first.isoformat()}-to-{last.isoformat()}.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

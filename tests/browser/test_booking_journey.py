@@ -1,0 +1,120 @@
+"""Booking in a real browser: book after an intake, manage, reschedule, cancel, while the
+receptionist watches the day view; a phone booking and an arrival; booking with JavaScript off."""
+
+import re
+from datetime import time, timedelta
+
+import sqlalchemy as sa
+
+from booking.appointments.availability import clinic_day
+from booking.extensions import db
+from booking.models import Booking
+from booking.timeutil import utcnow
+from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake
+from tests.browser.conftest import assert_accessible, save_step_screenshot
+from tests.factories import create_staff_user
+
+EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
+
+
+def setup_clinic(app):
+    """A clinician open every day, a patient's submitted intake, a receptionist, and a booking now."""
+    with app.app_context():
+        clinician = add_clinician(db.session, name="Dr Alice Adams", hours=EVERY_DAY)
+        _intake, token = add_intake(db.session, app.config, contact={"name": "Pat Browser",
+                                                                     "email": "pat@example.org", "phone": ""})
+        reception = create_staff_user(db.session, "receptionist")
+        add_booking(db.session, clinician, utcnow().replace(second=0, microsecond=0) - timedelta(minutes=10),
+                    name="Walk In Today", source="phone")
+    return clinician, token, reception
+
+
+def booking_day(app):
+    """The clinic date of the (only) online booking."""
+    with app.app_context():
+        booking = db.session.scalars(sa.select(Booking).where(Booking.patient_name == "Pat Browser")).one()
+        return clinic_day(booking.starts_at, ZONE).isoformat(), booking
+
+
+def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_browser, live_server):
+    app = live_server.app
+    _clinician, token, reception = setup_clinic(app)
+    desk = playwright_browser.new_context(base_url=live_server.url).new_page()
+    desk.goto("/staff/login")
+    desk.get_by_label("Email").fill(reception.email)
+    desk.get_by_label("Password").fill(reception.password)
+    desk.get_by_role("button", name="Sign in").click()
+
+    page.goto(f"/book/start/{token}")
+    assert page.get_by_role("heading", name="Choose a consultation time").is_visible()
+    assert page.locator(".slot-own-time").count() > 0 or page.evaluate(
+        "Intl.DateTimeFormat().resolvedOptions().timeZone") == ZONE  # own time shown when zones differ
+    assert_accessible(page)
+    save_step_screenshot(page, "booking-1-week")
+    page.locator("a.slot").first.click()
+    assert page.get_by_label("Full name").input_value() == "Pat Browser"  # pre-filled from the intake
+    assert_accessible(page)
+    page.get_by_role("button", name="Confirm booking").click()
+    assert page.get_by_role("heading", name="Your booking is confirmed").is_visible()
+    assert page.get_by_text("Dr Alice Adams").first.is_visible() and page.get_by_text("photo ID").is_visible()
+    assert_accessible(page)
+    save_step_screenshot(page, "booking-2-confirmed")
+    manage_url = page.locator(".private-link a").get_attribute("href")
+    day, booking = booking_day(app)
+
+    desk.goto(f"/staff/schedule?date={day}")
+    assert desk.get_by_role("link", name="Pat Browser").first.is_visible()
+    assert_accessible(desk)
+    save_step_screenshot(desk, "booking-3-day-view")
+
+    page.goto(manage_url.replace("http://127.0.0.1:5000", live_server.url))
+    page.get_by_role("link", name="Choose another time").click()
+    assert_accessible(page)
+    page.locator("a.slot").nth(3).click()
+    page.get_by_role("button", name="Move my booking").click()
+    assert page.get_by_text("Your booking has been moved").is_visible()
+    day, moved = booking_day(app)
+    assert moved.starts_at != booking.starts_at and moved.sequence == 1
+    desk.goto(f"/staff/schedule?date={day}")
+    desk.get_by_role("link", name="Pat Browser").first.click()
+    assert desk.get_by_text("moved", exact=True).is_visible()
+
+    page.get_by_label("Reason (optional)").fill("Cannot make it")
+    page.get_by_role("button", name="Cancel this booking").click()
+    assert page.get_by_role("heading", name="This booking is cancelled").is_visible()
+    assert_accessible(page)
+    desk.goto(f"/staff/schedule?date={day}")
+    row = desk.get_by_role("table", name=re.compile("^Bookings on")).locator("tr", has_text="Pat Browser")
+    assert row.locator(".badge").inner_text() == "Cancelled"
+
+    # The receptionist books a phone patient into a free cell of the grid, and marks an arrival.
+    desk.locator("td.cell--free a").first.click()
+    assert_accessible(desk)
+    desk.get_by_label("Patient's full name").fill("Phone Caller")
+    desk.get_by_label("Phone").fill("555 0123")
+    desk.get_by_role("button", name="Book").click()
+    assert desk.get_by_role("heading", name="Booking: Phone Caller").is_visible()
+    desk.goto("/staff/schedule")
+    day_list = desk.get_by_role("table", name=re.compile("^Bookings on"))
+    day_list.locator("tr", has_text="Walk In Today").get_by_role("button", name=re.compile("^Arrived")).click()
+    assert day_list.locator("tr", has_text="Walk In Today").locator(".badge").inner_text() == "Arrived"
+    save_step_screenshot(desk, "booking-4-arrived")
+    with app.app_context():
+        statuses = dict(db.session.execute(sa.select(Booking.patient_name, Booking.status)).all())
+    assert statuses == {"Walk In Today": "arrived", "Pat Browser": "cancelled", "Phone Caller": "booked"}
+    desk.context.close()
+
+
+def test_booking_works_with_javascript_off(no_js_page, live_server):
+    app = live_server.app
+    _clinician, token, _reception = setup_clinic(app)
+    page = no_js_page
+    page.goto(f"/book/start/{token}")
+    assert page.locator(".slot-own-time").count() == 0  # no JavaScript: clinic time only
+    page.locator("a.slot").first.click()
+    page.get_by_role("button", name="Confirm booking").click()
+    assert page.get_by_role("heading", name="Your booking is confirmed").is_visible()
+    # (No axe run here: axe is itself JavaScript; the same pages are checked with JavaScript on.)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)
+                                 .where(Booking.source == "online")) == 1

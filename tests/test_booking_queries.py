@@ -1,0 +1,61 @@
+"""The number of SQL queries per page does not grow with the number of bookings."""
+
+import contextlib
+from datetime import time, timedelta
+
+import sqlalchemy as sa
+
+from booking.appointments.availability import clinic_day, local_instant, week_start
+from booking.extensions import db as _db
+from booking.timeutil import utcnow
+from tests.booking_factories import ZONE, add_clinician, add_intake, add_many_bookings
+
+EVERY_DAY = {day: [(time(8), time(20))] for day in range(7)}
+
+
+@contextlib.contextmanager
+def counted(engine):
+    """Count the SQL statements sent to `engine` inside the block."""
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def page_queries(app, client, path):
+    """How many statements one GET of `path` sends."""
+    with app.app_context():
+        engine = _db.engine
+    with counted(engine) as statements:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(statements)
+
+
+def test_week_view_and_day_view_queries_do_not_depend_on_bookings(app, make_staff, login):
+    with app.app_context():
+        clinicians = [add_clinician(_db.session, hours=EVERY_DAY) for _ in range(3)]
+        _intake, token = add_intake(_db.session, app.config)
+    patient, reception = app.test_client(), app.test_client()
+    patient.get(f"/book/start/{token}")
+    login(make_staff("receptionist"), test_client=reception)
+    day = clinic_day(utcnow(), ZONE) + timedelta(days=3)
+    monday = week_start(day)
+    paths = [f"/book/?clinician=any&week={monday}", f"/book/?clinician={clinicians[0]}&week={monday}",
+             f"/staff/schedule?date={day}", f"/staff/schedule?date={day}&view=week&clinician={clinicians[0]}",
+             f"/staff/schedule?date={day}&view=week"]
+    before = [page_queries(app, client, path) for client, path in zip([patient] * 2 + [reception] * 3, paths)]
+    with app.app_context():
+        for index, clinician in enumerate(clinicians):  # a few hundred bookings around and in the shown week
+            starts = [local_instant(monday + timedelta(days=d), time(8, 30 * (n % 2)), ZONE) + timedelta(hours=n // 2)
+                      for d in range(-14, 21) for n in range(index % 2, 24, 3)]
+            add_many_bookings(_db.session, clinician, starts)
+    after = [page_queries(app, client, path) for client, path in zip([patient] * 2 + [reception] * 3, paths)]
+    assert after == before
+    assert max(after) <= 12
