@@ -84,6 +84,14 @@ class Config:
     # Where a clinic's own guide pages live (overriding the packaged ones of the same name).
     GUIDE_OVERRIDE_DIR = None  # default: <instance>/guide
 
+    # Booking rules: defaults until staff save their own in the clinic settings page.
+    MIN_NOTICE_HOURS = 24
+    BOOKING_HORIZON_DAYS = 60
+    CANCEL_CUTOFF_HOURS = 24
+    # What the confirmation page tells patients to bring.
+    BOOKING_WHAT_TO_BRING = ("A photo ID, your insurance card if you have one, a list of your current "
+                             "medications, and someone to drive you home if you have a treatment.")
+
 
 class DevelopmentConfig(Config):
     """`make run` on a laptop: plain http on 127.0.0.1, so the cookie cannot be Secure."""

@@ -1,3 +1,207 @@
-"""Appointments tables (filled in by the appointments feature)."""
+"""Appointments tables: clinicians' opening hours and exceptions, clinic settings, bookings.
 
-__all__ = []
+Slots are computed (booking.appointments.availability), not stored. The database itself
+refuses two active bookings of one clinician whose busy time (start to end plus buffer)
+overlaps: an EXCLUDE constraint on PostgreSQL, triggers on SQLite (which serialises
+writers, so a trigger is race-free there). Booking contact fields are scheduling data
+with no clinical content and are stored in the clear.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.extensions import db
+from booking.timeutil import UTCDateTime, utcnow
+
+__all__ = [
+    "Booking", "BookingEvent", "ClinicianProfile", "OpeningHours", "ScheduleException", "ClinicSettings",
+    "BOOKING_STATUSES", "ACTIVE_STATUSES", "BOOKING_SOURCES", "BOOKING_EVENT_KINDS", "EXCEPTION_KINDS",
+]
+
+BOOKING_STATUSES = ("booked", "arrived", "completed", "no_show", "cancelled")
+# "Active" means it holds its time: every status except cancelled.
+ACTIVE_STATUSES = ("booked", "arrived", "completed", "no_show")
+BOOKING_SOURCES = ("online", "phone")
+BOOKING_EVENT_KINDS = ("created", "moved", "cancelled", "arrived", "completed", "no_show")
+# closed: a whole day or days off (holiday); blocked: a period taken out of the hours;
+# extra: one-off hours added to the week.
+EXCEPTION_KINDS = ("closed", "blocked", "extra")
+
+_ACTIVE = "status <> 'cancelled'"
+
+
+class ClinicianProfile(db.Model):
+    """A clinician's booking settings. A clinician without a profile takes no bookings."""
+
+    __tablename__ = "clinician_profile"
+
+    clinician_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_user.id"), primary_key=True)
+    clinician = relationship("StaffUser", lazy="joined")
+    accepts_bookings: Mapped[bool] = mapped_column(default=True)
+    consultation_minutes: Mapped[int] = mapped_column(default=30)
+    buffer_minutes: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.text("consultation_minutes BETWEEN 5 AND 480"), name="consultation_minutes"),
+        sa.CheckConstraint(sa.text("buffer_minutes BETWEEN 0 AND 240"), name="buffer_minutes"),
+    )
+
+
+class OpeningHours(db.Model):
+    """One weekly interval of a clinician's hours, as wall-clock time in the clinic's zone."""
+
+    __tablename__ = "opening_hours"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_user.id"), index=True)
+    weekday: Mapped[int]  # 0 = Monday ... 6 = Sunday (Python's date.weekday())
+    start_time: Mapped[object] = mapped_column(sa.Time())
+    end_time: Mapped[object] = mapped_column(sa.Time())
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.text("weekday BETWEEN 0 AND 6"), name="weekday"),
+        sa.CheckConstraint(sa.text("start_time < end_time"), name="start_before_end"),
+    )
+
+
+class ScheduleException(db.Model):
+    """A holiday, a blocked period or extra one-off hours. No clinician means the whole clinic."""
+
+    __tablename__ = "schedule_exception"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    starts_at: Mapped[object] = mapped_column(UTCDateTime(), index=True)
+    ends_at: Mapped[object] = mapped_column(UTCDateTime(), index=True)
+    note: Mapped[str] = mapped_column(sa.String(120), default="")  # e.g. "Thanksgiving"; no health data
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.text("kind IN ('closed', 'blocked', 'extra')"), name="kind"),
+        sa.CheckConstraint(sa.text("starts_at < ends_at"), name="start_before_end"),
+    )
+
+
+class ClinicSettings(db.Model):
+    """The clinic's booking rules, edited by staff. One row (id 1); defaults come from config."""
+
+    __tablename__ = "clinic_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    min_notice_hours: Mapped[int]
+    horizon_days: Mapped[int]
+    cancel_cutoff_hours: Mapped[int]
+    updated_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.text("min_notice_hours BETWEEN 0 AND 720"), name="min_notice_hours"),
+        sa.CheckConstraint(sa.text("horizon_days BETWEEN 1 AND 730"), name="horizon_days"),
+        sa.CheckConstraint(sa.text("cancel_cutoff_hours BETWEEN 0 AND 720"), name="cancel_cutoff_hours"),
+    )
+
+
+class Booking(db.Model):
+    """One consultation of one patient with one clinician. Cancelled bookings free their time."""
+
+    __tablename__ = "booking"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_user.id"))
+    clinician = relationship("StaffUser", lazy="joined", foreign_keys=[clinician_id])
+    intake_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake.id"))
+    starts_at: Mapped[object] = mapped_column(UTCDateTime())
+    ends_at: Mapped[object] = mapped_column(UTCDateTime())
+    # ends_at plus the clinician's buffer at booking time: the database constraint covers it.
+    busy_until: Mapped[object] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(sa.String(20), default="booked")
+    # Scheduling contact data, no clinical content: stored in the clear.
+    patient_name: Mapped[str] = mapped_column(sa.String(120))
+    patient_email: Mapped[str | None] = mapped_column(sa.String(254))
+    patient_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    patient_timezone: Mapped[str | None] = mapped_column(sa.String(64))  # IANA name, when it differs
+    manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # iCalendar SEQUENCE: 0 at creation, +1 on every move and on cancellation.
+    sequence: Mapped[int] = mapped_column(default=0)
+    source: Mapped[str] = mapped_column(sa.String(10), default="online")
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    cancelled_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
+
+    events = relationship("BookingEvent", back_populates="booking", order_by="BookingEvent.id",
+                          cascade="all, delete-orphan")
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.text("status IN ('booked', 'arrived', 'completed', 'no_show', 'cancelled')"),
+                           name="status"),
+        sa.CheckConstraint(sa.text("source IN ('online', 'phone')"), name="source"),
+        sa.CheckConstraint(sa.text("starts_at < ends_at AND ends_at <= busy_until"), name="times_in_order"),
+        # One clinician, one active booking per start time (the overlap guard below covers the rest).
+        sa.Index("uq_booking_clinician_start_active", "clinician_id", "starts_at", unique=True,
+                 sqlite_where=sa.text(_ACTIVE), postgresql_where=sa.text(_ACTIVE)),
+        # One active booking per intake.
+        sa.Index("uq_booking_intake_active", "intake_id", unique=True,
+                 sqlite_where=sa.text(_ACTIVE), postgresql_where=sa.text(_ACTIVE)),
+        sa.Index("ix_booking_clinician_time", "clinician_id", "starts_at", "busy_until"),
+        sa.Index("ix_booking_starts_at", "starts_at"),
+    )
+
+    @property
+    def active(self):
+        """True unless cancelled: an active booking holds its time."""
+        return self.status != "cancelled"
+
+
+class BookingEvent(db.Model):
+    """The status history of a booking: who changed what, when. `detail` never holds health data."""
+
+    __tablename__ = "booking_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("booking.id"), index=True)
+    booking = relationship("Booking", back_populates="events")
+    at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))  # None: the patient
+    actor = relationship("StaffUser", lazy="joined", foreign_keys=[actor_id])
+    detail: Mapped[str | None] = mapped_column(sa.String(255))
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            sa.text("kind IN ('created', 'moved', 'cancelled', 'arrived', 'completed', 'no_show')"), name="kind"),
+    )
+
+
+# --- Database-level overlap guard -------------------------------------------------------
+# PostgreSQL: an exclusion constraint over the busy range (needs btree_gist for `=` on int).
+_POSTGRES_DDL = [
+    (Booking.__table__, "before_create", sa.DDL("CREATE EXTENSION IF NOT EXISTS btree_gist")),
+    (Booking.__table__, "after_create", sa.DDL(
+        "ALTER TABLE booking ADD CONSTRAINT booking_no_overlap EXCLUDE USING gist "
+        "(clinician_id WITH =, tstzrange(starts_at, busy_until) WITH &&) WHERE (status <> 'cancelled')")),
+]
+# SQLite: triggers that abort (as a constraint error) an insert or update that would overlap.
+# Times are stored as ISO text of one fixed format, so text comparison is time order.
+_SQLITE_OVERLAP = (
+    "SELECT RAISE(ABORT, 'booking_no_overlap: the clinician already has a booking at that time') "
+    "WHERE EXISTS (SELECT 1 FROM booking AS other WHERE other.clinician_id = NEW.clinician_id "
+    "AND other.status <> 'cancelled' AND other.id IS NOT NEW.id "
+    "AND other.starts_at < NEW.busy_until AND NEW.starts_at < other.busy_until)"
+)
+_SQLITE_DDL = [
+    (Booking.__table__, "after_create", sa.DDL(
+        "CREATE TRIGGER booking_no_overlap_insert BEFORE INSERT ON booking "
+        f"WHEN NEW.status <> 'cancelled' BEGIN {_SQLITE_OVERLAP}; END")),
+    (Booking.__table__, "after_create", sa.DDL(
+        "CREATE TRIGGER booking_no_overlap_update BEFORE UPDATE OF clinician_id, starts_at, busy_until, status "
+        f"ON booking WHEN NEW.status <> 'cancelled' BEGIN {_SQLITE_OVERLAP}; END")),
+]
+for _table, _event, _ddl in _POSTGRES_DDL:
+    sa.event.listen(_table, _event, _ddl.execute_if(dialect="postgresql"))
+for _table, _event, _ddl in _SQLITE_DDL:
+    sa.event.listen(_table, _event, _ddl.execute_if(dialect="sqlite"))
