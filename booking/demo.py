@@ -1,6 +1,7 @@
 """`flask seed-demo`: a small clinic to click through. Loads once; a second run changes nothing."""
 
 import click
+from flask.cli import with_appcontext
 import sqlalchemy as sa
 
 from booking.extensions import db
@@ -33,6 +34,7 @@ def seed_demo(session, now):
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """Load the demo clinic once, and print its sign-ins."""
     from booking.timeutil import utcnow

@@ -51,7 +51,8 @@ def staff_edit(user_id):
     user = db.session.get(StaffUser, user_id) or abort(404)
     form = EditStaffForm(obj=user, prefix="edit")
     reset_form = ResetPasswordForm(prefix="reset")
-    if request.method == "POST" and "edit-role" in request.form and form.validate_on_submit():
+    submitted = request.form.get("form") if request.method == "POST" else None
+    if submitted == "edit" and form.validate_on_submit():
         if user.id == current_user.id and (form.role.data != "admin" or not form.active.data):
             form.role.errors.append("You cannot remove your own admin role or deactivate yourself.")
         else:
@@ -65,7 +66,7 @@ def staff_edit(user_id):
             db.session.commit()
             flash(f"Saved {user.name}.", "success")
             return redirect(url_for("staff.staff_edit", user_id=user.id))
-    elif request.method == "POST" and "reset-password" in request.form and reset_form.validate_on_submit():
+    elif submitted == "reset" and reset_form.validate_on_submit():
         try:
             reset_password(user, reset_form.password.data, current_app.config["STAFF_PASSWORD_MIN_LENGTH"])
         except StaffError as error:

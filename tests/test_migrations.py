@@ -1,0 +1,73 @@
+"""The schema comes from migrations only, and the migrations build exactly what the models say."""
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from booking import create_app
+from booking.config import normalise_database_url
+from booking.extensions import db
+from tests.conftest import TEST_DATABASE_URL, base_test_config, postgres_only
+
+
+def schema_differences(app):
+    """What autogenerate would still change: empty when migrations and models agree."""
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, db.metadata)
+
+
+def migrated_app(url, tmp_path):
+    app = create_app(base_test_config(tmp_path, SQLALCHEMY_DATABASE_URI=url))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def test_upgrade_builds_an_empty_sqlite_database_matching_the_models(tmp_path):
+    app = migrated_app(f"sqlite:///{tmp_path / 'fresh.sqlite'}", tmp_path)
+    assert schema_differences(app) == []
+    with app.app_context():
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert {"staff_user", "audit_event", "alembic_version"} <= tables
+        downgrade(revision="base")
+        assert set(sa.inspect(db.engine).get_table_names()) == {"alembic_version"}
+
+
+@pytest.fixture
+def empty_postgres_database():
+    """A brand-new PostgreSQL database beside the test database, dropped afterwards."""
+    postgres_only()
+    url = sa.engine.make_url(normalise_database_url(TEST_DATABASE_URL))
+    name = f"{url.database}_migrations"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_upgrade_builds_an_empty_postgresql_database_matching_the_models(empty_postgres_database, tmp_path):
+    app = migrated_app(empty_postgres_database, tmp_path)
+    try:
+        assert schema_differences(app) == []
+        with app.app_context():
+            downgrade(revision="base")
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_migration_files_are_date_prefixed():
+    import pathlib
+    import re
+
+    files = sorted(pathlib.Path(__file__).resolve().parent.parent.joinpath("migrations", "versions").glob("*.py"))
+    assert files
+    for path in files:
+        assert re.match(r"^\d{8}_\d{4}_[a-z0-9_]+\.py$", path.name), path.name

@@ -1,0 +1,94 @@
+"""Every staff URL, requested as each role, answers as this table says (deny by default)."""
+
+import pytest
+from flask import Blueprint
+
+from booking.staff.access import staff_only
+
+ROLES = ("anonymous", "receptionist", "clinician", "admin")
+LOGIN = "login"  # redirected to the sign-in page
+
+# url -> expected answer for (anonymous, receptionist, clinician, admin).
+# Every GET rule under /staff must be listed here: a new page fails the completeness test
+# until its access is written down.
+MATRIX = {
+    "/staff/": (LOGIN, 200, 200, 200),
+    "/staff/login": (200, 302, 302, 302),
+    "/staff/admin/staff": (LOGIN, 403, 403, 200),
+    "/staff/admin/staff/{admin_id}": (LOGIN, 403, 403, 200),
+    "/staff/admin/audit": (LOGIN, 403, 403, 200),
+}
+
+# Rule patterns (with converters) for the completeness check, mapped to the URL above.
+RULES = {
+    "/staff/": "/staff/",
+    "/staff/login": "/staff/login",
+    "/staff/admin/staff": "/staff/admin/staff",
+    "/staff/admin/staff/<int:user_id>": "/staff/admin/staff/{admin_id}",
+    "/staff/admin/audit": "/staff/admin/audit",
+}
+
+
+@pytest.fixture
+def signed_in(app, make_staff, login):
+    """A test client per role, signed in (or not)."""
+    users = {role: make_staff(role) for role in ROLES[1:]}
+    clients = {"anonymous": app.test_client()}
+    for role, user in users.items():
+        clients[role] = app.test_client()
+        login(user, test_client=clients[role])
+    return clients, users
+
+
+def test_every_staff_page_answers_each_role_as_the_table_says(signed_in):
+    clients, users = signed_in
+    failures = []
+    for template, expected in MATRIX.items():
+        url = template.format(admin_id=users["admin"].id)
+        for role, want in zip(ROLES, expected):
+            response = clients[role].get(url)
+            if want == LOGIN:
+                ok = response.status_code == 302 and "/staff/login" in response.headers["Location"]
+            else:
+                ok = response.status_code == want
+            if not ok:
+                failures.append(f"{role} GET {url}: got {response.status_code}, want {want}")
+    assert not failures, "\n".join(failures)
+
+
+def test_the_table_lists_every_staff_page(app):
+    rules = {rule.rule for rule in app.url_map.iter_rules()
+             if rule.rule.startswith("/staff") and "GET" in rule.methods}
+    assert rules == set(RULES), "add the new staff pages to MATRIX and RULES"
+
+
+def test_a_staff_view_that_declares_no_roles_is_refused(make_app, make_staff, login):
+    undeclared = Blueprint("undeclared", __name__)
+
+    @undeclared.get("/staff/forgotten")
+    def forgotten():
+        return "secret"
+
+    @undeclared.get("/staff/declared")
+    @staff_only("admin")
+    def declared():
+        return "fine"
+
+    app = make_app()
+    app.register_blueprint(undeclared)
+    from tests.factories import create_staff_user
+    from booking.extensions import db
+
+    with app.app_context():
+        admin = create_staff_user(db.session, "admin")
+    client = app.test_client()
+    login(admin, test_client=client)
+    assert client.get("/staff/forgotten").status_code == 403
+    assert client.get("/staff/declared").get_data(as_text=True) == "fine"
+
+
+def test_staff_only_rejects_unknown_roles():
+    with pytest.raises(ValueError):
+        staff_only("superuser")
+    with pytest.raises(ValueError):
+        staff_only()

@@ -1,0 +1,86 @@
+"""Security headers, error pages and logging on every response."""
+
+import logging
+
+import pytest
+
+from booking.security import CONTENT_SECURITY_POLICY
+
+PUBLIC_PAGES = ["/guide/", "/guide/risks", "/staff/login", "/intake/start", "/no-such-page", "/healthz"]
+
+
+@pytest.mark.parametrize("url", PUBLIC_PAGES)
+def test_security_headers_on_every_page(client, url):
+    response = client.get(url)
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+    assert "unsafe-inline" not in CONTENT_SECURITY_POLICY
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Request-Id"]
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_hsts_when_served_over_https(client):
+    response = client.get("/guide/", base_url="https://clinic.example")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_session_cookie_flags(make_app, make_staff):
+    app = make_app(SESSION_COOKIE_SECURE=True)
+    from tests.factories import create_staff_user
+    from booking.extensions import db
+
+    with app.app_context():
+        user = create_staff_user(db.session, "admin")
+    response = app.test_client().post("/staff/login", data={"email": user.email, "password": user.password},
+                                      base_url="https://clinic.example")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+
+
+def test_staff_pages_are_not_cached(client):
+    assert client.get("/staff/login").headers["Cache-Control"] == "no-store"
+
+
+def test_friendly_404_page(client):
+    response = client.get("/nothing/here")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_an_unexpected_error_shows_a_friendly_500_without_details(make_app):
+    app = make_app()
+
+    @app.get("/explode")
+    def explode():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/explode")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in body and "secret internals" not in body
+
+
+def test_method_not_allowed_is_friendly(client):
+    response = client.delete("/guide/")
+    assert response.status_code == 405 and "not available" in response.get_data(as_text=True)
+
+
+def test_oversized_posts_get_413(client):
+    response = client.post("/staff/login", data={"email": "x" * (2 * 1024 * 1024)})
+    assert response.status_code == 413
+
+
+def test_logs_name_the_endpoint_never_the_form_or_path(client, caplog):
+    caplog.set_level(logging.INFO, logger="booking.requests")
+    logger = logging.getLogger("booking")
+    logger.propagate = True  # let caplog see what the app logs
+    try:
+        client.post("/staff/login", data={"email": "patient-secret@example.com", "password": "hunter2-hunter2"})
+        client.get("/guide/secret-token-in-path")
+    finally:
+        logger.propagate = False
+    text = caplog.text
+    assert "staff.login" in text
+    assert "patient-secret" not in text and "hunter2" not in text and "secret-token-in-path" not in text
