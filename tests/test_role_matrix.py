@@ -17,6 +17,9 @@ MATRIX = {
     "/staff/admin/staff": (LOGIN, 403, 403, 200),
     "/staff/admin/staff/{admin_id}": (LOGIN, 403, 403, 200),
     "/staff/admin/audit": (LOGIN, 403, 403, 200),
+    "/staff/calendar": (LOGIN, 200, 200, 200),
+    "/staff/calendar/export": (LOGIN, 200, 403, 200),
+    "/staff/outbox": (LOGIN, 403, 403, 200),
 }
 
 # Rule patterns (with converters) for the completeness check, mapped to the URL above.
@@ -26,6 +29,9 @@ RULES = {
     "/staff/admin/staff": "/staff/admin/staff",
     "/staff/admin/staff/<int:user_id>": "/staff/admin/staff/{admin_id}",
     "/staff/admin/audit": "/staff/admin/audit",
+    "/staff/calendar": "/staff/calendar",
+    "/staff/calendar/export": "/staff/calendar/export",
+    "/staff/outbox": "/staff/outbox",
 }
 
 

@@ -123,6 +123,8 @@ def rotate():
 def export():
     """Download one clinician's bookings in a date range (clinic dates, end inclusive) as one .ics."""
     values = {key: request.args.get(key, "")[:20] for key in ("clinician", "start", "end")}
+    if not any(values.values()):
+        return _page()  # the empty form, as on the calendar page
     errors = {}
     clinician = None
     if values["clinician"].isdigit():
