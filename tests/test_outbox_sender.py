@@ -118,7 +118,7 @@ def test_two_senders_at_once_deliver_each_message_exactly_once(app, db):
             try:
                 start.wait()
                 send_due(session, backend=SlowBackend(), envelope=ENVELOPE,
-                         policy=policy(**{"batch_size": 5}) if False else policy(), now=NOW, worker=name)
+                         policy=policy(batch_size=5), now=NOW, worker=name)
             except Exception as error:  # noqa: BLE001  reported below
                 errors.append(error)
             finally:

@@ -26,7 +26,7 @@ def describe_time(moment, clinic_zone, patient_zone=None):
 def _sign_off(clinic):
     """The closing lines of every patient email."""
     return (f"\n\n{clinic.name}\n{clinic.address}\n{clinic.phone}\n\n"
-            "In crisis? Call or text 988 (Suicide & Crisis Lifeline) at any time. In an emergency call 911.\n"
+            "If you need help urgently, call or text 988 at any time; in an emergency call 911.\n"
             "Please do not reply with health information: email is not a secure channel.")
 
 
