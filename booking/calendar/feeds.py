@@ -110,33 +110,47 @@ class FeedOptions:
     show_patient_names: bool = False
 
 
-def booking_events(session, *, clinician_ids, start, end, options):
-    """FeedEvents for the active bookings of `clinician_ids` starting in [start, end), one query."""
+def booking_events(session, *, clinician, start, end, options):
+    """FeedEvents for `clinician`'s active bookings starting in [start, end), from one query."""
+    columns = [Booking.id, Booking.sequence, Booking.starts_at, Booking.ends_at, Booking.status, Booking.source]
+    if options.show_patient_names:
+        columns.append(Booking.patient_name)
     rows = session.execute(
-        sa.select(Booking.id, Booking.sequence, Booking.starts_at, Booking.ends_at, Booking.status,
-                  Booking.patient_name, Booking.source, StaffUser.name)
-        .join(StaffUser, StaffUser.id == Booking.clinician_id)
-        .where(Booking.clinician_id.in_(clinician_ids), Booking.status.in_(FEED_STATUSES),
+        sa.select(*columns)
+        .where(Booking.clinician_id == clinician.id, Booking.status.in_(FEED_STATUSES),
                Booking.starts_at >= start, Booking.starts_at < end)
         .order_by(Booking.starts_at, Booking.id)).all()
+    where = f"with {clinician.name} at {options.clinic_name}."
     events = []
-    for booking_id, sequence, starts_at, ends_at, status, patient_name, source, clinician_name in rows:
-        title = f"Consultation: {patient_name}" if options.show_patient_names else "Consultation"
-        description = f"{STATUS_WORDS.get(status, status)} ({source}) with {clinician_name} at {options.clinic_name}."
-        events.append(FeedEvent(uid=booking_uid(booking_id, options.domain), sequence=sequence,
-                                starts_at=starts_at, ends_at=ends_at, title=title, description=description,
+    for row in rows:
+        title = f"Consultation: {row[6]}" if options.show_patient_names else "Consultation"
+        events.append(FeedEvent(uid=booking_uid(row[0], options.domain), sequence=row[1], starts_at=row[2],
+                                ends_at=row[3], title=title,
+                                description=f"{STATUS_WORDS.get(row[4], row[4])} ({row[5]}) {where}",
                                 location=options.address))
     return events
 
 
-def clinician_feed(session, clinician, *, now, config, options):
-    """The .ics text of `clinician`'s feed: FEED_DAYS_BACK days back to the horizon."""
+def clinician_feed(session, clinician, *, now, config, options, cache=None):
+    """(ics text, etag) of `clinician`'s feed: FEED_DAYS_BACK days back to the horizon.
+
+    With a FeedCache, the text rendered for the same bookings is reused.
+    """
+    from booking.calendar.feed_cache import etag_for, feed_version
+
     start, end = feed_window(now, days_back=int(config["FEED_DAYS_BACK"]), days_ahead=horizon_days(session, config))
-    events = booking_events(session, clinician_ids=[clinician.id], start=start, end=end, options=options)
-    return build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now)
+    version = feed_version(session, clinician_id=clinician.id, start=start, end=end, statuses=FEED_STATUSES)
+    key = (clinician.id, clinician.name, version, options)
+    text = cache.get(key, now) if cache is not None else None
+    if text is None:
+        events = booking_events(session, clinician=clinician, start=start, end=end, options=options)
+        text = build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now)
+        if cache is not None:
+            cache.put(key, text, now)
+    return text, etag_for(key)
 
 
 def range_export(session, clinician, *, start, end, now, options):
     """The .ics text of every active booking of `clinician` starting in [start, end)."""
-    events = booking_events(session, clinician_ids=[clinician.id], start=start, end=end, options=options)
+    events = booking_events(session, clinician=clinician, start=start, end=end, options=options)
     return build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now)

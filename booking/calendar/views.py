@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from booking.audit import record_event, record_request_event
 from booking.calendar import bp
+from booking.calendar.feed_cache import cache_for
 from booking.calendar.feeds import (FeedOptions, FeedTokenError, RangeError, clinician_feed, clinician_for_token,
                                     feed_tokens_by_clinician, issue_feed_token, parse_range, range_export)
 from booking.extensions import db, limiter
@@ -64,13 +65,18 @@ def feed(token):
                      detail="refused: unknown, replaced or deactivated feed link")
         db.session.commit()
         abort(404)
-    text = clinician_feed(db.session, clinician, now=now, config=current_app.config,
-                          options=feed_options(current_app.config))
+    text, etag = clinician_feed(db.session, clinician, now=now, config=current_app.config,
+                                options=feed_options(current_app.config), cache=cache_for(current_app))
+    unchanged = request.if_none_match.contains(etag)
     record_event(db.session, action="feed_fetch", actor=clinician, target_type="calendar_feed",
-                 target_id=clinician.id, ip=ip, user_agent=agent, detail="served")
+                 target_id=clinician.id, ip=ip, user_agent=agent, detail="not modified" if unchanged else "served")
     db.session.commit()
-    response = calendar_response(text, "schedule.ics")
+    response = calendar_response("" if unchanged else text, "schedule.ics")
     response.headers["Content-Disposition"] = 'inline; filename="schedule.ics"'
+    response.headers["Cache-Control"] = "private, no-cache"  # keep a copy, but ask each time (ETag)
+    response.set_etag(etag)
+    if unchanged:
+        response.status_code = 304
     return response
 
 
