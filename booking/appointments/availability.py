@@ -1,0 +1,244 @@
+"""Bookable times, computed from opening hours, exceptions and bookings. Free of Flask.
+
+`compute_slots` is pure: it takes plain data (a ClinicianPlan) and returns Slots. `load_plans`
+reads everything it needs for any number of clinicians in a fixed number of queries (four),
+so the cost of a page does not grow with the number of bookings in the database.
+
+Wall-clock hours are in the clinic's IANA zone; every instant that leaves this module is
+aware UTC. Stepping through a day happens in UTC, so a consultation always lasts its real
+length, including on the days daylight saving time starts and ends.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from booking.models import Booking, ClinicianProfile, OpeningHours, ScheduleException, StaffUser
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The clinic's booking rules."""
+
+    min_notice: timedelta = timedelta(hours=24)
+    horizon: timedelta = timedelta(days=60)
+    cancel_cutoff: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One bookable time of one clinician (UTC instants)."""
+
+    clinician_id: int
+    starts_at: datetime
+    ends_at: datetime
+    busy_until: datetime
+
+
+@dataclass
+class ClinicianPlan:
+    """Everything availability needs to know about one clinician, as plain data."""
+
+    clinician_id: int
+    name: str = ""
+    length: timedelta = timedelta(minutes=30)
+    buffer: timedelta = timedelta(0)
+    accepts_bookings: bool = True
+    # weekday (0 = Monday) -> [(start time, end time)] in the clinic's zone
+    weekly: dict = field(default_factory=dict)
+    # [(kind, starts_at, ends_at, note)] in UTC; kind in closed / blocked / extra
+    exceptions: list = field(default_factory=list)
+    # [(starts_at, busy_until, booking id)] of active bookings, UTC
+    busy: list = field(default_factory=list)
+
+
+def local_midnight(day, zone):
+    """The instant (UTC) at which `day` begins in `zone`."""
+    return datetime.combine(day, time(0), zone).astimezone(timezone.utc)
+
+
+def local_instant(day, wall_time, zone):
+    """The UTC instant of wall-clock `wall_time` on `day` in `zone`.
+
+    A time skipped by a spring-forward change is read with the offset before the change
+    (02:30 becomes 03:30 daylight time); a repeated time in autumn means its first occurrence.
+    """
+    return datetime.combine(day, wall_time, zone).astimezone(timezone.utc)
+
+
+def _merge(intervals):
+    """Sort and merge overlapping or touching (start, end) intervals."""
+    merged = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _subtract(intervals, holes):
+    """Remove every hole from a merged list of intervals."""
+    result = []
+    holes = _merge(holes)
+    for start, end in intervals:
+        pieces = [(start, end)]
+        for hole_start, hole_end in holes:
+            next_pieces = []
+            for piece_start, piece_end in pieces:
+                if hole_end <= piece_start or piece_end <= hole_start:
+                    next_pieces.append((piece_start, piece_end))
+                    continue
+                if piece_start < hole_start:
+                    next_pieces.append((piece_start, hole_start))
+                if hole_end < piece_end:
+                    next_pieces.append((hole_end, piece_end))
+            pieces = next_pieces
+        result.extend(pieces)
+    return result
+
+
+def open_intervals(plan, zone_name, first_day, last_day):
+    """The clinician's open time (UTC intervals) from `first_day` to `last_day` inclusive."""
+    zone = ZoneInfo(zone_name)
+    window = (local_midnight(first_day, zone), local_midnight(last_day + timedelta(days=1), zone))
+    intervals = []
+    day = first_day
+    while day <= last_day:
+        for start, end in plan.weekly.get(day.weekday(), ()):
+            intervals.append((local_instant(day, start, zone), local_instant(day, end, zone)))
+        day += timedelta(days=1)
+    for kind, starts_at, ends_at, _note in plan.exceptions:
+        if kind == "extra" and starts_at < window[1] and window[0] < ends_at:
+            intervals.append((max(starts_at, window[0]), min(ends_at, window[1])))
+    closed = [(s, e) for kind, s, e, _note in plan.exceptions if kind in ("closed", "blocked")]
+    return _subtract(_merge(i for i in intervals if i[0] < i[1]), closed)
+
+
+def candidate_slots(plan, zone_name, first_day, last_day):
+    """Every consultation start inside open time, ignoring bookings, notice and horizon."""
+    step = plan.length + plan.buffer
+    slots = []
+    for start, end in open_intervals(plan, zone_name, first_day, last_day):
+        moment = start
+        while moment + plan.length <= end:
+            slots.append(Slot(plan.clinician_id, moment, moment + plan.length, moment + step))
+            moment += step
+    return slots
+
+
+def overlaps_busy(slot, busy, ignore_booking_id=None):
+    """True if `slot`'s busy range overlaps an active booking's (other than the ignored one)."""
+    return any(start < slot.busy_until and slot.starts_at < until
+               for start, until, booking_id in busy if booking_id != ignore_booking_id)
+
+
+def compute_slots(plan, zone_name, first_day, last_day, *, now, rules, ignore_booking_id=None,
+                  apply_notice=True):
+    """Free, bookable slots of one clinician from `first_day` to `last_day` (clinic dates).
+
+    Open time minus exceptions and active bookings; no slot starts before `now` plus the
+    minimum notice (only before `now` when `apply_notice` is False, for staff) or after
+    `now` plus the horizon (no horizon for staff either).
+    """
+    if not plan.accepts_bookings:
+        return []
+    earliest = now + rules.min_notice if apply_notice else now
+    latest = now + rules.horizon if apply_notice else None
+    return [slot for slot in candidate_slots(plan, zone_name, first_day, last_day)
+            if slot.starts_at >= earliest and (latest is None or slot.starts_at <= latest)
+            and not overlaps_busy(slot, plan.busy, ignore_booking_id)]
+
+
+def clinic_day(moment, zone_name):
+    """The clinic-zone calendar date of an instant."""
+    return moment.astimezone(ZoneInfo(zone_name)).date()
+
+
+def week_start(day):
+    """The Monday of `day`'s week."""
+    return day - timedelta(days=day.weekday())
+
+
+def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only_bookable=True):
+    """Build ClinicianPlans for the clinicians (all with a profile by default) in four queries."""
+    zone = ZoneInfo(zone_name)
+    # A day either side: bookings and exceptions that cross midnight still count.
+    window_start = local_midnight(first_day - timedelta(days=1), zone)
+    window_end = local_midnight(last_day + timedelta(days=2), zone)
+    query = (sa.select(ClinicianProfile, StaffUser.name)
+             .join(StaffUser, StaffUser.id == ClinicianProfile.clinician_id)
+             .where(StaffUser.active.is_(True)).order_by(StaffUser.name, StaffUser.id))
+    if only_bookable:
+        query = query.where(ClinicianProfile.accepts_bookings.is_(True))
+    if clinician_ids is not None:
+        query = query.where(ClinicianProfile.clinician_id.in_(list(clinician_ids)))
+    plans = {}
+    for profile, name in session.execute(query):
+        plans[profile.clinician_id] = ClinicianPlan(
+            clinician_id=profile.clinician_id, name=name, accepts_bookings=profile.accepts_bookings,
+            length=timedelta(minutes=profile.consultation_minutes),
+            buffer=timedelta(minutes=profile.buffer_minutes))
+    if not plans:
+        return []
+    ids = list(plans)
+    for row in session.scalars(sa.select(OpeningHours).where(OpeningHours.clinician_id.in_(ids))
+                               .order_by(OpeningHours.weekday, OpeningHours.start_time)):
+        plans[row.clinician_id].weekly.setdefault(row.weekday, []).append((row.start_time, row.end_time))
+    for row in session.scalars(sa.select(ScheduleException).where(
+            sa.or_(ScheduleException.clinician_id.in_(ids), ScheduleException.clinician_id.is_(None)),
+            ScheduleException.starts_at < window_end, ScheduleException.ends_at > window_start)):
+        targets = ids if row.clinician_id is None else [row.clinician_id]
+        for clinician_id in targets:
+            plans[clinician_id].exceptions.append((row.kind, row.starts_at, row.ends_at, row.note))
+    for clinician_id, starts_at, busy_until, booking_id in session.execute(
+            sa.select(Booking.clinician_id, Booking.starts_at, Booking.busy_until, Booking.id).where(
+                Booking.clinician_id.in_(ids), Booking.status != "cancelled",
+                Booking.starts_at < window_end, Booking.busy_until > window_start)):
+        plans[clinician_id].busy.append((starts_at, busy_until, booking_id))
+    return list(plans.values())
+
+
+def free_slots(session, first_day, last_day, zone_name, *, now, rules, clinician_ids=None,
+               ignore_booking_id=None, apply_notice=True):
+    """Free slots of the chosen (or all bookable) clinicians, sorted by time then clinician name."""
+    plans = load_plans(session, first_day, last_day, zone_name, clinician_ids)
+    order = {plan.clinician_id: index for index, plan in enumerate(plans)}
+    slots = []
+    for plan in plans:
+        slots.extend(s for s in compute_slots(plan, zone_name, first_day, last_day, now=now, rules=rules,
+                                              ignore_booking_id=ignore_booking_id, apply_notice=apply_notice)
+                     if first_day <= clinic_day(s.starts_at, zone_name) <= last_day)
+    return sorted(slots, key=lambda s: (s.starts_at, order[s.clinician_id]))
+
+
+def nearest_free(session, wanted, zone_name, *, now, rules, clinician_ids=None, ignore_booking_id=None,
+                 apply_notice=True, count=5, days=7):
+    """Up to `count` free slots nearest to the instant `wanted` (within `days` either side), in time order."""
+    day = clinic_day(wanted, zone_name)
+    slots = free_slots(session, day - timedelta(days=days), day + timedelta(days=days), zone_name, now=now,
+                       rules=rules, clinician_ids=clinician_ids, ignore_booking_id=ignore_booking_id,
+                       apply_notice=apply_notice)
+    seen, unique = set(), []
+    for slot in sorted(slots, key=lambda s: abs((s.starts_at - wanted).total_seconds())):
+        if slot.starts_at not in seen:  # "first available" lists each time once
+            seen.add(slot.starts_at)
+            unique.append(slot)
+        if len(unique) == count:
+            break
+    return sorted(unique, key=lambda s: s.starts_at)
+
+
+def days_between(first_day, last_day):
+    """Every date from `first_day` to `last_day` inclusive."""
+    return [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+
+
+def parse_day(text, default=None):
+    """A YYYY-MM-DD date, or `default` for anything else (impossible dates included)."""
+    try:
+        return date.fromisoformat((text or "").strip()[:10]) if text else default
+    except ValueError:
+        return default

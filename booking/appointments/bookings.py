@@ -1,0 +1,295 @@
+"""Booking rules: create, move, cancel and mark bookings. Free of Flask.
+
+Each function adds to the session it is given and flushes, so the database constraints
+(no overlapping active bookings per clinician, one active booking per intake) are checked
+right there; it sends the matching signal before returning, and the caller commits. On a
+refusal by the database the function rolls the session back itself and raises SlotTaken
+(with the nearest free times) or AlreadyBooked, so nothing half-done can be committed.
+"""
+
+from dataclasses import dataclass
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from booking.appointments.availability import (candidate_slots, clinic_day, free_slots, load_plans,
+                                               nearest_free, overlaps_busy)
+from booking.models import Booking, BookingEvent
+from booking.signals import booking_cancelled, booking_created, booking_moved
+from booking.tokens import new_token, plausible_token, token_hash
+
+SENDER = "appointments"
+STATUS_LABELS = {"booked": "Booked", "arrived": "Arrived", "completed": "Completed",
+                 "no_show": "No-show", "cancelled": "Cancelled"}
+# Which status a booking may move to from which (staff actions on the day).
+STATUS_CHANGES = {"arrived": ("booked",), "completed": ("booked", "arrived"), "no_show": ("booked", "arrived")}
+
+
+class BookingError(Exception):
+    """A booking change that cannot be made; `message` is safe to show to the person asking."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotBookable(BookingError):
+    """The time is not one the clinician offers (past, notice, horizon, hours, holiday...)."""
+
+
+class SlotTaken(BookingError):
+    """Someone else holds that time; `alternatives` are the nearest free Slots."""
+
+    def __init__(self, alternatives=()):
+        super().__init__("That time was just taken. Please choose another time.")
+        self.alternatives = list(alternatives)
+
+
+class AlreadyBooked(BookingError):
+    """The intake already has an active booking."""
+
+    def __init__(self, booking=None):
+        super().__init__("You already have a booking. Use the link in your confirmation email to change it, "
+                         "or call the clinic.")
+        self.booking = booking
+
+
+class NotAllowed(BookingError):
+    """The booking's state or the cut-off forbids this change."""
+
+
+class Busy(BookingError):
+    """The database stayed locked; nothing changed and trying again will work."""
+
+    def __init__(self):
+        super().__init__("The booking system is busy right now. Nothing was changed; please try again.")
+
+
+@dataclass(frozen=True)
+class Patient:
+    """Contact details of the person booking (scheduling data, no clinical content)."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every rule needs: the time now, the clinic's zone and its rules."""
+
+    now: object
+    zone: str
+    rules: object
+
+
+def find_by_token(session, token, lock=False):
+    """The booking whose manage token is `token`, or None (implausible tokens are not looked up)."""
+    if not plausible_token(token):
+        return None
+    query = sa.select(Booking).where(Booking.manage_token_hash == token_hash(token))
+    if lock:
+        query = query.with_for_update(of=Booking)
+    return session.scalar(query)
+
+
+def active_booking_for_intake(session, intake_id):
+    """The intake's active booking, or None."""
+    return session.scalar(sa.select(Booking).where(Booking.intake_id == intake_id, Booking.status != "cancelled"))
+
+
+def check_window(ctx, starts_at, *, staff=False):
+    """Raise NotBookable if `starts_at` is past, inside the minimum notice or beyond the horizon."""
+    now, rules = ctx.now, ctx.rules
+    if starts_at <= now:
+        raise NotBookable("That time has already passed. Please choose a later time.")
+    if not staff and starts_at < now + rules.min_notice:
+        hours = int(rules.min_notice.total_seconds() // 3600)
+        raise NotBookable(f"Online bookings need at least {hours} hours' notice. Choose a later time, "
+                          "or call the clinic for anything sooner.")
+    if not staff and starts_at > now + rules.horizon:
+        raise NotBookable(f"You can book up to {rules.horizon.days} days ahead. Please choose an earlier time.")
+
+
+def check_clinician_time(session, ctx, clinician_id, starts_at, *, staff=False, ignore_booking_id=None):
+    """The Slot of `clinician_id` at `starts_at` if offered and free; raises NotBookable or SlotTaken."""
+    day = clinic_day(starts_at, ctx.zone)
+    plans = load_plans(session, day, day, ctx.zone, [clinician_id])
+    if not plans:
+        raise NotBookable("That clinician does not take bookings. Please choose another clinician.")
+    plan = plans[0]
+    slot = next((s for s in candidate_slots(plan, ctx.zone, day, day) if s.starts_at == starts_at), None)
+    if slot is None:
+        for kind, start, end, note in plan.exceptions:
+            if kind == "closed" and start <= starts_at < end:
+                raise NotBookable("The clinic is closed that day" + (f" ({note})" if note else "") + ".")
+            if kind == "blocked" and start <= starts_at < end:
+                raise NotBookable("That time is blocked in the clinician's schedule.")
+        raise NotBookable(f"That is not one of {plan.name}'s consultation times. Please choose a listed time.")
+    if overlaps_busy(slot, plan.busy, ignore_booking_id):
+        raise SlotTaken(_alternatives(session, ctx, starts_at, [clinician_id], staff, ignore_booking_id))
+    return slot
+
+
+def check_time(session, ctx, clinician_id, starts_at, *, staff=False, ignore_booking_id=None):
+    """Return the Slot at `starts_at` if `clinician_id` may be booked then, else raise.
+
+    Raises NotBookable with the reason (past, notice, horizon, no bookings, closed, blocked,
+    not a consultation time) or SlotTaken when another booking holds it.
+    """
+    check_window(ctx, starts_at, staff=staff)
+    return check_clinician_time(session, ctx, clinician_id, starts_at, staff=staff,
+                                ignore_booking_id=ignore_booking_id)
+
+
+def _alternatives(session, ctx, starts_at, clinician_ids, staff, ignore_booking_id=None):
+    """The nearest free times around `starts_at` for the same choice of clinician."""
+    return nearest_free(session, starts_at, ctx.zone, now=ctx.now, rules=ctx.rules, clinician_ids=clinician_ids,
+                        ignore_booking_id=ignore_booking_id, apply_notice=not staff)
+
+
+def _flush_or_refuse(session):
+    """Flush; a constraint refusal or a lock timeout rolls back and returns the reason."""
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return "integrity"
+    except OperationalError as error:
+        session.rollback()
+        if "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower():
+            raise Busy() from error
+        raise
+    return None
+
+
+def create_booking(session, ctx, *, clinician_id, starts_at, patient, link_for, source="online",
+                   intake_id=None, actor=None):
+    """Book `starts_at` with `clinician_id` (None: the first clinician free then). Returns (booking, token).
+
+    Sends booking_created with the absolute manage link (`link_for(token)`). Raises
+    NotBookable, SlotTaken (session rolled back, with alternatives), AlreadyBooked or Busy.
+    """
+    staff = actor is not None
+    if intake_id is not None and (existing := active_booking_for_intake(session, intake_id)) is not None:
+        raise AlreadyBooked(existing)
+    if clinician_id is None:
+        day = clinic_day(starts_at, ctx.zone)
+        candidates = [s.clinician_id for s in free_slots(session, day, day, ctx.zone, now=ctx.now, rules=ctx.rules,
+                                                         apply_notice=not staff) if s.starts_at == starts_at]
+        if not candidates:
+            check_window(ctx, starts_at, staff=staff)
+            offered = any(s.starts_at == starts_at for plan in load_plans(session, day, day, ctx.zone)
+                          for s in candidate_slots(plan, ctx.zone, day, day))
+            if not offered:
+                raise NotBookable("That is not one of the clinic's consultation times. Please choose a listed time.")
+    else:
+        candidates = [clinician_id]
+    for index, candidate in enumerate(candidates):
+        try:
+            slot = check_time(session, ctx, candidate, starts_at, staff=staff)
+        except SlotTaken:
+            if index + 1 < len(candidates):
+                continue
+            raise
+        token = new_token()
+        booking = Booking(clinician_id=candidate, intake_id=intake_id, starts_at=slot.starts_at,
+                          ends_at=slot.ends_at, busy_until=slot.busy_until, status="booked",
+                          patient_name=patient.name, patient_email=patient.email or None,
+                          patient_phone=patient.phone or None, patient_timezone=patient.timezone,
+                          manage_token_hash=token_hash(token), sequence=0, source=source,
+                          created_at=ctx.now, updated_at=ctx.now, created_by_id=getattr(actor, "id", None))
+        session.add(booking)
+        session.add(BookingEvent(booking=booking, at=ctx.now, kind="created", actor_id=getattr(actor, "id", None),
+                                 detail=f"{source} booking"))
+        if _flush_or_refuse(session) is None:
+            booking_created.send(SENDER, session=session, now=ctx.now, booking=booking, actor=actor,
+                                 link=link_for(token))
+            return booking, token
+        # The database refused: the same intake booked at once (a double click), or the time went.
+        if intake_id is not None and (existing := active_booking_for_intake(session, intake_id)) is not None:
+            raise AlreadyBooked(existing)
+    raise SlotTaken(_alternatives(session, ctx, starts_at, None if clinician_id is None else [clinician_id], staff))
+
+
+def _patient_may_change(booking, ctx):
+    """Raise NotAllowed if the patient's cut-off has passed for `booking`."""
+    if booking.starts_at - ctx.now < ctx.rules.cancel_cutoff:
+        hours = int(ctx.rules.cancel_cutoff.total_seconds() // 3600)
+        raise NotAllowed(f"Bookings can be changed online up to {hours} hours before the appointment. "
+                         "Please call the clinic.")
+
+
+def _must_be_booked(booking, action):
+    """Raise NotAllowed unless the booking is still simply booked."""
+    if booking.status == "cancelled":
+        raise NotAllowed("This booking has been cancelled, so it cannot be changed. You are welcome to book again.")
+    if booking.status != "booked":
+        raise NotAllowed(f"This booking is marked {STATUS_LABELS[booking.status].lower()}, "
+                         f"so it cannot be {action}.")
+
+
+def move_booking(session, ctx, booking, *, starts_at, clinician_id=None, actor=None):
+    """Move `booking` to a free time in one step (old time released, new one taken, or nothing changes).
+
+    Staff (`actor` given) may move to another clinician and ignore notice, horizon and cut-off.
+    Sends booking_moved. Raises NotAllowed, NotBookable, SlotTaken (session rolled back) or Busy.
+    """
+    staff = actor is not None
+    _must_be_booked(booking, "moved")
+    if not staff:
+        _patient_may_change(booking, ctx)
+    clinician_id = clinician_id or booking.clinician_id
+    if clinician_id == booking.clinician_id and starts_at == booking.starts_at:
+        raise NotAllowed("The booking is already at that time.")
+    slot = check_time(session, ctx, clinician_id, starts_at, staff=staff, ignore_booking_id=booking.id)
+    previous = booking.starts_at
+    booking.clinician_id = clinician_id
+    booking.starts_at, booking.ends_at, booking.busy_until = slot.starts_at, slot.ends_at, slot.busy_until
+    booking.sequence = Booking.sequence + 1  # in SQL, so two moves at once cannot lose one
+    booking.updated_at = ctx.now
+    session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind="moved", actor_id=getattr(actor, "id", None),
+                             detail=f"from {previous.isoformat()} to {slot.starts_at.isoformat()}"))
+    if _flush_or_refuse(session) is not None:
+        raise SlotTaken(_alternatives(session, ctx, starts_at, [clinician_id], staff))
+    booking_moved.send(SENDER, session=session, now=ctx.now, booking=booking, previous_starts_at=previous,
+                       actor=actor, link=None)
+    return booking
+
+
+def cancel_booking(session, ctx, booking, *, reason=None, actor=None):
+    """Cancel `booking`, freeing its time. Sends booking_cancelled. Raises NotAllowed."""
+    staff = actor is not None
+    _must_be_booked(booking, "cancelled")
+    if not staff:
+        _patient_may_change(booking, ctx)
+    reason = (reason or "").strip()[:300] or None
+    booking.status = "cancelled"
+    booking.cancelled_at = ctx.now
+    booking.cancel_reason = reason
+    booking.sequence = Booking.sequence + 1
+    booking.updated_at = ctx.now
+    # The reason is the patient's own words and may be personal: it stays on the booking only.
+    session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind="cancelled",
+                             actor_id=getattr(actor, "id", None),
+                             detail="by staff" if staff else "by the patient"))
+    session.flush()
+    booking_cancelled.send(SENDER, session=session, now=ctx.now, booking=booking, actor=actor, reason=reason)
+    return booking
+
+
+def set_status(session, ctx, booking, status, *, actor):
+    """Mark a booking arrived, completed or no-show (staff, on or after its day). Raises NotAllowed."""
+    if status not in STATUS_CHANGES:
+        raise NotAllowed("That is not a status a booking can be given.")
+    if booking.status not in STATUS_CHANGES[status]:
+        raise NotAllowed(f"A booking marked {STATUS_LABELS[booking.status].lower()} cannot be marked "
+                         f"{STATUS_LABELS[status].lower()}.")
+    if clinic_day(booking.starts_at, ctx.zone) > clinic_day(ctx.now, ctx.zone):
+        raise NotAllowed("That appointment is on a later day; it can be marked on the day.")
+    booking.status = status
+    booking.updated_at = ctx.now
+    session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind=status, actor_id=getattr(actor, "id", None)))
+    session.flush()
+    return booking

@@ -1,0 +1,64 @@
+"""Booking forms (patient and staff). Lengths are bounded so overlong input is a message."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+
+PHONE = Regexp(r"^[0-9+()\-. ]{5,40}$", message="Use digits, spaces and + ( ) - only.")
+
+
+class ContactMixin:
+    """Name, email and phone of the person booking."""
+
+    name = StringField("Full name", validators=[DataRequired("Enter your full name."), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254),
+                                            Email("Enter an email address like name@example.com.")])
+    phone = TelField("Phone", validators=[Optional(), Length(max=40), PHONE])
+
+
+class ConfirmForm(ContactMixin, FlaskForm):
+    """The patient confirms a time. The hidden fields are re-checked on the server."""
+
+    clinician = HiddenField()
+    start = HiddenField()
+    tz = HiddenField()
+
+
+class RescheduleForm(FlaskForm):
+    """The patient moves their booking to `start`."""
+
+    start = HiddenField()
+
+
+class CancelForm(FlaskForm):
+    """Cancel with an optional reason."""
+
+    reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=300)])
+
+
+class PhoneBookingForm(FlaskForm):
+    """A receptionist books a patient who called."""
+
+    clinician = SelectField("Clinician", coerce=str)
+    date = StringField("Date (YYYY-MM-DD)", validators=[DataRequired("Enter the date."), Length(max=10)])
+    time = StringField("Time (HH:MM, 24-hour, clinic time)", validators=[DataRequired("Enter the time."),
+                                                                          Length(max=5)])
+    name = StringField("Patient's full name", validators=[DataRequired("Enter the patient's name."), Length(max=120)])
+    email = EmailField("Email", validators=[Optional(), Length(max=254),
+                                            Email("Enter an email address like name@example.com.")])
+    phone = TelField("Phone", validators=[DataRequired("Enter a phone number."), Length(max=40), PHONE])
+
+
+class MoveForm(FlaskForm):
+    """Staff move a booking to another clinician, date or time."""
+
+    clinician = SelectField("Clinician", coerce=str)
+    date = StringField("New date (YYYY-MM-DD)", validators=[DataRequired("Enter the date."), Length(max=10)])
+    time = StringField("New time (HH:MM, 24-hour, clinic time)", validators=[DataRequired("Enter the time."),
+                                                                              Length(max=5)])
+
+
+class StatusForm(FlaskForm):
+    """A status button on the schedule (arrived / completed / no-show)."""
+
+    status = HiddenField()

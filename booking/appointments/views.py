@@ -1,0 +1,244 @@
+"""Patient booking pages: start from an intake, browse weeks, confirm, manage a booking.
+
+Without an intake in the session, /book/ explains that the health questionnaire comes
+first (link to /intake/start) and gives the clinic's phone number; nothing can be booked.
+"""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+
+from booking.appointments import bp
+from booking.appointments.availability import clinic_day, days_between, free_slots, parse_day, week_start
+from booking.appointments.bookings import (AlreadyBooked, BookingError, Patient, SlotTaken,
+                                           active_booking_for_intake, cancel_booking, create_booking,
+                                           find_by_token, move_booking)
+from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
+from booking.appointments.web import (booking_context, calendar_link, manage_link, parse_slot, patient_zone,
+                                      slot_value)
+from booking.crypto import InvalidToken, cipher_for
+from booking.extensions import db
+from booking.models import ClinicianProfile, Intake, StaffUser
+from booking.tokens import plausible_token, token_hash
+
+INTAKE_KEY = "booking_intake_id"
+JUST_BOOKED_KEY = "just_booked"
+
+
+def current_intake():
+    """The intake remembered in this browser's session, if it may still book."""
+    intake_id = session.get(INTAKE_KEY)
+    intake = db.session.get(Intake, intake_id) if isinstance(intake_id, int) else None
+    if intake is None or not intake.booking_allowed(current_app.config.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True)):
+        return None
+    return intake
+
+
+def bookable_clinicians():
+    """(id, name) of every active clinician who takes bookings, by name."""
+    return db.session.execute(
+        sa.select(StaffUser.id, StaffUser.name).join(ClinicianProfile, ClinicianProfile.clinician_id == StaffUser.id)
+        .where(ClinicianProfile.accepts_bookings.is_(True), StaffUser.active.is_(True))
+        .order_by(StaffUser.name, StaffUser.id)).all()
+
+
+def parse_clinician(value, clinicians):
+    """'any' -> None; a known clinician id -> that id; anything else -> False (refused)."""
+    if value in (None, "", "any"):
+        return None
+    if value.isdigit() and int(value) in {row.id for row in clinicians}:
+        return int(value)
+    return False
+
+
+def week_view(ctx, clinician_id, requested_week, *, ignore_booking_id=None):
+    """Everything a week of free times needs: days, slots by day, and the week links."""
+    first_week = week_start(clinic_day(ctx.now + ctx.rules.min_notice, ctx.zone))
+    last_week = week_start(clinic_day(ctx.now + ctx.rules.horizon, ctx.zone))
+    week = week_start(requested_week) if requested_week else first_week
+    week = min(max(week, first_week), last_week)
+    days = days_between(week, week + timedelta(days=6))
+    slots = free_slots(db.session, days[0], days[-1], ctx.zone, now=ctx.now, rules=ctx.rules,
+                       clinician_ids=None if clinician_id is None else [clinician_id],
+                       ignore_booking_id=ignore_booking_id)
+    by_day = {day: [] for day in days}
+    seen = set()
+    for slot in slots:
+        if clinician_id is None and slot.starts_at in seen:
+            continue  # "first available" lists each time once
+        seen.add(slot.starts_at)
+        by_day[clinic_day(slot.starts_at, ctx.zone)].append(slot)
+    return {"days": days, "by_day": by_day, "week": week, "count": len(seen),
+            "previous": week - timedelta(days=7) if week > first_week else None,
+            "next": week + timedelta(days=7) if week < last_week else None}
+
+
+@bp.get("/book/start/<token>")
+def start_from_intake(token):
+    """The intake's private booking link: remember the intake in this browser and go to /book/."""
+    intake = None
+    if plausible_token(token):
+        intake = db.session.scalar(sa.select(Intake).where(Intake.booking_token_hash == token_hash(token)))
+    if intake is None:
+        return render_template("appointments/link_invalid.html"), 404
+    if not intake.booking_allowed(current_app.config.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True)):
+        return render_template("appointments/not_yet.html"), 403
+    session[INTAKE_KEY] = intake.id
+    return redirect(url_for("appointments.choose"))
+
+
+@bp.get("/book/")
+def choose():
+    """Choose a clinician (or the first available) and a time, week by week."""
+    intake = current_intake()
+    if intake is None:
+        return render_template("appointments/no_intake.html")
+    ctx = booking_context()
+    clinicians = bookable_clinicians()
+    clinician_id = parse_clinician(request.args.get("clinician"), clinicians)
+    if clinician_id is False:
+        flash("That clinician is not available for booking; showing the first available instead.", "warning")
+        clinician_id = None
+    week = week_view(ctx, clinician_id, parse_day(request.args.get("week")))
+    return render_template("appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id,
+                           existing=_existing(intake), link=_slot_link(clinician_id), **week)
+
+
+def _slot_link(clinician_id):
+    """A function giving the confirm-page URL of a slot, for the week view."""
+    choice = "any" if clinician_id is None else str(clinician_id)
+    return lambda slot: url_for("appointments.confirm", clinician=choice, start=slot_value(slot.starts_at))
+
+
+def _existing(intake):
+    """The intake's active booking, if it has one."""
+    return active_booking_for_intake(db.session, intake.id)
+
+
+def _prefill(intake):
+    """Name, email and phone from the intake's encrypted contact details."""
+    try:
+        return cipher_for(current_app.config).decrypt(intake.contact_encrypted) or {}
+    except (InvalidToken, ValueError):
+        return {}
+
+
+@bp.route("/book/confirm", methods=["GET", "POST"])
+def confirm():
+    """Check the chosen time and the patient's details, then book it."""
+    intake = current_intake()
+    if intake is None:
+        return redirect(url_for("appointments.choose"))
+    ctx = booking_context()
+    clinicians = bookable_clinicians()
+    form = ConfirmForm(data=None if request.method == "POST" else {
+        **{key: value for key, value in _prefill(intake).items() if key in ("name", "email", "phone")},
+        "clinician": request.args.get("clinician", "any"), "start": request.args.get("start", ""),
+        "tz": request.args.get("tz", "")})
+    clinician_id = parse_clinician(form.clinician.data, clinicians)
+    starts_at = parse_slot(form.start.data)
+    names = dict((row.id, row.name) for row in clinicians)
+    page = {"form": form, "starts_at": starts_at, "clinician_name": names.get(clinician_id),
+            "patient_tz": patient_zone(form.tz.data), "alternatives": [], "error": None,
+            "alternative_link": _slot_link(clinician_id or None), "names": names}
+    if clinician_id is False or starts_at is None:
+        page["error"] = "That time or clinician is not one we offer. Please choose a time from the list."
+        page["starts_at"] = None
+        return render_template("appointments/confirm.html", **page), 400
+    if not form.validate_on_submit():
+        return render_template("appointments/confirm.html", **page), (400 if request.method == "POST" else 200)
+    patient = Patient(name=form.name.data.strip(), email=form.email.data.strip().lower(),
+                      phone=(form.phone.data or "").strip() or None, timezone=page["patient_tz"])
+    try:
+        booking, token = create_booking(db.session, ctx, clinician_id=clinician_id, starts_at=starts_at,
+                                        patient=patient, link_for=manage_link, intake_id=intake.id)
+    except AlreadyBooked as error:
+        db.session.rollback()
+        return render_template("appointments/already_booked.html", booking=error.booking, message=error.message)
+    except SlotTaken as error:
+        db.session.rollback()
+        page.update(error=error.message, alternatives=error.alternatives)
+        return render_template("appointments/confirm.html", **page), 409
+    except BookingError as error:
+        db.session.rollback()
+        page.update(error=error.message, starts_at=None)
+        return render_template("appointments/confirm.html", **page), 400
+    db.session.commit()
+    session[JUST_BOOKED_KEY] = booking.id
+    return redirect(url_for("appointments.manage", token=token))
+
+
+@bp.get("/book/manage/<token>")
+def manage(token):
+    """The private manage page: the booking's details and what can be done with it."""
+    booking = find_by_token(db.session, token)
+    if booking is None:
+        return render_template("appointments/link_invalid.html"), 404
+    just_booked = session.pop(JUST_BOOKED_KEY, None) == booking.id
+    return render_template("appointments/manage.html", booking=booking, token=token, just_booked=just_booked,
+                           manage_url=manage_link(token), ics_url=calendar_link(token),
+                           cancel_form=CancelForm(), ctx=booking_context())
+
+
+@bp.route("/book/manage/<token>/cancel", methods=["POST"])
+def cancel(token):
+    """Cancel from the manage link, with an optional reason."""
+    booking = find_by_token(db.session, token, lock=True)
+    if booking is None:
+        return render_template("appointments/link_invalid.html"), 404
+    form = CancelForm()
+    ctx = booking_context()
+    error = None
+    if form.validate_on_submit():
+        try:
+            cancel_booking(db.session, ctx, booking, reason=form.reason.data)
+        except BookingError as refusal:
+            db.session.rollback()
+            error = refusal.message
+        else:
+            db.session.commit()
+            flash("Your booking is cancelled. The time is free for someone else.", "success")
+            return redirect(url_for("appointments.manage", token=token))
+    booking = find_by_token(db.session, token)
+    return render_template("appointments/manage.html", booking=booking, token=token, just_booked=False,
+                           manage_url=manage_link(token), ics_url=calendar_link(token), cancel_form=form,
+                           ctx=ctx, error=error), 400
+
+
+@bp.route("/book/manage/<token>/reschedule", methods=["GET", "POST"])
+def reschedule(token):
+    """Pick another free time of the same clinician; moving it is one step."""
+    booking = find_by_token(db.session, token, lock=request.method == "POST")
+    if booking is None:
+        return render_template("appointments/link_invalid.html"), 404
+    ctx = booking_context()
+    form = RescheduleForm(data=None if request.method == "POST" else {"start": request.args.get("start", "")})
+    starts_at = parse_slot(form.start.data)
+    page = {"booking": booking, "token": token, "form": form, "starts_at": starts_at, "error": None,
+            "alternatives": [], "patient_tz": booking.patient_timezone}
+    if request.method == "POST" and form.validate_on_submit():
+        if starts_at is None:
+            page["error"] = "That time is not one we offer. Please choose a time from the list."
+        else:
+            try:
+                move_booking(db.session, ctx, booking, starts_at=starts_at)
+            except SlotTaken as error:
+                db.session.rollback()
+                page.update(error=error.message, alternatives=error.alternatives, starts_at=None)
+            except BookingError as error:
+                db.session.rollback()
+                page.update(error=error.message, starts_at=None)
+            else:
+                db.session.commit()
+                flash("Your booking has been moved. Your previous time has been released.", "success")
+                return redirect(url_for("appointments.manage", token=token))
+        booking = page["booking"] = find_by_token(db.session, token)
+    if booking.status != "booked" and not page["error"]:
+        page["error"] = "This booking can no longer be changed online."
+    week = {}
+    if not page["starts_at"] or page["error"]:
+        page["starts_at"] = None
+        week = week_view(ctx, booking.clinician_id, parse_day(request.args.get("week")), ignore_booking_id=booking.id)
+    link = lambda slot: url_for("appointments.reschedule", token=token, start=slot_value(slot.starts_at))  # noqa: E731
+    return render_template("appointments/reschedule.html", link=link, **page, **week), (409 if page["error"] else 200)

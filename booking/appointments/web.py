@@ -1,0 +1,85 @@
+"""Helpers shared by the patient and staff booking views: context, time parsing, display."""
+
+import re
+from datetime import datetime, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app, url_for
+
+from booking.appointments.bookings import Context
+from booking.appointments.settings import load_rules
+from booking.extensions import db
+from booking.timeutil import to_zone, utcnow
+
+SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"  # how a slot's start travels in links and forms: UTC, to the minute
+_ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
+
+
+def booking_context(now=None):
+    """The rules Context for this request: now, the clinic's zone and its current rules."""
+    return Context(now=now or utcnow(), zone=current_app.config["CLINIC_TIMEZONE"],
+                   rules=load_rules(db.session, current_app.config))
+
+
+def slot_value(moment):
+    """A slot's start as it travels in a URL or form."""
+    return moment.astimezone(timezone.utc).strftime(SLOT_FORMAT)
+
+
+def parse_slot(text):
+    """The aware UTC instant in `text`, or None if it is not exactly our format."""
+    try:
+        return datetime.strptime((text or "")[:40], SLOT_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=512)
+def valid_zone(name):
+    """`name` if it is an IANA zone this server knows, else None."""
+    if not name or len(name) > 64 or not _ZONE_NAME.match(name):
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def patient_zone(name):
+    """The patient's zone if valid and different from the clinic's, else None."""
+    name = valid_zone(name)
+    return name if name and name != current_app.config["CLINIC_TIMEZONE"] else None
+
+
+def format_in_zone(moment, zone_name, pattern="%A %-d %B, %-I:%M %p"):
+    """An instant as wall-clock time in `zone_name`, with the zone's abbreviation."""
+    if moment is None or not zone_name:
+        return ""
+    local = to_zone(moment, zone_name)
+    return f"{local.strftime(pattern)} {local.tzname()} ({zone_name.replace('_', ' ')})"
+
+
+def clock(moment, zone_name=None):
+    """Just the wall-clock time (e.g. '9:30 AM') in the clinic's or the given zone."""
+    return to_zone(moment, zone_name or current_app.config["CLINIC_TIMEZONE"]).strftime("%-I:%M %p")
+
+
+def manage_link(token):
+    """The absolute private manage link for emails and signals."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("appointments.manage", token=token)
+
+
+def calendar_link(token):
+    """The calendar feature's .ics link for this booking, if that feature is installed."""
+    if "calendar.booking_ics" in current_app.view_functions:
+        return url_for("calendar.booking_ics", token=token)
+    return None
+
+
+def init_filters(state):
+    """Register the booking template filters on the app (a blueprint record callback)."""
+    state.app.add_template_filter(format_in_zone, "in_zone")
+    state.app.add_template_filter(clock, "clock")
+    state.app.add_template_filter(slot_value, "slot_value")

@@ -1,0 +1,69 @@
+"""Test data builders for the booking feature: clinicians with hours, intakes, bookings."""
+
+import itertools
+from datetime import datetime, time, timedelta, timezone
+
+from booking.appointments.availability import Rules
+from booking.appointments.bookings import Context
+from booking.crypto import cipher_for
+from booking.models import Booking, BookingEvent, ClinicianProfile, Intake, OpeningHours
+from booking.tokens import new_token, token_hash
+from tests.factories import create_staff_user
+
+ZONE = "America/New_York"
+# Mon-Fri 9:00-12:00 and 13:00-17:00, the demo clinic's hours.
+WEEKDAY_HOURS = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(5)}
+_counter = itertools.count(1)
+
+
+def utc(*parts):
+    """An aware UTC datetime."""
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+def context(now, zone=ZONE, **rules):
+    """A booking Context at `now` with default (or given) rules."""
+    return Context(now=now, zone=zone, rules=Rules(**rules))
+
+
+def add_clinician(session, *, name=None, hours=None, length=30, buffer=0, accepts=True):
+    """Commit a clinician with a booking profile and weekly hours; returns the StaffUser id."""
+    user = create_staff_user(session, "clinician", name=name)
+    session.add(ClinicianProfile(clinician_id=user.id, consultation_minutes=length, buffer_minutes=buffer,
+                                 accepts_bookings=accepts))
+    for weekday, intervals in (WEEKDAY_HOURS if hours is None else hours).items():
+        for start, end in intervals:
+            session.add(OpeningHours(clinician_id=user.id, weekday=weekday, start_time=start, end_time=end))
+    session.commit()
+    return user.id
+
+
+def add_intake(session, config, *, flag_level=None, cleared=False, status="submitted",
+               contact=None):
+    """Commit a submitted intake with a booking link; returns (intake id, booking token)."""
+    number = next(_counter)
+    contact = contact or {"name": f"Pat Patient {number}", "email": f"pat{number}@example.org",
+                          "phone": "555-0100"}
+    token = new_token()
+    intake = Intake(status=status, flag_level=flag_level, contact_encrypted=cipher_for(config).encrypt(contact),
+                    booking_token_hash=token_hash(token), submitted_at=datetime.now(timezone.utc),
+                    cleared_at=datetime.now(timezone.utc) if cleared else None)
+    session.add(intake)
+    session.commit()
+    return intake.id, token
+
+
+def add_booking(session, clinician_id, starts_at, *, minutes=30, buffer=0, status="booked", name=None,
+                intake_id=None, source="online"):
+    """Commit a booking row directly (no rules checked); returns (booking id, manage token)."""
+    token = new_token()
+    ends_at = starts_at + timedelta(minutes=minutes)
+    booking = Booking(clinician_id=clinician_id, starts_at=starts_at, ends_at=ends_at,
+                      busy_until=ends_at + timedelta(minutes=buffer), status=status,
+                      patient_name=name or f"Booked Person {next(_counter)}", patient_email="b@example.org",
+                      manage_token_hash=token_hash(token), intake_id=intake_id, source=source,
+                      cancelled_at=starts_at if status == "cancelled" else None)
+    session.add(booking)
+    session.add(BookingEvent(booking=booking, kind="created"))
+    session.commit()
+    return booking.id, token

@@ -1,0 +1,266 @@
+"""The patient's path: intake link, week view, confirm, manage, reschedule, cancel, bad input."""
+
+import html
+from datetime import time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.appointments.availability import Rules, free_slots
+from booking.appointments.web import slot_value
+from booking.models import Booking, BookingEvent, ClinicianProfile, ScheduleException
+from booking.signals import booking_cancelled, booking_created, booking_moved
+from booking.timeutil import utcnow
+from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake
+
+EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
+
+
+def free(db, clinician_id=None, days=(1, 14)):
+    """Free slots (default rules) between `days` from today."""
+    today = utcnow().date()
+    return free_slots(db.session, today + timedelta(days=days[0]), today + timedelta(days=days[1]), ZONE,
+                      now=utcnow(), rules=Rules(), clinician_ids=None if clinician_id is None else [clinician_id])
+
+
+@pytest.fixture
+def clinic(app, db):
+    """Two clinicians open every day, and a patient whose intake may book (signed in to /book/)."""
+    alice = add_clinician(db.session, name="Dr Alice Adams", hours=EVERY_DAY)
+    bob = add_clinician(db.session, name="Dr Bob Brown", hours=EVERY_DAY)
+    intake_id, token = add_intake(db.session, app.config, contact={"name": "Pat Example", "email": "pat@example.org",
+                                                                  "phone": "555 0101"})
+    return {"alice": alice, "bob": bob, "intake_id": intake_id, "token": token}
+
+
+def start(client, token):
+    """Open the intake's booking link."""
+    response = client.get(f"/book/start/{token}")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/book/")
+    return response
+
+
+def confirm(client, clinician, starts_at, **fields):
+    """POST the confirm form."""
+    data = {"clinician": str(clinician), "start": slot_value(starts_at), "name": "Pat Example",
+            "email": "pat@example.org", "phone": "555 0101", "tz": ""}
+    data.update(fields)
+    return client.post("/book/confirm", data=data)
+
+
+def test_book_without_intake_explains_the_questionnaire_comes_first(client):
+    page = client.get("/book/").get_data(as_text=True)
+    assert "health questionnaire" in page and "/intake/start" in page and "(555) 010-0100" in page
+
+
+def test_booking_link_checks(client, app, db):
+    assert client.get("/book/start/not-a-real-token").status_code == 404
+    assert client.get("/book/start/" + "x" * 300).status_code == 404
+    flagged, flagged_token = add_intake(db.session, app.config, flag_level="clearance")
+    response = client.get(f"/book/start/{flagged_token}")
+    assert response.status_code == 403 and "clearance" in response.get_data(as_text=True)
+    assert "First available" not in client.get("/book/").get_data(as_text=True)
+    _cleared, cleared_token = add_intake(db.session, app.config, flag_level="clearance", cleared=True)
+    start(client, cleared_token)
+
+
+def test_book_confirm_and_manage(client, db, clinic):
+    sent = []
+    booking_created.connect(lambda sender, **kw: sent.append(kw), weak=False)
+    try:
+        start(client, clinic["token"])
+        week = client.get("/book/").get_data(as_text=True)
+        assert "First available" in week and "Dr Alice Adams" in week
+        slot = free(db, clinic["alice"])[0]
+        page = client.get(f"/book/confirm?clinician={clinic['alice']}&start={slot_value(slot.starts_at)}"
+                          "&tz=Europe/London").get_data(as_text=True)
+        assert 'value="Pat Example"' in page and 'value="pat@example.org"' in page  # pre-filled from the intake
+        assert "Your time:" in page and "Europe/London" in page
+        response = confirm(client, clinic["alice"], slot.starts_at, tz="Europe/London")
+        assert response.status_code == 302
+        manage_path = response.headers["Location"]
+        token = manage_path.rsplit("/", 1)[1]
+        page = client.get(manage_path).get_data(as_text=True)
+    finally:
+        booking_created.receivers.clear()
+    assert "Your booking is confirmed" in page
+    assert "Dr Alice Adams" in page and "100 Main Street" in page and "photo ID" in page
+    assert f"http://127.0.0.1:5000/book/manage/{token}" in page
+    booking = db.session.scalars(sa.select(Booking)).one()
+    assert booking.starts_at == slot.starts_at and booking.intake_id == clinic["intake_id"]
+    assert booking.manage_token_hash != token and len(booking.manage_token_hash) == 64
+    assert booking.patient_timezone == "Europe/London" and booking.sequence == 0 and booking.source == "online"
+    assert [e.kind for e in booking.events] == ["created"]
+    assert len(sent) == 1 and sent[0]["link"].endswith(token) and sent[0]["booking"].id == booking.id
+    # A second visit is the plain manage page, and the intake cannot book twice.
+    assert "Your booking is confirmed" not in client.get(manage_path).get_data(as_text=True)
+    other = free(db, clinic["bob"])[3]
+    response = confirm(client, clinic["bob"], other.starts_at)
+    assert "You already have a booking" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
+
+
+def test_first_available_books_a_free_clinician(client, db, clinic):
+    start(client, clinic["token"])
+    slot = free(db)[0]
+    add_booking(db.session, clinic["alice"], slot.starts_at)  # Alice is taken at that time
+    response = confirm(client, "any", slot.starts_at)
+    assert response.status_code == 302
+    booking = db.session.scalars(sa.select(Booking).where(Booking.intake_id == clinic["intake_id"])).one()
+    assert booking.clinician_id == clinic["bob"]
+
+
+def test_taken_time_gives_the_nearest_free_times(client, db, clinic):
+    start(client, clinic["token"])
+    slot = free(db, clinic["alice"])[2]
+    add_booking(db.session, clinic["alice"], slot.starts_at)
+    response = confirm(client, clinic["alice"], slot.starts_at)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "That time was just taken" in page and "The nearest free times" in page
+    assert page.count('class="slot"') == 5
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
+
+
+@pytest.mark.parametrize("case, message", [
+    ("past", "already passed"),
+    ("notice", "hours' notice"),
+    ("horizon", "days ahead"),
+    ("outside", "not one of Dr Alice Adams's consultation times"),
+    ("holiday", "closed that day (Clinic holiday)"),
+    ("not_offered", "does not take bookings"),
+    ("made_up_time", "not one we offer"),
+    ("made_up_clinician", "not one we offer"),
+    ("odd_minute", "consultation times"),
+])
+def test_bad_booking_input_gets_a_clear_message_and_changes_nothing(client, db, clinic, case, message):
+    start(client, clinic["token"])
+    slot = free(db, clinic["alice"], days=(3, 3))[0]
+    clinician, starts_at, extra = clinic["alice"], slot.starts_at, {}
+    if case == "past":
+        starts_at = slot.starts_at - timedelta(days=10)
+    elif case == "notice":
+        today = utcnow().date()
+        soon = free_slots(db.session, today, today + timedelta(days=2), ZONE, now=utcnow(),
+                          rules=Rules(min_notice=timedelta(hours=1)), clinician_ids=[clinic["alice"]])
+        starts_at = soon[0].starts_at  # within a day: clinic hours are never 23 hours apart
+    elif case == "horizon":
+        starts_at = slot.starts_at + timedelta(days=70)
+    elif case == "outside":
+        starts_at = slot.starts_at - timedelta(hours=6)  # 3 a.m.
+    elif case == "holiday":
+        db.session.add(ScheduleException(kind="closed", starts_at=slot.starts_at - timedelta(hours=12),
+                                         ends_at=slot.starts_at + timedelta(hours=12), note="Clinic holiday"))
+        db.session.commit()
+    elif case == "not_offered":
+        db.session.get(ClinicianProfile, clinic["alice"]).accepts_bookings = False
+        db.session.commit()
+        response = confirm(client, clinic["alice"], starts_at)
+        assert "not one we offer" in response.get_data(as_text=True)
+        return
+    elif case == "made_up_time":
+        extra = {"start": "2026-02-30T25:00Z"}
+    elif case == "made_up_clinician":
+        clinician = 99999
+    elif case == "odd_minute":
+        starts_at = slot.starts_at + timedelta(minutes=7)
+    response = confirm(client, clinician, starts_at, **extra)
+    assert response.status_code in (400, 409)
+    assert message in html.unescape(response.get_data(as_text=True))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+
+
+def test_overlong_and_invalid_fields_keep_what_was_typed(client, db, clinic):
+    start(client, clinic["token"])
+    slot = free(db, clinic["alice"])[0]
+    response = confirm(client, clinic["alice"], slot.starts_at, name="N" * 500, email="not-an-email")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Enter an email address like" in page and "not-an-email" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+
+
+def booked(client, db, clinic, index=0):
+    """Book through the pages; returns (token, slot)."""
+    start(client, clinic["token"])
+    slot = free(db, clinic["alice"])[index]
+    response = confirm(client, clinic["alice"], slot.starts_at)
+    return response.headers["Location"].rsplit("/", 1)[1], slot
+
+
+def test_reschedule_moves_in_one_step_and_releases_the_old_time(client, db, clinic):
+    token, slot = booked(client, db, clinic)
+    moves = []
+    booking_moved.connect(lambda sender, **kw: moves.append(kw), weak=False)
+    try:
+        page = client.get(f"/book/manage/{token}/reschedule").get_data(as_text=True)
+        assert "Move your booking" in page and 'class="slot"' in page
+        target = free(db, clinic["alice"])[4]
+        page = client.get(f"/book/manage/{token}/reschedule?start={slot_value(target.starts_at)}").get_data(as_text=True)
+        assert "Move it to" in page
+        response = client.post(f"/book/manage/{token}/reschedule", data={"start": slot_value(target.starts_at)})
+        assert response.status_code == 302
+    finally:
+        booking_moved.receivers.clear()
+    booking = db.session.scalars(sa.select(Booking)).one()
+    assert booking.starts_at == target.starts_at and booking.sequence == 1
+    assert [e.kind for e in booking.events] == ["created", "moved"]
+    assert moves[0]["previous_starts_at"] == slot.starts_at
+    assert slot.starts_at in {s.starts_at for s in free(db, clinic["alice"])}  # the old time is free again
+    assert "has been moved" in client.get(f"/book/manage/{token}").get_data(as_text=True)
+
+
+def test_reschedule_onto_a_taken_time_changes_nothing(client, db, clinic):
+    token, slot = booked(client, db, clinic)
+    target = free(db, clinic["alice"])[3]
+    add_booking(db.session, clinic["alice"], target.starts_at)
+    response = client.post(f"/book/manage/{token}/reschedule", data={"start": slot_value(target.starts_at)})
+    assert response.status_code == 409 and "That time was just taken" in response.get_data(as_text=True)
+    for bad in ("garbage", slot_value(target.starts_at - timedelta(days=40))):
+        response = client.post(f"/book/manage/{token}/reschedule", data={"start": bad})
+        assert response.status_code == 409
+    booking = db.session.scalars(sa.select(Booking).where(Booking.intake_id.is_not(None))).one()
+    assert booking.starts_at == slot.starts_at and booking.sequence == 0
+
+
+def test_cancel_frees_the_time_and_the_token_then_changes_nothing(client, db, clinic):
+    token, slot = booked(client, db, clinic)
+    cancelled = []
+    booking_cancelled.connect(lambda sender, **kw: cancelled.append(kw), weak=False)
+    try:
+        response = client.post(f"/book/manage/{token}/cancel", data={"reason": "Work clash"})
+    finally:
+        booking_cancelled.receivers.clear()
+    assert response.status_code == 302
+    booking = db.session.scalars(sa.select(Booking)).one()
+    assert booking.status == "cancelled" and booking.cancel_reason == "Work clash" and booking.sequence == 1
+    assert cancelled[0]["reason"] == "Work clash"
+    assert slot.starts_at in {s.starts_at for s in free(db, clinic["alice"])}
+    page = client.get(f"/book/manage/{token}").get_data(as_text=True)
+    assert "This booking is cancelled" in page and "Cancel this booking" not in page
+    again = client.post(f"/book/manage/{token}/cancel", data={})
+    assert again.status_code == 400 and "has been cancelled" in again.get_data(as_text=True)
+    move = client.post(f"/book/manage/{token}/reschedule", data={"start": slot_value(slot.starts_at)})
+    assert "has been cancelled" in move.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).sequence == 1
+    # The intake may book again now that its booking is cancelled.
+    assert confirm(client, clinic["alice"], slot.starts_at).status_code == 302
+
+
+def test_unknown_manage_tokens_are_refused(client, db, clinic):
+    token, _slot = booked(client, db, clinic)
+    for bad in ("nope", token[:-1] + ("A" if token[-1] != "A" else "B"), "%00"):
+        assert client.get(f"/book/manage/{bad}").status_code == 404
+        assert client.post(f"/book/manage/{bad}/cancel").status_code == 404
+    assert db.session.scalars(sa.select(Booking)).one().status == "booked"
+
+
+def test_cut_off_stops_online_changes(client, db, clinic, app):
+    _id, token = add_booking(db.session, clinic["alice"], utcnow() + timedelta(hours=3), intake_id=clinic["intake_id"])
+    page = client.get(f"/book/manage/{token}").get_data(as_text=True)
+    assert "call" in page and "Cancel this booking" not in page
+    response = client.post(f"/book/manage/{token}/cancel", data={})
+    assert "up to 24 hours before" in response.get_data(as_text=True)
+    assert db.session.scalars(sa.select(Booking)).one().status == "booked"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(BookingEvent)) == 1
