@@ -132,7 +132,7 @@ def booking_events(session, *, clinician, start, end, options):
 
 
 def clinician_feed(session, clinician, *, now, config, options, cache=None):
-    """(ics text, etag) of `clinician`'s feed: FEED_DAYS_BACK days back to the horizon.
+    """(ics as UTF-8 bytes, etag) of `clinician`'s feed: FEED_DAYS_BACK days back to the horizon.
 
     With a FeedCache, the text rendered for the same bookings is reused.
     """
@@ -144,7 +144,8 @@ def clinician_feed(session, clinician, *, now, config, options, cache=None):
     text = cache.get(key, now) if cache is not None else None
     if text is None:
         events = booking_events(session, clinician=clinician, start=start, end=end, options=options)
-        text = build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now)
+        # Cached as bytes: encoding half a megabyte on every poll would cost as much as the rest.
+        text = build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now).encode("utf-8")
         if cache is not None:
             cache.put(key, text, now)
     return text, etag_for(key)

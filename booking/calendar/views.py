@@ -71,7 +71,7 @@ def feed(token):
     record_event(db.session, action="feed_fetch", actor=clinician, target_type="calendar_feed",
                  target_id=clinician.id, ip=ip, user_agent=agent, detail="not modified" if unchanged else "served")
     db.session.commit()
-    response = calendar_response("" if unchanged else text, "schedule.ics")
+    response = calendar_response(b"" if unchanged else text, "schedule.ics")
     response.headers["Content-Disposition"] = 'inline; filename="schedule.ics"'
     response.headers["Cache-Control"] = "private, no-cache"  # keep a copy, but ask each time (ETag)
     response.set_etag(etag)
