@@ -5,12 +5,11 @@ import threading
 from datetime import timedelta
 from email import policy as email_policy
 
-import pytest
 import sqlalchemy as sa
 
 from booking.models import OutboxMessage
 from booking.outbox.sender import claim_due, retry_now, send_due
-from tests.conftest import POSTGRES
+from tests.conftest import postgres_only
 from tests.outbox_helpers import ENVELOPE, NOW, FolderBackend, RecordingBackend, policy, queue
 
 
@@ -135,8 +134,8 @@ def test_two_senders_at_once_deliver_each_message_exactly_once(app, db):
     assert set(statuses(db.session).values()) == {("sent", 1)}
 
 
-@pytest.mark.skipif(not POSTGRES, reason="SKIP LOCKED is PostgreSQL behaviour; runs in the PostgreSQL pass")
 def test_postgres_claim_skips_rows_locked_by_another_sender(app, db):
+    postgres_only()
     ids = queue(db.session, count=4)
     from booking.extensions import db as database
 
