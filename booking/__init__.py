@@ -39,6 +39,9 @@ def create_app(test_config=None):
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from booking import routing
+
+    routing.init_app(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
@@ -88,10 +91,12 @@ def register_blueprints(app):
     from booking.guide import bp as guide_bp
     from booking.health import bp as health_bp
     from booking.intake import bp as intake_bp
+    from booking.intake_review import bp as intake_review_bp
     from booking.outbox import bp as outbox_bp
     from booking.staff import bp as staff_bp
 
-    for blueprint in (health_bp, guide_bp, staff_bp, intake_bp, appointments_bp, calendar_bp, outbox_bp):
+    for blueprint in (health_bp, guide_bp, staff_bp, intake_bp, intake_review_bp, appointments_bp, calendar_bp,
+                      outbox_bp):
         app.register_blueprint(blueprint)
 
 

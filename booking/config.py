@@ -91,6 +91,16 @@ class Config:
     # What the confirmation page tells patients to bring.
     BOOKING_WHAT_TO_BRING = ("A photo ID, your insurance card if you have one, a list of your current "
                              "medications, and someone to drive you home if you have a treatment.")
+    # Intake (booking/intake). INTAKE_ENCRYPTION_KEYS comes from instance/config.py (see booking/crypto.py).
+    INTAKE_CLEARANCE_BLOCKS_BOOKING = True  # a `clearance` flag stops booking until a clinician clears it
+    INTAKE_REVIEW_RESPONSE_TIME = "two working days"  # shown to patients waiting for a clinician
+    INTAKE_DRAFT_DAYS = 30  # drafts (and their resume links) last this long after the last save
+    PCL5_CUTOFF = 33  # PCL-5 total at or above which the result reads "probable PTSD"
+    BP_CLEARANCE_SYSTOLIC = 160  # a self-measured reading at or above either number needs clearance
+    BP_CLEARANCE_DIASTOLIC = 100
+    BP_REVIEW_SYSTOLIC = 140  # ...and at or above either of these, a clinician's review
+    BP_REVIEW_DIASTOLIC = 90
+    CONSENT_VERSION = "2026-11"  # a key of booking.intake.consent.CONSENT_TEXTS
 
 
 class DevelopmentConfig(Config):

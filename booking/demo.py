@@ -5,6 +5,7 @@ from flask.cli import with_appcontext
 import sqlalchemy as sa
 
 from booking.extensions import db
+from booking.intake.demo import seed_demo_intakes
 from booking.models import StaffUser
 from booking.staff.accounts import create_staff
 
@@ -17,7 +18,7 @@ DEMO_STAFF = [
 ]
 
 # Each feature that has demo data adds a function here: it takes (session, clinicians, now).
-DEMO_EXTENSIONS = []
+DEMO_EXTENSIONS = [seed_demo_intakes]
 
 
 def seed_demo(session, now):

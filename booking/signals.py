@@ -27,3 +27,8 @@ booking_created = _signals.signal("booking-created")
 booking_moved = _signals.signal("booking-moved")
 # booking=Booking (status cancelled), actor, reason=str or None.
 booking_cancelled = _signals.signal("booking-cancelled")
+# intake=Intake. A patient gave a crisis answer (PHQ-9 item 9 above 0, or thoughts of
+# self-harm): staff should look now. Sent once per intake, while it may still be a draft.
+# A notification built from it must carry no health data (say "an intake needs urgent
+# attention" and link to the staff queue).
+intake_urgent = _signals.signal("intake-urgent")

@@ -3,7 +3,9 @@
 import pytest
 from flask import Blueprint
 
+from booking.extensions import db
 from booking.staff.access import staff_only
+from tests.intake_factories import create_intake
 
 ROLES = ("anonymous", "receptionist", "clinician", "admin")
 LOGIN = "login"  # redirected to the sign-in page
@@ -20,6 +22,8 @@ MATRIX = {
     "/staff/calendar": (LOGIN, 200, 200, 200),
     "/staff/calendar/export": (LOGIN, 200, 403, 200),
     "/staff/outbox": (LOGIN, 403, 403, 200),
+    "/staff/intakes": (LOGIN, 200, 200, 200),
+    "/staff/intakes/{intake_id}": (LOGIN, 403, 200, 200),
 }
 
 # Rule patterns (with converters) for the completeness check, mapped to the URL above.
@@ -27,11 +31,13 @@ RULES = {
     "/staff/": "/staff/",
     "/staff/login": "/staff/login",
     "/staff/admin/staff": "/staff/admin/staff",
-    "/staff/admin/staff/<int:user_id>": "/staff/admin/staff/{admin_id}",
+    "/staff/admin/staff/<id:user_id>": "/staff/admin/staff/{admin_id}",
     "/staff/admin/audit": "/staff/admin/audit",
     "/staff/calendar": "/staff/calendar",
     "/staff/calendar/export": "/staff/calendar/export",
     "/staff/outbox": "/staff/outbox",
+    "/staff/intakes": "/staff/intakes",
+    "/staff/intakes/<id:intake_id>": "/staff/intakes/{intake_id}",
 }
 
 
@@ -46,11 +52,13 @@ def signed_in(app, make_staff, login):
     return clients, users
 
 
-def test_every_staff_page_answers_each_role_as_the_table_says(signed_in):
+def test_every_staff_page_answers_each_role_as_the_table_says(app, signed_in):
+    with app.app_context():
+        intake_id = create_intake(db.session, app.config).id
     clients, users = signed_in
     failures = []
     for template, expected in MATRIX.items():
-        url = template.format(admin_id=users["admin"].id)
+        url = template.format(admin_id=users["admin"].id, intake_id=intake_id)
         for role, want in zip(ROLES, expected):
             response = clients[role].get(url)
             if want == LOGIN:

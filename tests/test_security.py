@@ -84,3 +84,15 @@ def test_logs_name_the_endpoint_never_the_form_or_path(client, caplog):
     text = caplog.text
     assert "staff.login" in text
     assert "patient-secret" not in text and "hunter2" not in text and "secret-token-in-path" not in text
+
+
+def test_headers_on_every_parameterless_page_for_anonymous_visitors(app, client):
+    urls = sorted({rule.rule for rule in app.url_map.iter_rules()
+                   if "GET" in rule.methods and not rule.arguments})
+    assert len(urls) >= 5
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code < 500, url
+        assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, url
+        assert response.headers["X-Content-Type-Options"] == "nosniff", url
+        assert response.headers["Referrer-Policy"] == "no-referrer", url

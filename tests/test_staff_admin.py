@@ -126,3 +126,11 @@ def test_seed_demo_loads_once(runner, app):
 
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(StaffUser)) == 4
+
+
+def test_absurd_ids_and_pages_are_not_found_rather_than_errors(client, make_staff, login):
+    login(make_staff("admin"))
+    assert client.get("/staff/admin/staff/" + "9" * 30).status_code == 404
+    assert client.get("/staff/admin/staff/0").status_code == 404
+    assert client.get("/staff/admin/staff/999999999").status_code == 404
+    assert client.get("/staff/admin/audit?page=" + "9" * 30).status_code == 200

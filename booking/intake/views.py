@@ -1,11 +1,283 @@
-"""Intake views. (Only the entry point exists until the intake feature lands.)"""
+"""Patient intake views: parse the form, call booking.intake.service, redirect.
 
-from flask import render_template
+The patient has no account: the intake they are filling in is found from the private
+resume token, which is kept in the (signed) session cookie for their convenience.
+"""
 
-from booking.intake import bp
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+
+from booking.crypto import cipher_for
+from booking.extensions import db
+from booking.intake import bp, service
+from booking.intake.consent import consent_text
+from booking.intake.forms import check_step, form_class, form_data_from_values, values_from_form
+from booking.intake.links import absolute, booking_path, resume_path
+from booking.intake.steps import STEP_COUNT, STEP_NUMBER, STEPS, step_at
+from booking.signals import intake_started, intake_submitted, intake_urgent
+from booking.timeutil import to_zone, utcnow
+from booking.tokens import same_token
+
+SESSION_TOKEN = "intake_token"
+SESSION_BOOKING_TOKEN = "intake_booking_token"
 
 
-@bp.get("/start")
+def _cipher():
+    """The Cipher for this app's keys."""
+    return cipher_for(current_app.config)
+
+
+def _draft_days():
+    """How long drafts and resume links last."""
+    return current_app.config["INTAKE_DRAFT_DAYS"]
+
+
+def _current_intake(now):
+    """The intake whose resume token is in the session cookie, or None."""
+    token = session.get(SESSION_TOKEN)
+    if not token:
+        return None
+    try:
+        return service.find_by_resume_token(db.session, token, now)
+    except service.ResumeLinkInvalid:
+        session.pop(SESSION_TOKEN, None)
+        return None
+
+
+def _next_step_number(intake):
+    """The step the patient should do next."""
+    return min(intake.last_step + 1, STEP_COUNT)
+
+
+def _go_to_step(number):
+    """Redirect to step `number`."""
+    return redirect(url_for("intake.step", number=number))
+
+
+def _no_intake():
+    """Send a patient without a (valid) intake back to the start page."""
+    flash("We could not find your questionnaire in this browser. Use your private link to continue, "
+          "or start a new one.", "warning")
+    return redirect(url_for("intake.start"))
+
+
+def _page_context(intake, now):
+    """What every intake page shows: the resume link."""
+    token = session.get(SESSION_TOKEN)
+    # Shown on the site the patient is using; emails use PUBLIC_BASE_URL (the signal's link).
+    return {"resume_link": url_for("intake.resume", token=token, _external=True) if token else None,
+            "resume_expires_at": intake.resume_expires_at if intake else None}
+
+
+@bp.route("/start", methods=["GET", "POST"])
 def start():
-    """Where every guide page's call to action leads."""
-    return render_template("intake/start.html")
+    """Where every guide page's call to action leads: explain, then begin a draft."""
+    now = utcnow()
+    current = _current_intake(now)
+    if request.method == "POST":
+        intake, token = service.start_intake(db.session, cipher=_cipher(), now=now, draft_days=_draft_days())
+        db.session.commit()
+        session[SESSION_TOKEN] = token
+        session.pop(SESSION_BOOKING_TOKEN, None)
+        return _go_to_step(1)
+    return render_template("intake/start.html", current=current, step_count=STEP_COUNT,
+                           draft_days=_draft_days())
+
+
+@bp.get("/resume/<token>")
+def resume(token):
+    """Open a draft (or a sent questionnaire's status page) from the private link."""
+    now = utcnow()
+    try:
+        intake = service.find_by_resume_token(db.session, token, now)
+    except service.ResumeLinkInvalid as error:
+        return render_template("intake/link_error.html", message=error.message), 404
+    session[SESSION_TOKEN] = token
+    if intake.status != "draft":
+        return redirect(url_for("intake.done"))
+    flash("Welcome back. Your answers so far are saved.", "info")
+    return _go_to_step(_next_step_number(intake))
+
+
+@bp.route("/step/<number>", methods=["GET", "POST"])
+def step(number):
+    """Show or save one step. Every valid submit is saved at once as a draft."""
+    now = utcnow()
+    intake = _current_intake(now)
+    if intake is None:
+        return _no_intake()
+    if intake.status != "draft":
+        flash("Your questionnaire has already been sent. It can no longer be changed here.", "info")
+        return redirect(url_for("intake.done"))
+    if service.needs_crisis_panel(intake):
+        return redirect(url_for("intake.crisis"))
+    # ASCII digits only: "²".isdigit() is True but int("²") fails.
+    number = int(number) if number.isascii() and number.isdigit() and len(number) <= 3 else None
+    allowed = _next_step_number(intake)
+    if step_at(number) is None or number > allowed:
+        flash(f"Please continue with step {allowed}: the earlier steps need to be finished first.", "warning")
+        return _go_to_step(allowed)
+    current = step_at(number)
+    if current.kind == "review":
+        return _review(intake, number, now)
+    return _form_step(intake, current, number, now)
+
+
+def _form_step(intake, current, number, now):
+    """A step with questions (the consent step included)."""
+    cipher = _cipher()
+    form_cls = form_class(current)
+    returning = request.args.get("return") == "review"
+    if request.method == "GET":
+        saved = service.read_answers(intake, cipher).get(current.key)
+        form = form_cls(formdata=None, data=form_data_from_values(current, saved))
+        form.step.data = str(number)
+        return _render_step(intake, current, number, form, now, returning)
+    form = form_cls()
+    page_error = None
+    if form.step.data != str(number):
+        # A tampered or stale step number: keep what was typed, save nothing, say so.
+        page_error = "This page was sent for a different step. Check your answers below and save again."
+        form.step.data = str(number)
+    today = to_zone(now, current_app.config["CLINIC_TIMEZONE"]).date()
+    valid = form.validate()
+    valid = check_step(current, form, today) and valid
+    if page_error or not valid:
+        return _render_step(intake, current, number, form, now, returning, page_error), 422
+    if current.kind == "consent":
+        return _submit(intake, form, now)
+    try:
+        result = service.save_step(db.session, intake, current, values_from_form(current, form),
+                                   cipher=cipher, now=now, draft_days=_draft_days())
+    except service.IntakeError as error:
+        db.session.rollback()
+        flash(error.message, "warning")
+        return redirect(url_for("intake.start"))
+    _send_step_signals(intake, result, now)
+    db.session.commit()
+    if service.needs_crisis_panel(intake):
+        return redirect(url_for("intake.crisis"))
+    return _go_to_step(STEP_NUMBER["review"] if returning else number + 1)
+
+
+def _send_step_signals(intake, result, now):
+    """Tell other features what this save made known (before the commit, in the same transaction)."""
+    if result.email_first_known:
+        contact = service.read_contact(intake, _cipher())
+        intake_started.send(current_app._get_current_object(), session=db.session, now=now, intake=intake,
+                            email=contact["email"], link=absolute(resume_path(session[SESSION_TOKEN])))
+    if result.newly_urgent:
+        intake_urgent.send(current_app._get_current_object(), session=db.session, now=now, intake=intake)
+
+
+def _render_step(intake, current, number, form, now, returning=False, page_error=None):
+    """Render a step's form (with errors, if any)."""
+    extra = {}
+    if current.kind == "consent":
+        extra["consent_text"] = consent_text(current_app.config["CONSENT_VERSION"])
+        extra["consent_version"] = current_app.config["CONSENT_VERSION"]
+    return render_template("intake/step.html", step=current, number=number, step_count=STEP_COUNT, form=form,
+                           returning=returning, page_error=page_error, **extra, **_page_context(intake, now))
+
+
+def _review(intake, number, now):
+    """Step 10: every answer on one page, each step with a link to change it."""
+    if request.method == "POST":
+        try:
+            service.mark_review_seen(intake, now, _draft_days())
+        except service.StepsMissing as error:
+            db.session.rollback()
+            flash(error.message, "warning")
+            return _go_to_step(error.step_number)
+        db.session.commit()
+        return _go_to_step(number + 1)
+    answers = service.read_answers(intake, _cipher())
+    return render_template("intake/review.html", number=number, step_count=STEP_COUNT, steps=STEPS,
+                           answers=answers, step_numbers=STEP_NUMBER, **_page_context(intake, now))
+
+
+def _submit(intake, form, now):
+    """The consent step: sign and send."""
+    try:
+        token = service.submit_intake(db.session, intake, signature=form.signature.data.strip(), cipher=_cipher(),
+                                      now=now, settings=current_app.config, ip=request.remote_addr,
+                                      user_agent=request.user_agent.string)
+    except service.StepsMissing as error:
+        db.session.rollback()
+        flash(error.message, "warning")
+        return _go_to_step(error.step_number)
+    except service.AlreadySubmitted as error:
+        db.session.rollback()
+        flash(error.message, "info")
+        return redirect(url_for("intake.done"))
+    intake_submitted.send(current_app._get_current_object(), session=db.session, now=now, intake=intake)
+    db.session.commit()
+    if token:
+        session[SESSION_BOOKING_TOKEN] = token
+    return redirect(url_for("intake.done"))
+
+
+@bp.route("/crisis", methods=["GET", "POST"])
+def crisis():
+    """The crisis panel, shown after a crisis answer; the patient acknowledges it and goes on."""
+    now = utcnow()
+    intake = _current_intake(now)
+    if intake is None:
+        return _no_intake()
+    if request.method == "POST":
+        service.acknowledge_crisis(intake, now)
+        db.session.commit()
+        if intake.status != "draft":
+            return redirect(url_for("intake.done"))
+        return _go_to_step(_next_step_number(intake))
+    return render_template("intake/crisis.html", **_page_context(intake, now))
+
+
+@bp.get("/done")
+def done():
+    """What happens next: book now, or wait for a clinician's clearance."""
+    now = utcnow()
+    intake = _current_intake(now)
+    if intake is None:
+        return _no_intake()
+    if intake.status == "draft":
+        return _go_to_step(_next_step_number(intake))
+    token = session.get(SESSION_BOOKING_TOKEN)
+    booking_link = booking_path(token) if token and same_token(token, intake.booking_token_hash) else None
+    allowed = intake.booking_allowed(current_app.config["INTAKE_CLEARANCE_BLOCKS_BOOKING"])
+    return render_template("intake/done.html", intake=intake, booking_allowed=allowed, booking_link=booking_link,
+                           response_time=current_app.config["INTAKE_REVIEW_RESPONSE_TIME"],
+                           **_page_context(intake, now))
+
+
+@bp.post("/booking-link")
+def new_booking_link():
+    """Issue a fresh booking link for a sent intake that may book (for a patient who lost theirs)."""
+    now = utcnow()
+    intake = _current_intake(now)
+    if intake is None:
+        return _no_intake()
+    if intake.status != "draft" and intake.booking_allowed(current_app.config["INTAKE_CLEARANCE_BLOCKS_BOOKING"]):
+        session[SESSION_BOOKING_TOKEN] = service.issue_booking_token(intake)
+        db.session.commit()
+    return redirect(url_for("intake.done"))
+
+
+@bp.post("/correct")
+def correct():
+    """Start a corrected version of a sent questionnaire (the sent one stays as it was)."""
+    now = utcnow()
+    intake = _current_intake(now)
+    if intake is None:
+        return _no_intake()
+    try:
+        draft, token = service.start_correction(db.session, intake, cipher=_cipher(), now=now,
+                                                draft_days=_draft_days())
+    except service.IntakeError as error:
+        db.session.rollback()
+        flash(error.message, "info")
+        return _go_to_step(_next_step_number(intake))
+    db.session.commit()
+    session[SESSION_TOKEN] = token
+    session.pop(SESSION_BOOKING_TOKEN, None)
+    flash("Your earlier answers are copied below. Change what you need, then sign and send again.", "info")
+    return _go_to_step(draft.last_step + 1)

@@ -42,6 +42,9 @@ class Intake(db.Model):
     # every answer by step. Never stored or logged in the clear.
     contact_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     answers_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    # Encrypted JSON list of the screening flags ({"level", "code", "reason"}) computed on submit:
+    # the reasons can name conditions, so only the codes (below) are kept in the clear.
+    flags_encrypted: Mapped[str | None] = mapped_column(sa.Text)
 
     # Derived on submit, clear for sorting and filtering.
     phq9_total: Mapped[int | None]
@@ -73,6 +76,11 @@ class Intake(db.Model):
     __table_args__ = (
         sa.CheckConstraint(sa.text("status IN ('draft', 'submitted', 'reviewed')"), name="status"),
     )
+
+    @property
+    def flag_count(self):
+        """How many screening flags the intake raised (codes only: no health data needed)."""
+        return len(self.flag_codes.split()) if self.flag_codes else 0
 
     @property
     def has_clearance_flag(self):

@@ -18,6 +18,7 @@ from booking.timeutil import utcnow
 from booking.staff.forms import AuditFilterForm, EditStaffForm, NewStaffForm, ResetPasswordForm
 
 AUDIT_PAGE_SIZE = 50
+MAX_AUDIT_PAGE = 100_000  # far beyond any real log; keeps the OFFSET inside every database's integer
 
 
 @bp.route("/admin/staff", methods=["GET", "POST"])
@@ -44,7 +45,7 @@ def staff_list():
     return render_template("staff/staff_list.html", staff=staff, form=form, now=utcnow())
 
 
-@bp.route("/admin/staff/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/admin/staff/<id:user_id>", methods=["GET", "POST"])
 @staff_only("admin")
 def staff_edit(user_id):
     """Change a role, deactivate or reactivate, or reset a password."""
@@ -115,7 +116,7 @@ def audit_log():
                 query = query.where(AuditEvent.at >= datetime.combine(day, time(), zone))
             else:
                 query = query.where(AuditEvent.at < datetime.combine(day + timedelta(days=1), time(), zone))
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), MAX_AUDIT_PAGE)
     rows = db.session.execute(
         query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)

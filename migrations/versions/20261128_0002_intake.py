@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 02:30:37.936475
+Create Date: 2026-11-28 03:03:42.438647
 
 """
 from alembic import op
@@ -30,6 +30,7 @@ def upgrade():
     sa.Column('booking_token_hash', sa.String(length=64), nullable=True),
     sa.Column('contact_encrypted', sa.Text(), nullable=True),
     sa.Column('answers_encrypted', sa.Text(), nullable=True),
+    sa.Column('flags_encrypted', sa.Text(), nullable=True),
     sa.Column('phq9_total', sa.Integer(), nullable=True),
     sa.Column('gad7_total', sa.Integer(), nullable=True),
     sa.Column('pcl5_total', sa.Integer(), nullable=True),

@@ -1,0 +1,245 @@
+"""The patient's side of the intake: drafts, resume links, the crisis path and submission.
+
+Plain functions over an SQLAlchemy session: no request, no session cookie, no flash.
+Everything that depends on the time takes `now`; encryption goes through a
+booking.crypto.Cipher; settings come as a mapping (app.config or a dict).
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import flag_modified
+
+from booking.intake import questionnaires as q
+from booking.intake.consent import consent_digest, consent_text
+from booking.intake.screening import highest_level, screen
+from booking.intake.steps import ANSWER_STEPS, STEP_NUMBER, ratings
+from booking.models import Intake
+from booking.tokens import new_token, plausible_token, token_hash
+
+
+FLAG_CODES_LENGTH = 500  # Intake.flag_codes is String(500)
+
+
+class IntakeError(Exception):
+    """A request the intake cannot carry out; `message` is shown to the patient."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+class ResumeLinkInvalid(IntakeError):
+    """The resume link is unknown, made up or expired."""
+
+
+class AlreadySubmitted(IntakeError):
+    """The intake was submitted; it can no longer change."""
+
+
+class StepsMissing(IntakeError):
+    """A step the patient has not completed yet; `step_number` is the first one missing."""
+
+    def __init__(self, message, step_number):
+        super().__init__(message)
+        self.step_number = step_number
+
+
+@dataclass
+class SaveResult:
+    """What saving a step changed that the caller must react to."""
+
+    email_first_known: bool = False
+    newly_urgent: bool = False
+
+
+def _touch(intake, now, draft_days):
+    """Note a save at `now`. The link lives as long as the draft: each save keeps both for `draft_days`."""
+    intake.updated_at = now
+    # Written even when unchanged, so the column's onupdate (the wall clock) never overrides `now`.
+    flag_modified(intake, "updated_at")
+    intake.resume_expires_at = now + timedelta(days=draft_days)
+
+
+def start_intake(session, *, cipher, now, draft_days, answers=None, previous=None):
+    """Create a draft and its private resume token. Returns (intake, token); the token is shown once."""
+    token = new_token()
+    intake = Intake(status="draft", created_at=now, updated_at=now, resume_token_hash=token_hash(token),
+                    answers_encrypted=cipher.encrypt(answers or {}), previous=previous,
+                    resume_expires_at=now + timedelta(days=draft_days))
+    session.add(intake)
+    session.flush()
+    return intake, token
+
+
+def find_by_resume_token(session, token, now):
+    """The intake a resume token opens. Raises ResumeLinkInvalid if made up, unknown or expired."""
+    invalid = ResumeLinkInvalid(
+        "This link does not open a questionnaire. Check that you copied the whole link, or start again.")
+    if not plausible_token(token):
+        raise invalid
+    intake = session.scalar(sa.select(Intake).where(Intake.resume_token_hash == token_hash(token)))
+    if intake is None:
+        raise invalid
+    if intake.status == "draft" and (intake.resume_expires_at is None or intake.resume_expires_at <= now):
+        raise ResumeLinkInvalid("This link has expired: unfinished questionnaires are kept for a limited time. "
+                                "Please start a new one.")
+    return intake
+
+
+def read_answers(intake, cipher):
+    """The intake's answers by step key (decrypted)."""
+    return cipher.decrypt(intake.answers_encrypted) or {}
+
+
+def read_contact(intake, cipher):
+    """{"name", "email", "phone"} (decrypted), or an empty dict before step 1 is saved."""
+    return cipher.decrypt(intake.contact_encrypted) or {}
+
+
+def _refuse_if_submitted(intake):
+    """Raise AlreadySubmitted unless `intake` is still a draft (a sent intake never changes)."""
+    if intake.status != "draft":
+        raise AlreadySubmitted("Your questionnaire has already been sent, so it can no longer be changed here.")
+
+
+def save_step(session, intake, step, values, *, cipher, now, draft_days):
+    """Store one validated step's answers (all of them or none) and note what changed."""
+    _refuse_if_submitted(intake)
+    number = STEP_NUMBER[step.key]
+    if number > intake.last_step + 1:
+        raise StepsMissing(f"Please finish step {intake.last_step + 1} first.", intake.last_step + 1)
+    answers = read_answers(intake, cipher)
+    answers[step.key] = values
+    intake.answers_encrypted = cipher.encrypt(answers)
+    result = SaveResult()
+    if step.key == "about":
+        contact = read_contact(intake, cipher)
+        result.email_first_known = not contact.get("email") and bool(values.get("email"))
+        intake.contact_encrypted = cipher.encrypt(
+            {"name": values.get("legal_name"), "email": values.get("email"), "phone": values.get("phone")})
+    if q.crisis_triggered(answers) and not intake.urgent:
+        # Urgency is never taken back by a later answer: someone may have reason to look.
+        intake.urgent = result.newly_urgent = True
+    intake.last_step = max(intake.last_step, number)
+    _touch(intake, now, draft_days)
+    session.flush()
+    return result
+
+
+def needs_crisis_panel(intake):
+    """True while a crisis answer has not yet been followed by the patient reading the crisis panel."""
+    return intake.urgent and intake.crisis_acknowledged_at is None and intake.status == "draft"
+
+
+def acknowledge_crisis(intake, now):
+    """Record that the patient read the crisis panel."""
+    if intake.crisis_acknowledged_at is None:
+        intake.crisis_acknowledged_at = now
+
+
+def mark_review_seen(intake, now, draft_days):
+    """The patient has checked their answers: the consent step is now open."""
+    _refuse_if_submitted(intake)
+    missing = first_missing_step(intake)
+    if missing is not None:
+        raise StepsMissing(f"Please finish step {missing} first.", missing)
+    intake.last_step = max(intake.last_step, STEP_NUMBER["review"])
+    _touch(intake, now, draft_days)
+
+
+def first_missing_step(intake, answers=None):
+    """The number of the first answer step not yet saved, or None."""
+    for step in ANSWER_STEPS:
+        number = STEP_NUMBER[step.key]
+        if number > intake.last_step or (answers is not None and step.key not in answers):
+            return number
+    return None
+
+
+def compute_scores(answers, pcl5_cutoff=q.DEFAULT_PCL5_CUTOFF):
+    """{"phq9": Score, "gad7": Score, "pcl5": Score} for the questionnaires that are complete."""
+    scorers = {"phq9": q.score_phq9, "gad7": q.score_gad7,
+               "pcl5": lambda values: q.score_pcl5(values, cutoff=pcl5_cutoff)}
+    scores = {}
+    for key, scorer in scorers.items():
+        values = ratings(answers, key)
+        if values is not None:
+            scores[key] = scorer(values)
+    return scores
+
+
+def submit_intake(session, intake, *, signature, cipher, now, settings, ip=None, user_agent=None):
+    """Sign, score, screen and submit a draft. Returns a booking token if booking is open at once.
+
+    Raises AlreadySubmitted (a double submit), StepsMissing, or KeyError for an unknown consent version.
+    """
+    _refuse_if_submitted(intake)
+    answers = read_answers(intake, cipher)
+    missing = first_missing_step(intake, answers)
+    if missing is not None:
+        raise StepsMissing(f"Please finish step {missing} before signing.", missing)
+    text = consent_text(settings["CONSENT_VERSION"])
+    # Claim the row: only one of two simultaneous submits finds it still a draft.
+    claimed = session.execute(sa.update(Intake).where(Intake.id == intake.id, Intake.status == "draft")
+                              .values(status="submitted").execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        raise AlreadySubmitted("Your questionnaire has already been sent. You do not need to send it again.")
+    answers["consent"] = {"signature": signature}
+    scores = compute_scores(answers, settings.get("PCL5_CUTOFF", q.DEFAULT_PCL5_CUTOFF))
+    flags = screen(answers, settings)
+    intake.status = "submitted"
+    intake.submitted_at = intake.updated_at = now
+    flag_modified(intake, "updated_at")
+    intake.answers_encrypted = cipher.encrypt(answers)
+    intake.phq9_total, intake.gad7_total, intake.pcl5_total = (
+        getattr(scores.get(key), "total", None) for key in ("phq9", "gad7", "pcl5"))
+    intake.urgent = intake.urgent or q.crisis_triggered(answers)
+    intake.flags_encrypted = cipher.encrypt([flag.as_dict() for flag in flags])
+    intake.flag_codes = join_codes(flag.code for flag in flags)
+    intake.flag_level = highest_level(flags)
+    intake.consent_version = settings["CONSENT_VERSION"]
+    intake.consent_sha256 = consent_digest(text)
+    intake.consent_at = now
+    intake.consent_ip = (ip or "")[:64] or None
+    intake.consent_user_agent = (user_agent or "")[:255] or None
+    token = None
+    if intake.booking_allowed(settings.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True)):
+        token = issue_booking_token(intake)
+    session.flush()
+    return token
+
+
+def join_codes(codes, limit=FLAG_CODES_LENGTH):
+    """Space-separated flag codes, dropping whole codes (never half of one) past the column's length."""
+    joined = ""
+    for code in dict.fromkeys(codes):
+        candidate = f"{joined} {code}".strip()
+        if len(candidate) > limit:
+            break
+        joined = candidate
+    return joined
+
+
+def issue_booking_token(intake):
+    """A new private booking link token for `intake` (any earlier one stops working)."""
+    token = new_token()
+    intake.booking_token_hash = token_hash(token)
+    return token
+
+
+def start_correction(session, intake, *, cipher, now, draft_days):
+    """A new draft that copies a submitted intake's answers and points back at it. Returns (draft, token)."""
+    if intake.status == "draft":
+        raise IntakeError("This questionnaire has not been sent yet: you can still change it directly.")
+    answers = read_answers(intake, cipher)
+    answers.pop("consent", None)  # a correction is signed again
+    draft, token = start_intake(session, cipher=cipher, now=now, draft_days=draft_days, answers=answers,
+                                previous=intake)
+    draft.contact_encrypted = intake.contact_encrypted
+    draft.last_step = STEP_NUMBER["review"] - 1
+    # Urgency carries over until a clinician has seen the corrected version.
+    draft.urgent, draft.crisis_acknowledged_at = intake.urgent, intake.crisis_acknowledged_at
+    session.flush()
+    return draft, token

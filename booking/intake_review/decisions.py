@@ -1,0 +1,83 @@
+"""The clinician's side of an intake: the queue's order, decisions and clearing for booking.
+
+Plain functions over the session: the staff member and `now` are arguments.
+"""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from booking.intake.service import issue_booking_token
+from booking.models import Intake
+from booking.models.intake import INTAKE_DECISIONS
+
+# status filter -> description; "waiting" is what a clinician has still to look at.
+STATUS_FILTERS = {
+    "waiting": "Waiting for review (and urgent unfinished ones)",
+    "submitted": "Sent, not yet reviewed",
+    "reviewed": "Reviewed",
+    "draft": "Unfinished drafts",
+    "all": "All",
+}
+DECISION_LABELS = {
+    "suitable": "Suitable for consultation",
+    "not_suitable": "Not suitable",
+    "need_info": "Need more information",
+}
+assert set(DECISION_LABELS) == set(INTAKE_DECISIONS)
+
+
+class ReviewError(Exception):
+    """A review action that cannot be taken; `message` is shown to the clinician."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def queue_order():
+    """Urgent first, then clearance, then review, then the rest; oldest first within each."""
+    level_rank = sa.case((Intake.flag_level == "clearance", 0), (Intake.flag_level == "review", 1), else_=2)
+    arrived = sa.func.coalesce(Intake.submitted_at, Intake.created_at)
+    return (Intake.urgent.desc(), level_rank, arrived.asc(), Intake.id.asc())
+
+
+def queue_query(status="waiting", since=None, until=None, zone_name="UTC"):
+    """The SELECT for the queue; `since`/`until` are clinic-local dates (inclusive) or None."""
+    query = sa.select(Intake)
+    if status == "waiting":
+        query = query.where(sa.or_(Intake.status == "submitted", sa.and_(Intake.status == "draft", Intake.urgent)))
+    elif status in ("submitted", "reviewed", "draft"):
+        query = query.where(Intake.status == status)
+    arrived = sa.func.coalesce(Intake.submitted_at, Intake.created_at)
+    zone = ZoneInfo(zone_name)
+    if since is not None:
+        query = query.where(arrived >= datetime.combine(since, time(), zone))
+    if until is not None:
+        query = query.where(arrived < datetime.combine(until + timedelta(days=1), time(), zone))
+    return query.order_by(*queue_order())
+
+
+def record_decision(intake, *, staff, decision, notes, cipher, now):
+    """Record a clinician's decision with notes (notes are encrypted). Raises ReviewError."""
+    if intake.status == "draft":
+        raise ReviewError("This questionnaire has not been sent yet, so there is nothing to decide.")
+    if decision not in DECISION_LABELS:
+        raise ReviewError("Choose one of the decisions.")
+    intake.decision = decision
+    intake.decision_notes_encrypted = cipher.encrypt(notes or "")
+    intake.decided_at = now
+    intake.decided_by_id = staff.id
+    intake.status = "reviewed"
+
+
+def clear_for_booking(intake, *, staff, now):
+    """Let the patient book, and return a fresh booking-link token. Raises ReviewError."""
+    if intake.status == "draft":
+        raise ReviewError("This questionnaire has not been sent yet.")
+    if intake.decision == "not_suitable":
+        raise ReviewError("The recorded decision is “not suitable”. Record a different decision before clearing.")
+    intake.cleared_at = now
+    intake.cleared_by_id = staff.id
+    return issue_booking_token(intake)

@@ -1,0 +1,125 @@
+"""A patient completes the intake by keyboard alone, meets the crisis panel, sends it; a clinician
+finds it at the top of the queue marked urgent. axe checks every page; each step is photographed."""
+
+from booking.extensions import db as _db
+from booking.intake.steps import STEPS
+from tests.browser.conftest import assert_accessible, save_step_screenshot
+from tests.factories import create_staff_user
+from tests.intake_factories import default_values
+
+MAX_TABS = 120
+
+
+def tab_to(page, selector):
+    """Press Tab until the focused element matches `selector` (keyboard only, no clicks)."""
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"could not reach {selector} with the Tab key")
+
+
+def type_into(page, name, text):
+    """Tab to the field called `name` and type `text`."""
+    tab_to(page, f'[name="{name}"]')
+    page.keyboard.type(str(text))
+
+
+def choose(page, name, index):
+    """Pick the option at `index` of a radio group with the keyboard (Space, then arrow keys)."""
+    tab_to(page, f'input[name="{name}"]')
+    page.keyboard.press("Space")
+    for _ in range(index):
+        page.keyboard.press("ArrowDown")
+
+
+def tick(page, name, value):
+    """Tick the box with `value` in group `name`."""
+    tab_to(page, f'input[name="{name}"][value="{value}"]')
+    page.keyboard.press("Space")
+
+
+def press_button(page, text):
+    """Tab to the page's main button, check its words, and press Enter."""
+    tab_to(page, "button[type=submit].button")
+    assert text in page.evaluate("document.activeElement.textContent"), text
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def check_page(page, name, heading):
+    """Check the heading, run axe, and keep a screenshot."""
+    assert heading in page.locator("h1").inner_text()
+    assert_accessible(page)
+    save_step_screenshot(page, f"intake-{name}")
+
+
+def fill_step(page, key, values):
+    """Fill a step from stored-form values by keyboard, in the page's order."""
+    step = next(step for step in STEPS if step.key == key)
+    for question in step.questions:
+        value = values.get(question.name)
+        if value is None or value == []:
+            continue
+        if question.kind in ("choice", "scale"):
+            keys = [str(k) for k, _ in question.choices]
+            choose(page, question.name, keys.index(str(value)))
+        elif question.kind == "multi":
+            for item in value:
+                tick(page, question.name, item)
+        else:
+            type_into(page, question.name, value)
+
+
+def test_keyboard_only_intake_with_crisis_panel_reaches_the_top_of_the_queue(page, live_server):
+    answers = default_values()
+    answers["about"]["legal_name"] = "Keyboard Patient"
+    answers["phq9"]["phq9_9"] = 1  # a crisis answer
+    page.goto("/intake/start")
+    check_page(page, "00-start", "Health questionnaire")
+    press_button(page, "Start the questionnaire")
+    for number, step in enumerate(STEPS, start=1):
+        assert f"Step {number} of 11" in page.locator(".step-progress").inner_text()
+        check_page(page, f"{number:02d}-{step.key}", step.title.split(":")[0])
+        if step.key == "about":  # sending it empty first: the errors page must be accessible too
+            press_button(page, "Save and continue")
+            assert "Please check these answers" in page.locator(".error-summary").inner_text()
+            check_page(page, "01b-about-errors", step.title)
+        if step.kind == "form":
+            fill_step(page, step.key, answers[step.key])
+            press_button(page, "Save and continue")
+            if step.key == "phq9":
+                panel = page.locator(".crisis-panel").inner_text()
+                for text in ("988", "988lifeline.org", "911", "This form is not watched in real time"):
+                    assert text in panel
+                check_page(page, "03b-crisis-panel", "Help is available now")
+                press_button(page, "I have read this")
+        elif step.kind == "review":
+            assert "Keyboard Patient" in page.locator("main").inner_text()
+            press_button(page, "These answers are right")
+        else:
+            type_into(page, "signature", "Keyboard Patient")
+            tab_to(page, 'input[name="agree"]')
+            page.keyboard.press("Space")
+            press_button(page, "Sign and send")
+
+    check_page(page, "12-done", "your questionnaire was sent")
+    assert "988" in page.locator(".crisis-panel").inner_text()
+
+    with live_server.app.app_context():
+        clinician = create_staff_user(_db.session, "clinician")
+    page.goto("/staff/login")
+    type_into(page, "email", clinician.email)
+    type_into(page, "password", clinician.password)
+    press_button(page, "Sign in")
+    tab_to(page, 'a[href="/staff/intakes"]')
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    check_page(page, "13-queue", "Intake queue")
+    first_row = page.locator("table.queue tbody tr").first.inner_text()
+    assert "Keyboard Patient" in first_row and "Urgent" in first_row
+    tab_to(page, "table.queue tbody tr:first-child a")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    check_page(page, "14-detail", "Keyboard Patient")
+    assert "PHQ-9: 9 of 27, mild" in page.locator("main").inner_text()
