@@ -117,6 +117,7 @@ def test_admin_rotates_any_clinicians_link_and_receptionist_cannot(client, app, 
     assert response.status_code == 200 and "New feed link for Dr Okafor" in response.get_data(as_text=True)
     assert client.post("/staff/calendar/rotate", data={"clinician_id": admin.id}).status_code == 400
     assert client.post("/staff/calendar/rotate", data={"clinician_id": "nope"}).status_code == 400
+    assert client.post("/staff/calendar/rotate", data={"clinician_id": "9" * 30}).status_code == 400
     receptionist_client = app.test_client()
     login(make_staff("receptionist"), test_client=receptionist_client)
     assert receptionist_client.post("/staff/calendar/rotate", data={"clinician_id": clinician.id}).status_code == 403
@@ -158,6 +159,7 @@ def test_bad_export_ranges_get_clear_messages(db, client, make_staff, login):
         (f"clinician={clinician.id}&start=&end=2026-03-01", "Enter the start date"),
         ("clinician=999999&start=2026-01-01&end=2026-01-31", "Choose a clinician"),
         ("clinician=abc&start=" + "9" * 300 + "&end=2026-01-31", "Choose a clinician"),
+        ("clinician=" + "9" * 20 + "&start=2026-01-01&end=2026-01-31", "Choose a clinician"),
     ]
     for query, message in cases:
         response = client.get(f"/staff/calendar/export?{query}")

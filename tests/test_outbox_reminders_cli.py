@@ -103,6 +103,7 @@ def test_outbox_page_shows_no_content_and_retries_on_request(app, db, client, ma
     assert db.session.scalar(sa.select(AuditEvent.detail).where(AuditEvent.target_type == "outbox_message")) \
         == "retry now"
     assert client.post("/staff/outbox/999999/retry").status_code == 404
+    assert client.post("/staff/outbox/" + "9" * 30 + "/retry").status_code == 404
 
 
 def test_outbox_page_is_for_admins_only(client, make_staff, login):

@@ -1,5 +1,7 @@
 """Calendar routes: a booking's .ics, the token-authenticated clinician feed, and staff pages."""
 
+import re
+
 import sqlalchemy as sa
 from flask import abort, current_app, flash, make_response, render_template, request
 from flask_login import current_user
@@ -9,10 +11,11 @@ from booking.calendar import bp
 from booking.calendar.feed_cache import cache_for
 from booking.calendar.feeds import (FeedOptions, FeedTokenError, RangeError, clinician_feed, clinician_for_token,
                                     feed_tokens_by_clinician, issue_feed_token, parse_range, range_export)
+from booking.calendar.ical import invite_for
 from booking.extensions import db, limiter
 from booking.models import Booking, StaffUser
-from booking.calendar.ical import invite_for
 from booking.outbox.receivers import absolute
+from booking.routing import RecordIdConverter
 from booking.staff.access import staff_only
 from booking.timeutil import utcnow
 from booking.tokens import plausible_token, token_hash
@@ -30,6 +33,13 @@ def calendar_response(text, filename, method=None):
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def staff_by_id(text):
+    """The staff member whose id is `text`, or None for anything that is not a plausible record id."""
+    if not re.fullmatch(RecordIdConverter.regex, text or ""):
+        return None  # also keeps 20-digit numbers away from the database's integer column
+    return db.session.get(StaffUser, int(text))
 
 
 def feed_options(config):
@@ -108,8 +118,7 @@ def rotate():
     if current_user.role == "clinician":
         clinician = current_user
     else:
-        clinician_id = request.form.get("clinician_id", "")
-        clinician = db.session.get(StaffUser, int(clinician_id)) if clinician_id.isdigit() else None
+        clinician = staff_by_id(request.form.get("clinician_id", ""))
     try:
         token = issue_feed_token(db.session, clinician, actor=current_user, now=utcnow())
     except FeedTokenError as error:
@@ -132,9 +141,7 @@ def export():
     if not any(values.values()):
         return _page()  # the empty form, as on the calendar page
     errors = {}
-    clinician = None
-    if values["clinician"].isdigit():
-        clinician = db.session.get(StaffUser, int(values["clinician"]))
+    clinician = staff_by_id(values["clinician"])
     if clinician is None or clinician.role != "clinician":
         errors["clinician"] = "Choose a clinician from the list."
     try:

@@ -26,7 +26,7 @@ def status():
     return render_template("outbox/status.html", counts=counts, messages=waiting, limit=PAGE_LIMIT)
 
 
-@bp.post("/staff/outbox/<int:message_id>/retry")
+@bp.post("/staff/outbox/<id:message_id>/retry")
 @staff_only("admin")
 def retry(message_id):
     """Make a pending or failed message due now; the next sender run picks it up."""
