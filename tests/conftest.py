@@ -105,7 +105,6 @@ def make_app(tmp_path, postgres_schema):
 
     def build(**overrides):
         app = create_app(base_test_config(tmp_path, **overrides))
-        limiter.reset()  # after create_app: the limiter has no storage until an app is bound
         if POSTGRES:
             empty_tables(app)
         else:
