@@ -19,6 +19,7 @@ ENVIRONMENT_SETTINGS = {
     "MAIL_SMTP_PORT": int,
     "MAIL_SMTP_USERNAME": str,
     "MAIL_SMTP_PASSWORD": str,
+    "MAIL_FROM": str,
     "PUBLIC_BASE_URL": str,
 }
 
@@ -59,6 +60,26 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # the session bounds a token's life; a long intake step must not expire it
     MAX_CONTENT_LENGTH = 1024 * 1024
+
+    # Email goes through the outbox table. With no MAIL_SMTP_HOST, messages are written as
+    # .eml files to OUTBOX_DIR (default <instance>/outbox); with one, they go by SMTP.
+    MAIL_SMTP_HOST = None
+    MAIL_SMTP_PORT = 587
+    MAIL_SMTP_USERNAME = None
+    MAIL_SMTP_PASSWORD = None
+    MAIL_SMTP_STARTTLS = True  # refuse to send in the clear unless turned off (local relays only)
+    MAIL_SMTP_TIMEOUT = 20  # seconds, per connection
+    MAIL_FROM = None  # default: CLINIC_NAME <CLINIC_EMAIL>
+    OUTBOX_DIR = None  # default: <instance>/outbox
+    OUTBOX_MAX_TRIES = 8  # then the message is marked failed, its last error kept
+    OUTBOX_RETRY_BASE_SECONDS = 60  # back-off: base, 2x base, 4x base... capped at 6 hours
+    OUTBOX_CLAIM_TIMEOUT_SECONDS = 600  # a claim older than this (a crashed sender) is retried
+    REMINDER_LEAD_HOURS = 24  # `flask send-reminders` queues a reminder this long before
+    # Clinician calendar feeds: titles say "Consultation" unless the clinic turns names on.
+    FEED_SHOW_PATIENT_NAMES = False
+    FEED_DAYS_BACK = 30
+    FEED_DAYS_AHEAD = 180  # used when the booking feature sets no BOOKING_HORIZON_DAYS
+    EXPORT_MAX_DAYS = 366
 
     # Where a clinic's own guide pages live (overriding the packaged ones of the same name).
     GUIDE_OVERRIDE_DIR = None  # default: <instance>/guide

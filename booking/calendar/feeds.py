@@ -1,0 +1,157 @@
+"""Clinician feeds and range exports: tokens, windows and the events they list. No Flask.
+
+A feed token is shown once and stored only as its SHA-256; rotating replaces the stored
+hash, so the old URL stops working at once. Events are read with one query of plain
+columns (no ORM objects, no per-row lookups), since calendar apps poll feeds often.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from booking.calendar.ical import FeedEvent, booking_uid, build_feed
+from booking.models import Booking, ClinicSettings, FeedToken, StaffUser
+from booking.tokens import new_token, plausible_token, token_hash
+
+FEED_STATUSES = ("booked", "arrived", "completed", "no_show")
+STATUS_WORDS = {"booked": "Booked", "arrived": "Arrived", "completed": "Completed", "no_show": "Did not attend"}
+
+
+class RangeError(ValueError):
+    """A date range that cannot be exported; `field` names the input at fault."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class FeedTokenError(ValueError):
+    """A feed token cannot be issued (for example, to someone who is not an active clinician)."""
+
+
+def issue_feed_token(session, clinician, *, actor, now):
+    """Give `clinician` a new feed token, replacing any old one; returns the token (shown once)."""
+    if clinician is None or clinician.role != "clinician" or not clinician.active:
+        raise FeedTokenError("Feed links are only for active clinicians.")
+    token = new_token()
+    row = session.scalar(sa.select(FeedToken).where(FeedToken.clinician_id == clinician.id))
+    if row is None:
+        row = FeedToken(clinician_id=clinician.id)
+        session.add(row)
+    row.token_hash = token_hash(token)
+    row.created_at = now
+    row.created_by_id = getattr(actor, "id", None)
+    return token
+
+
+def clinician_for_token(session, token):
+    """The active clinician whose current feed token is `token`, or None (wrong, old, deactivated)."""
+    if not plausible_token(token):
+        return None
+    return session.scalar(
+        sa.select(StaffUser).join(FeedToken, FeedToken.clinician_id == StaffUser.id)
+        .where(FeedToken.token_hash == token_hash(token), StaffUser.active.is_(True),
+               StaffUser.role == "clinician"))
+
+
+def feed_tokens_by_clinician(session):
+    """{clinician id: FeedToken} for every clinician who has one."""
+    return {row.clinician_id: row for row in session.scalars(sa.select(FeedToken))}
+
+
+def horizon_days(session, config):
+    """How far ahead a feed reaches: the booking horizon, or FEED_DAYS_AHEAD if that is longer."""
+    settings = session.get(ClinicSettings, 1)
+    horizon = settings.horizon_days if settings else config.get("BOOKING_HORIZON_DAYS", 60)
+    return max(int(horizon), int(config["FEED_DAYS_AHEAD"]))
+
+
+def feed_window(now, *, days_back, days_ahead):
+    """The instants a feed covers: `days_back` before `now` to `days_ahead` after."""
+    return now - timedelta(days=days_back), now + timedelta(days=days_ahead)
+
+
+def parse_range(start_text, end_text, *, zone_name, max_days):
+    """Turn two YYYY-MM-DD dates (end inclusive, clinic time) into UTC instants. Raises RangeError."""
+    start_day = _parse_day(start_text, "start", "start date")
+    end_day = _parse_day(end_text, "end", "end date")
+    if end_day < start_day:
+        raise RangeError("end", "The end date is before the start date.")
+    if (end_day - start_day).days + 1 > max_days:
+        raise RangeError("end", f"Choose a range of at most {max_days} days.")
+    zone = ZoneInfo(zone_name)
+    start = datetime.combine(start_day, time.min, tzinfo=zone)
+    end = datetime.combine(end_day + timedelta(days=1), time.min, tzinfo=zone)
+    return start, end
+
+
+def _parse_day(text, field, label):
+    if not text or not text.strip():
+        raise RangeError(field, f"Enter the {label}, for example 2026-12-01.")
+    try:
+        day = date.fromisoformat(text.strip()[:10]) if len(text.strip()) == 10 else None
+    except ValueError:
+        day = None
+    if day is None or not (1900 <= day.year <= 2200):
+        raise RangeError(field, f"The {label} must be a real date written as YYYY-MM-DD.")
+    return day
+
+
+@dataclass(frozen=True)
+class FeedOptions:
+    """How events are titled and described."""
+
+    clinic_name: str
+    domain: str
+    address: str
+    show_patient_names: bool = False
+
+
+def booking_events(session, *, clinician, start, end, options):
+    """FeedEvents for `clinician`'s active bookings starting in [start, end), from one query."""
+    columns = [Booking.id, Booking.sequence, Booking.starts_at, Booking.ends_at, Booking.status, Booking.source]
+    if options.show_patient_names:
+        columns.append(Booking.patient_name)
+    rows = session.execute(
+        sa.select(*columns)
+        .where(Booking.clinician_id == clinician.id, Booking.status.in_(FEED_STATUSES),
+               Booking.starts_at >= start, Booking.starts_at < end)
+        .order_by(Booking.starts_at, Booking.id)).all()
+    where = f"with {clinician.name} at {options.clinic_name}."
+    events = []
+    for row in rows:
+        title = f"Consultation: {row[6]}" if options.show_patient_names else "Consultation"
+        events.append(FeedEvent(uid=booking_uid(row[0], options.domain), sequence=row[1], starts_at=row[2],
+                                ends_at=row[3], title=title,
+                                description=f"{STATUS_WORDS.get(row[4], row[4])} ({row[5]}) {where}",
+                                location=options.address))
+    return events
+
+
+def clinician_feed(session, clinician, *, now, config, options, cache=None):
+    """(ics as UTF-8 bytes, etag) of `clinician`'s feed: FEED_DAYS_BACK days back to the horizon.
+
+    With a FeedCache, the text rendered for the same bookings is reused.
+    """
+    from booking.calendar.feed_cache import etag_for, feed_version
+
+    start, end = feed_window(now, days_back=int(config["FEED_DAYS_BACK"]), days_ahead=horizon_days(session, config))
+    version = feed_version(session, clinician_id=clinician.id, start=start, end=end, statuses=FEED_STATUSES)
+    key = (clinician.id, clinician.name, version, options)
+    text = cache.get(key, now) if cache is not None else None
+    if text is None:
+        events = booking_events(session, clinician=clinician, start=start, end=end, options=options)
+        # Cached as bytes: encoding half a megabyte on every poll would cost as much as the rest.
+        text = build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now).encode("utf-8")
+        if cache is not None:
+            cache.put(key, text, now)
+    return text, etag_for(key)
+
+
+def range_export(session, clinician, *, start, end, now, options):
+    """The .ics text of every active booking of `clinician` starting in [start, end)."""
+    events = booking_events(session, clinician=clinician, start=start, end=end, options=options)
+    return build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now)

@@ -1,0 +1,209 @@
+"""Pure iCalendar serialisation (RFC 5545 / RFC 5546). No database, no Flask: explicit arguments only.
+
+`build_invite` turns one booking's current state into an iTIP message: METHOD:REQUEST for a
+new or moved booking, METHOD:CANCEL with STATUS:CANCELLED for a cancelled one, with the same
+UID for the life of the booking and the booking's SEQUENCE. Times are written in UTC, which
+every client reads the same way across daylight-saving changes (no VTIMEZONE needed).
+`build_feed` writes a subscribable calendar of many events quickly, without iTIP methods.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+import icalendar
+
+from booking.timeutil import as_utc
+
+PRODID = "-//Open clinic booking//Calendar//EN"
+_ZERO = timedelta(0)
+CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """What a calendar file says about the clinic (the organizer and the place)."""
+
+    name: str
+    domain: str
+    email: str
+    address: str
+    phone: str = ""
+
+    @classmethod
+    def from_config(cls, config):
+        """The clinic's details from an app's configuration mapping."""
+        return cls(name=config["CLINIC_NAME"], domain=config["CLINIC_DOMAIN"], email=config["CLINIC_EMAIL"],
+                   address=config["CLINIC_ADDRESS"], phone=config.get("CLINIC_PHONE", ""))
+
+
+def booking_uid(booking_id, domain):
+    """The UID of a booking's event, the same for its whole life."""
+    return f"booking-{booking_id}@{domain}"
+
+
+def invite_method(status):
+    """The iTIP method for a booking in `status`: CANCEL once cancelled, else REQUEST."""
+    return "CANCEL" if status == CANCELLED else "REQUEST"
+
+
+def event_title(clinic):
+    """An event title with no health information in it."""
+    return f"Consultation at {clinic.name}"
+
+
+def build_invite(*, booking_id, sequence, status, starts_at, ends_at, now, clinic, attendee_email,
+                 attendee_name=None, manage_link=None, alarm_minutes=60):
+    """Return (method, ics_text) for one booking. Raises ValueError for naive or reversed times."""
+    starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
+    if ends_at <= starts_at:
+        raise ValueError("an event must end after it starts")
+    method = invite_method(status)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+
+    event = icalendar.Event()
+    event.add("uid", booking_uid(booking_id, clinic.domain))
+    event.add("sequence", int(sequence))
+    event.add("dtstamp", as_utc(now))
+    event.add("dtstart", starts_at)
+    event.add("dtend", ends_at)
+    event.add("summary", event_title(clinic))
+    event.add("description", _invite_description(clinic, manage_link, method))
+    event.add("location", clinic.address)
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    if manage_link:
+        event.add("url", manage_link)
+    organizer = icalendar.vCalAddress(f"mailto:{clinic.email}")
+    organizer.params["CN"] = clinic.name
+    event.add("organizer", organizer)
+    attendee = icalendar.vCalAddress(f"mailto:{attendee_email}")
+    if attendee_name:
+        attendee.params["CN"] = attendee_name
+    attendee.params["ROLE"] = "REQ-PARTICIPANT"
+    attendee.params["CUTYPE"] = "INDIVIDUAL"
+    # The patient chose this time, so they have accepted it; no reply is asked of them.
+    attendee.params["PARTSTAT"] = "DECLINED" if method == "CANCEL" else "ACCEPTED"
+    attendee.params["RSVP"] = "FALSE"
+    event.add("attendee", attendee)
+    # RFC 5546 allows no VALARM in a CANCEL: the event is going away.
+    if method == "REQUEST" and alarm_minutes:
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", event_title(clinic))
+        alarm.add("trigger", timedelta(minutes=-int(alarm_minutes)))
+        event.add_component(alarm)
+    calendar.add_component(event)
+    return method, calendar.to_ical().decode("utf-8")
+
+
+def invite_for(booking, *, config, now, link=None):
+    """(method, ics) for a booking object in its current state, with the clinic from `config`."""
+    return build_invite(booking_id=booking.id, sequence=booking.sequence, status=booking.status,
+                        starts_at=booking.starts_at, ends_at=booking.ends_at, now=now,
+                        clinic=Clinic.from_config(config), attendee_email=booking.patient_email,
+                        attendee_name=booking.patient_name, manage_link=link)
+
+
+def _invite_description(clinic, manage_link, method):
+    """The event's description: how to reach the clinic and change the booking, nothing clinical."""
+    if method == "CANCEL":
+        lines = [f"This consultation at {clinic.name} has been cancelled."]
+    else:
+        lines = [f"Your consultation at {clinic.name}.", f"Address: {clinic.address}"]
+        if manage_link:
+            lines.append(f"To cancel or reschedule: {manage_link}")
+    if clinic.phone:
+        lines.append(f"Questions: {clinic.phone}")
+    return "\n".join(lines)
+
+
+# --- Feeds -------------------------------------------------------------------------------
+# A clinician's feed can hold thousands of events and is fetched every few minutes by
+# calendar apps, so it is written directly (escaping and folding per RFC 5545 3.1 and
+# 3.3.11) rather than through icalendar's object model; the tests parse it back with
+# icalendar and run libical's checker on it.
+
+@dataclass(frozen=True)
+class FeedEvent:
+    """One event of a feed."""
+
+    uid: str
+    sequence: int
+    starts_at: object
+    ends_at: object
+    title: str
+    description: str = ""
+    location: str = ""
+    status: str = "CONFIRMED"
+
+
+_NEEDS_ESCAPE = re.compile(r"[\\;,\r\n]")
+
+
+@lru_cache(maxsize=4096)
+def escape_text(value):
+    """Escape a TEXT value (RFC 5545 3.3.11). Cached: a feed repeats the same few strings."""
+    if not _NEEDS_ESCAPE.search(value):
+        return value
+    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+
+
+def fold(line):
+    """Fold a content line at 75 octets, never inside a UTF-8 character (RFC 5545 3.1)."""
+    if len(line) <= 75 and line.isascii():
+        return line
+    parts, current, size, limit = [], [], 0, 75
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            parts.append("".join(current))
+            current, size, limit = [], 0, 74  # continuation lines start with a space
+        current.append(char)
+        size += width
+    parts.append("".join(current))
+    return "\r\n ".join(parts)
+
+
+def format_utc(moment):
+    """An instant as an RFC 5545 UTC DATE-TIME, e.g. 20261203T150000Z."""
+    if moment.utcoffset() != _ZERO:
+        moment = as_utc(moment)
+    # %-formatting of the fields is several times faster than strftime, and feeds format thousands.
+    return "%04d%02d%02dT%02d%02d%02dZ" % (moment.year, moment.month, moment.day,
+                                           moment.hour, moment.minute, moment.second)
+
+
+@lru_cache(maxsize=4096)
+def _text_line(name, value):
+    """`NAME:value`, escaped and folded (cached for the strings a feed repeats)."""
+    return fold(f"{name}:{escape_text(value)}")
+
+
+def build_feed(events, *, name, now, refresh_minutes=15):
+    """Return the text of a subscribable calendar (no METHOD) holding `events`."""
+    stamp = format_utc(now)
+    lines = [
+        "BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN",
+        fold(f"X-WR-CALNAME:{escape_text(name)}"),
+        f"REFRESH-INTERVAL;VALUE=DURATION:PT{int(refresh_minutes)}M",
+        f"X-PUBLISHED-TTL:PT{int(refresh_minutes)}M",
+    ]
+    append = lines.append
+    for event in events:
+        append(f"BEGIN:VEVENT\r\n{fold('UID:' + event.uid)}\r\nSEQUENCE:{int(event.sequence)}\r\n"
+               f"DTSTAMP:{stamp}\r\nDTSTART:{format_utc(event.starts_at)}\r\nDTEND:{format_utc(event.ends_at)}")
+        append(_text_line("SUMMARY", event.title))
+        if event.description:
+            append(_text_line("DESCRIPTION", event.description))
+        if event.location:
+            append(_text_line("LOCATION", event.location))
+        append(f"STATUS:{event.status}\r\nEND:VEVENT")
+    append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"

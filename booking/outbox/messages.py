@@ -1,0 +1,103 @@
+"""The words of every email. Pure functions returning (subject, body); no health data, ever.
+
+Patient emails say when and where, and carry the private link they need; staff emails say
+only that something changed and where to look, never who the patient is or why they came.
+"""
+
+from booking.timeutil import to_zone
+
+TIME_FORMAT = "%A %-d %B %Y, %-I:%M %p"
+
+
+def describe_time(moment, clinic_zone, patient_zone=None):
+    """A booking's time in the clinic's zone, with the patient's own beside it when it differs."""
+    local = to_zone(moment, clinic_zone)
+    text = f"{local.strftime(TIME_FORMAT)} {local.tzname()}"
+    if patient_zone and patient_zone != clinic_zone:
+        try:
+            theirs = to_zone(moment, patient_zone)
+        except (ValueError, KeyError, OSError):
+            return text  # an unknown zone name: the clinic's time alone is still right
+        if theirs.utcoffset() != local.utcoffset():
+            text += f" ({theirs.strftime(TIME_FORMAT)} {theirs.tzname()}, your time)"
+    return text
+
+
+def _sign_off(clinic):
+    """The closing lines of every patient email."""
+    return (f"\n\n{clinic.name}\n{clinic.address}\n{clinic.phone}\n\n"
+            "If you need help urgently, call or text 988 at any time; in an emergency call 911.\n"
+            "Please do not reply with health information: email is not a secure channel.")
+
+
+def _greeting(name):
+    return f"Hello {name},\n\n" if name else "Hello,\n\n"
+
+
+def booking_confirmation(clinic, *, name, when, link):
+    """Patient: your consultation is booked (the invite is attached)."""
+    body = _greeting(name) + f"Your consultation at {clinic.name} is booked for {when}.\n\n"
+    body += f"Address: {clinic.address}\n\n"
+    body += "The attached calendar invite adds it to your calendar app.\n"
+    if link:
+        body += f"To cancel or reschedule, use your private link: {link}\n"
+    return f"Your consultation at {clinic.name} is booked", body + _sign_off(clinic)
+
+
+def booking_change(clinic, *, name, when, previous, link):
+    """Patient: your consultation has moved (the updated invite is attached)."""
+    body = _greeting(name) + f"Your consultation at {clinic.name} has moved to {when}"
+    body += f" (it was {previous}).\n\n" if previous else ".\n\n"
+    body += "The attached calendar invite updates the event in your calendar app.\n"
+    if link:
+        body += f"To cancel or reschedule, use your private link: {link}\n"
+    return f"Your consultation at {clinic.name} has moved", body + _sign_off(clinic)
+
+
+def booking_cancellation(clinic, *, name, when):
+    """Patient: your consultation is cancelled (the attached cancellation removes it)."""
+    body = _greeting(name) + f"Your consultation at {clinic.name} on {when} is cancelled.\n\n"
+    body += "The attached calendar update removes it from your calendar app.\n"
+    body += f"To book another time, call us on {clinic.phone} or reply to this email.\n"
+    return f"Your consultation at {clinic.name} is cancelled", body + _sign_off(clinic)
+
+
+def booking_reminder(clinic, *, name, when):
+    """Patient: a reminder of tomorrow's consultation."""
+    body = _greeting(name) + f"A reminder: your consultation at {clinic.name} is on {when}.\n\n"
+    body += f"Address: {clinic.address}\n\n"
+    body += "To cancel or reschedule, use the private link in your confirmation email, or call us.\n"
+    return f"Reminder: your consultation at {clinic.name}", body + _sign_off(clinic)
+
+
+def intake_resume(clinic, *, link):
+    """Patient: the private link to carry on with the health questionnaire."""
+    body = _greeting(None) + f"You started the health questionnaire for {clinic.name}.\n\n"
+    body += f"To carry on where you left off, use your private link: {link}\n\n"
+    body += "Keep this link to yourself: anyone with it can see your answers.\n"
+    return f"Your questionnaire link for {clinic.name}", body + _sign_off(clinic)
+
+
+def intake_cleared(clinic, *, link):
+    """Patient: you can now book a consultation."""
+    body = _greeting(None) + f"A clinician at {clinic.name} has reviewed your questionnaire, "
+    body += "and you can now book a consultation.\n\n"
+    body += f"Choose a time with your private link: {link}\n"
+    return f"You can now book your consultation at {clinic.name}", body + _sign_off(clinic)
+
+
+def staff_booking_changed(clinic, *, change, when, link):
+    """Staff: a booking was made, moved or cancelled (no patient details in email)."""
+    body = f"A consultation was {change}: {when}.\n\nSee the schedule for details: {link}\n"
+    return f"Booking {change}: {when}", body
+
+
+def staff_intake(clinic, *, urgent, link):
+    """Staff: an intake needs review; urgent ones say so, and nothing more."""
+    if urgent:
+        subject = "URGENT: an intake needs review today"
+        body = "An intake was submitted that needs a clinician's attention today.\n\n"
+    else:
+        subject = "An intake needs review"
+        body = "An intake was submitted and is waiting in the review queue.\n\n"
+    return subject, body + f"Open the intake queue: {link}\n"

@@ -1,0 +1,144 @@
+"""Signal receivers: turn booking and intake events into outbox rows in the sender's transaction.
+
+Each receiver only adds rows to the `session` it is given (see booking.signals), so the
+message commits or rolls back with the change. The words come from booking.outbox.messages,
+the invite from booking.calendar.ical; this module is the glue that reads the app's settings.
+"""
+
+import sqlalchemy as sa
+from flask import current_app
+
+from booking import signals
+from booking.calendar.ical import Clinic, invite_for
+from booking.crypto import cipher_for
+from booking.models import StaffUser
+from booking.outbox import messages
+from booking.outbox.sender import queue_email
+
+STAFF_SCHEDULE_PATH = "/staff/"
+STAFF_INTAKES_PATH = "/staff/intakes"
+
+
+def absolute(config, path):
+    """An absolute URL on this site, for emails."""
+    return config["PUBLIC_BASE_URL"].rstrip("/") + path
+
+
+def _when(booking, config, moment=None):
+    return messages.describe_time(moment or booking.starts_at, config["CLINIC_TIMEZONE"], booking.patient_timezone)
+
+
+def _queue_patient_invite(session, booking, *, kind, now, subject_body, link):
+    """Queue a patient email carrying the booking's invite (REQUEST or CANCEL)."""
+    config = current_app.config
+    method, ics = invite_for(booking, config=config, now=now, link=link)
+    subject, body = subject_body
+    queue_email(session, kind=kind, recipient=booking.patient_email, subject=subject, body=body, now=now,
+                ics=ics, ics_method=method, booking_id=booking.id)
+
+
+def _queue_staff_booking(session, booking, *, change, now):
+    """Tell the booking's clinician that a booking changed (time only, no patient details)."""
+    config = current_app.config
+    clinician = booking.clinician or session.get(StaffUser, booking.clinician_id)
+    if clinician is None or not clinician.active:
+        return
+    subject, body = messages.staff_booking_changed(Clinic.from_config(config), change=change,
+                                                   when=_when(booking, config) + f" with {clinician.name}",
+                                                   link=absolute(config, STAFF_SCHEDULE_PATH))
+    queue_email(session, kind="staff_booking_changed", recipient=clinician.email, subject=subject, body=body,
+                now=now, booking_id=booking.id)
+
+
+def _ensure_id(session, booking):
+    """The booking needs its id (for the UID) before a message can name it."""
+    if booking.id is None:
+        session.flush()
+
+
+def on_booking_created(sender, *, session, now, booking, actor=None, link=None, **extra):
+    """Confirmation with a REQUEST invite to the patient; a note to the clinician."""
+    _ensure_id(session, booking)
+    config = current_app.config
+    if booking.patient_email:
+        text = messages.booking_confirmation(Clinic.from_config(config), name=booking.patient_name,
+                                             when=_when(booking, config), link=link)
+        _queue_patient_invite(session, booking, kind="booking_confirmation", now=now, subject_body=text, link=link)
+    _queue_staff_booking(session, booking, change="booked", now=now)
+
+
+def on_booking_moved(sender, *, session, now, booking, previous_starts_at=None, actor=None, link=None, **extra):
+    """Change notice with the updated REQUEST invite (higher SEQUENCE); a note to the clinician."""
+    _ensure_id(session, booking)
+    config = current_app.config
+    if booking.patient_email:
+        previous = _when(booking, config, previous_starts_at) if previous_starts_at else None
+        text = messages.booking_change(Clinic.from_config(config), name=booking.patient_name,
+                                       when=_when(booking, config), previous=previous, link=link)
+        _queue_patient_invite(session, booking, kind="booking_change", now=now, subject_body=text, link=link)
+    _queue_staff_booking(session, booking, change="moved", now=now)
+
+
+def on_booking_cancelled(sender, *, session, now, booking, actor=None, reason=None, **extra):
+    """Cancellation with a CANCEL invite (same UID, higher SEQUENCE); a note to the clinician."""
+    _ensure_id(session, booking)
+    config = current_app.config
+    if booking.patient_email:
+        text = messages.booking_cancellation(Clinic.from_config(config), name=booking.patient_name,
+                                             when=_when(booking, config))
+        _queue_patient_invite(session, booking, kind="booking_cancellation", now=now, subject_body=text, link=None)
+    _queue_staff_booking(session, booking, change="cancelled", now=now)
+
+
+def on_intake_started(sender, *, session, now, intake=None, email=None, link=None, **extra):
+    """Email the patient their private resume link."""
+    if not email or not link:
+        return
+    subject, body = messages.intake_resume(Clinic.from_config(current_app.config), link=link)
+    queue_email(session, kind="intake_resume", recipient=email, subject=subject, body=body, now=now)
+
+
+def on_intake_submitted(sender, *, session, now, intake, **extra):
+    """Tell every active clinician an intake needs review ("urgent" when it does), nothing more."""
+    config = current_app.config
+    urgent = bool(getattr(intake, "urgent", False))
+    subject, body = messages.staff_intake(Clinic.from_config(config), urgent=urgent,
+                                          link=absolute(config, STAFF_INTAKES_PATH))
+    clinicians = session.scalars(sa.select(StaffUser).where(StaffUser.role == "clinician",
+                                                            StaffUser.active.is_(True))).all()
+    for clinician in clinicians:
+        queue_email(session, kind="staff_urgent_intake" if urgent else "staff_new_intake",
+                    recipient=clinician.email, subject=subject, body=body, now=now)
+
+
+def on_intake_cleared(sender, *, session, now, intake, actor=None, link=None, **extra):
+    """Email the patient the private booking link once a clinician has cleared them."""
+    email = intake_email(intake, current_app.config)
+    if not email or not link:
+        return
+    subject, body = messages.intake_cleared(Clinic.from_config(current_app.config), link=link)
+    queue_email(session, kind="intake_cleared", recipient=email, subject=subject, body=body, now=now)
+
+
+def intake_email(intake, config):
+    """The patient's email from the intake's encrypted contact details, or None."""
+    if not intake.contact_encrypted:
+        return None
+    contact = cipher_for(config).decrypt(intake.contact_encrypted) or {}
+    return contact.get("email")
+
+
+RECEIVERS = (
+    (signals.booking_created, on_booking_created),
+    (signals.booking_moved, on_booking_moved),
+    (signals.booking_cancelled, on_booking_cancelled),
+    (signals.intake_started, on_intake_started),
+    (signals.intake_submitted, on_intake_submitted),
+    (signals.intake_cleared, on_intake_cleared),
+)
+
+
+def connect():
+    """Subscribe every receiver (idempotent: blinker keeps one connection per receiver)."""
+    for signal, receiver in RECEIVERS:
+        signal.connect(receiver)

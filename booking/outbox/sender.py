@@ -1,0 +1,176 @@
+"""Queue emails in the outbox, and deliver them: claim, send, mark; retry with back-off.
+
+`queue_email` only adds a row to the caller's session, so the message commits or rolls back
+with the change that caused it. `send_due` claims due rows (FOR UPDATE SKIP LOCKED on
+PostgreSQL, plus a compare-and-set on the status everywhere), so several senders at once
+never take the same message.
+"""
+
+import socket
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from booking.models import OutboxMessage
+from booking.outbox.mime import build_email
+
+MAX_BACKOFF = timedelta(hours=6)
+LAST_ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class SenderPolicy:
+    """How a sender retries: tries before giving up, back-off base, stale-claim timeout."""
+
+    max_tries: int = 8
+    retry_base_seconds: int = 60
+    claim_timeout_seconds: int = 600
+    batch_size: int = 50
+
+    @classmethod
+    def from_config(cls, config):
+        """The policy from an app's configuration mapping."""
+        return cls(max_tries=int(config["OUTBOX_MAX_TRIES"]),
+                   retry_base_seconds=int(config["OUTBOX_RETRY_BASE_SECONDS"]),
+                   claim_timeout_seconds=int(config["OUTBOX_CLAIM_TIMEOUT_SECONDS"]))
+
+    def backoff(self, tries):
+        """How long to wait after the `tries`-th failure: base, 2x, 4x... capped."""
+        delay = timedelta(seconds=self.retry_base_seconds * 2 ** max(tries - 1, 0))
+        return min(delay, MAX_BACKOFF)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What every email needs besides its row: who it is from, the domain for Message-IDs."""
+
+    sender: str
+    domain: str
+
+
+def queue_email(session, *, kind, recipient, subject, body, now, ics=None, ics_method=None,
+                dedupe_key=None, booking_id=None):
+    """Add an outbox row to `session` (the caller commits, with the change that caused it)."""
+    message = OutboxMessage(kind=kind, recipient=recipient, subject=subject, body_text=body, ics=ics,
+                            ics_method=ics_method, dedupe_key=dedupe_key, booking_id=booking_id,
+                            status="pending", tries=0, next_attempt_at=now, created_at=now)
+    session.add(message)
+    return message
+
+
+def worker_name():
+    """An identity for this sender process, kept on the rows it claims."""
+    import os
+
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+def _claimable(now, policy):
+    """Due pending rows, and rows whose sender vanished mid-send (claim older than the timeout)."""
+    stale = now - timedelta(seconds=policy.claim_timeout_seconds)
+    return sa.or_(
+        sa.and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+        sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale),
+    )
+
+
+def claim_due(session, *, now, worker, policy):
+    """Claim up to a batch of due messages for `worker`, commit, and return them."""
+    query = (sa.select(OutboxMessage.id).where(_claimable(now, policy))
+             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(policy.batch_size))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed = []
+    for message_id in session.scalars(query).all():
+        # Compare-and-set: only one sender's update can find the row still claimable.
+        result = session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, _claimable(now, policy))
+            .values(status="sending", claimed_by=worker, claimed_at=now, tries=OutboxMessage.tries + 1)
+            .execution_options(synchronize_session=False))
+        if result.rowcount == 1:
+            claimed.append(message_id)
+    session.commit()
+    if not claimed:
+        return []
+    return session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
+                           .order_by(OutboxMessage.id)).all()
+
+
+def describe_error(error, recipient):
+    """The error as kept on the row, with the recipient's address taken out."""
+    text = f"{type(error).__name__}: {error}".replace(recipient, "<recipient>")
+    return text[:LAST_ERROR_LENGTH]
+
+
+def _finish(session, message, worker, values):
+    """Mark a message this worker still holds; a lost claim (stale, re-taken) changes nothing."""
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker,
+               OutboxMessage.status == "sending")
+        .values(claimed_by=None, claimed_at=None, **values)
+        .execution_options(synchronize_session=False))
+    session.commit()
+
+
+def deliver(session, message, *, backend, envelope, worker, policy, now):
+    """Send one claimed message and record the outcome. Returns True if it was delivered."""
+    try:
+        email = build_email(outbox_id=message.id, created_at=message.created_at, sender=envelope.sender,
+                            recipient=message.recipient, subject=message.subject, body=message.body_text,
+                            domain=envelope.domain, ics=message.ics, ics_method=message.ics_method)
+        backend.send(email, message.id)
+    except Exception as error:  # noqa: BLE001  every failure is recorded and retried, none is lost
+        error_text = describe_error(error, message.recipient)
+        if message.tries >= policy.max_tries:
+            values = {"status": "failed", "last_error": error_text}
+        else:
+            values = {"status": "pending", "last_error": error_text,
+                      "next_attempt_at": now + policy.backoff(message.tries)}
+        _finish(session, message, worker, values)
+        return False
+    _finish(session, message, worker, {"status": "sent", "sent_at": now})
+    return True
+
+
+def send_due(session, *, backend, envelope, policy, now, worker=None):
+    """Deliver every message due at `now`, batch by batch. Returns (sent, failed) counts."""
+    worker = worker or worker_name()
+    sent = failed = 0
+    while True:
+        batch = claim_due(session, now=now, worker=worker, policy=policy)
+        if not batch:
+            return sent, failed
+        for message in batch:
+            if deliver(session, message, backend=backend, envelope=envelope, worker=worker,
+                       policy=policy, now=now):
+                sent += 1
+            else:
+                failed += 1
+
+
+def run_loop(session_factory, *, backend, envelope, policy, clock, interval=10, rounds=None, sleep=time.sleep):
+    """Send due messages every `interval` seconds, `rounds` times (forever when None)."""
+    done = 0
+    while rounds is None or done < rounds:
+        session = session_factory()
+        try:
+            send_due(session, backend=backend, envelope=envelope, policy=policy, now=clock())
+        finally:
+            session.close()
+        done += 1
+        if rounds is None or done < rounds:
+            sleep(interval)
+
+
+def retry_now(session, message_id, *, now):
+    """Make a pending or failed message due at once (one more try). Returns False if it is neither."""
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(("pending", "failed")))
+        .values(status="pending", next_attempt_at=now)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1

@@ -1,0 +1,123 @@
+"""Invites and feeds parse back with icalendar, carry the RFC 5545/5546 properties, and pass libical."""
+
+from datetime import datetime, timedelta, timezone
+
+import icalendar
+import pytest
+
+from booking.calendar.ical import Clinic, FeedEvent, build_feed, build_invite, fold
+from tests.libical import libical_problems
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+START = datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc)
+CLINIC = Clinic(name="Riverside Infusion Clinic", domain="clinic.example", email="hello@clinic.example",
+                address="100 Main Street, Suite 2, Springfield", phone="(555) 010-0100")
+
+
+def invite(status="booked", sequence=0, starts_at=START, **extra):
+    """Build an invite with test defaults."""
+    return build_invite(booking_id=42, sequence=sequence, status=status, starts_at=starts_at,
+                        ends_at=starts_at + timedelta(minutes=30), now=NOW, clinic=CLINIC,
+                        attendee_email="jordan@patient.example", attendee_name="Jordan Rivers",
+                        manage_link="https://book.clinic.example/book/manage/tok", **extra)
+
+
+def only_event(text):
+    """Parse `text` and return (calendar, its single VEVENT)."""
+    calendar = icalendar.Calendar.from_ical(text)
+    events = [c for c in calendar.walk("VEVENT")]
+    assert len(events) == 1
+    return calendar, events[0]
+
+
+def test_request_invite_has_every_property_a_client_needs():
+    method, text = invite()
+    calendar, event = only_event(text)
+    assert method == "REQUEST" and calendar["METHOD"] == "REQUEST"
+    assert str(calendar["VERSION"]) == "2.0" and calendar["PRODID"]
+    assert str(event["UID"]) == "booking-42@clinic.example"
+    assert event["SEQUENCE"] == 0
+    assert event["DTSTAMP"].dt == NOW and event["DTSTAMP"].to_ical() == b"20261120T120000Z"
+    assert event["DTSTART"].to_ical() == b"20261201T150000Z"
+    assert event["DTEND"].dt == START + timedelta(minutes=30)
+    assert str(event["ORGANIZER"]) == "mailto:hello@clinic.example"
+    assert event["ORGANIZER"].params["CN"] == CLINIC.name
+    attendee = event["ATTENDEE"]
+    assert str(attendee) == "mailto:jordan@patient.example"
+    assert attendee.params["PARTSTAT"] == "ACCEPTED" and attendee.params["RSVP"] == "FALSE"
+    assert str(event["LOCATION"]) == CLINIC.address
+    assert str(event["SUMMARY"]) == "Consultation at Riverside Infusion Clinic"
+    assert "book/manage/tok" in str(event["DESCRIPTION"])
+    assert str(event["STATUS"]) == "CONFIRMED"
+    alarms = event.walk("VALARM")
+    assert len(alarms) == 1 and alarms[0]["TRIGGER"].dt == timedelta(hours=-1)
+
+
+def test_cancel_invite_is_method_cancel_with_status_cancelled_and_no_alarm():
+    method, text = invite(status="cancelled", sequence=1)
+    calendar, event = only_event(text)
+    assert method == "CANCEL" and calendar["METHOD"] == "CANCEL"
+    assert str(event["STATUS"]) == "CANCELLED"
+    assert str(event["UID"]) == "booking-42@clinic.example" and event["SEQUENCE"] == 1
+    assert event.walk("VALARM") == []
+
+
+def test_no_health_words_in_title_or_description():
+    _, text = invite()
+    _, event = only_event(text)
+    words = (str(event["SUMMARY"]) + str(event["DESCRIPTION"])).lower()
+    for word in ("ketamine", "infusion therapy", "depression", "intake", "phq", "urgent"):
+        assert word not in words
+
+
+def test_naive_or_reversed_times_are_refused():
+    with pytest.raises(ValueError):
+        invite(starts_at=datetime(2026, 12, 1, 15, 0))
+    with pytest.raises(ValueError):
+        build_invite(booking_id=1, sequence=0, status="booked", starts_at=START, ends_at=START, now=NOW,
+                     clinic=CLINIC, attendee_email="a@b.example")
+
+
+def test_dst_change_day_is_written_in_utc():
+    # 1 November 2026: New York falls back at 02:00. 9:00 local that morning is 14:00 UTC.
+    _, text = invite(starts_at=datetime(2026, 11, 1, 14, 0, tzinfo=timezone.utc))
+    _, event = only_event(text)
+    assert event["DTSTART"].to_ical() == b"20261101T140000Z"
+
+
+@pytest.mark.parametrize("status", ["booked", "cancelled"])
+def test_libical_accepts_request_and_cancel(status):
+    _, text = invite(status=status, sequence=3)
+    assert libical_problems(text) == []
+
+
+def test_libical_checker_catches_an_invite_without_organizer():
+    # The design's "updates that duplicate" bug: an iTIP message without ORGANIZER.
+    _, text = invite()
+    broken = "\r\n".join(line for line in text.split("\r\n") if not line.startswith("ORGANIZER"))
+    assert any("ORGANIZER" in line for line in libical_problems(broken))
+
+
+def test_feed_round_trips_through_icalendar_with_escaping_and_folding():
+    long_name = "Zoë O'Brien-Łukasiewicz; Jr., the \\ one with a very long name " * 2
+    events = [FeedEvent(uid=f"booking-{n}@clinic.example", sequence=n, starts_at=START + timedelta(hours=n),
+                        ends_at=START + timedelta(hours=n, minutes=30), title=f"Consultation: {long_name}",
+                        description="Line one\nLine two, with; punctuation", location=CLINIC.address)
+              for n in range(3)]
+    text = build_feed(events, name="Dr Patel · Riverside", now=NOW)
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    calendar = icalendar.Calendar.from_ical(text)
+    parsed = calendar.walk("VEVENT")
+    assert [str(e["UID"]) for e in parsed] == [e.uid for e in events]
+    assert str(parsed[0]["SUMMARY"]) == f"Consultation: {long_name}"
+    assert str(parsed[0]["DESCRIPTION"]) == "Line one\nLine two, with; punctuation"
+    assert parsed[2]["SEQUENCE"] == 2 and parsed[2]["DTSTART"].dt == START + timedelta(hours=2)
+    assert "METHOD" not in calendar
+    assert libical_problems(text) == []
+
+
+def test_fold_never_splits_a_multibyte_character():
+    line = "SUMMARY:" + "é" * 100
+    folded = fold(line)
+    assert folded.replace("\r\n ", "") == line
+    assert all(len(part.encode()) <= 75 for part in folded.split("\r\n"))

@@ -1,0 +1,151 @@
+"""The outbox sender: delivers once, retries with back-off, gives up keeping the error, never doubles."""
+
+import email
+import threading
+from datetime import timedelta
+from email import policy as email_policy
+
+import sqlalchemy as sa
+
+from booking.models import OutboxMessage
+from booking.outbox.sender import claim_due, retry_now, send_due
+from tests.conftest import postgres_only
+from tests.outbox_helpers import ENVELOPE, NOW, FolderBackend, RecordingBackend, policy, queue
+
+
+def statuses(session):
+    """{id: (status, tries)} of every outbox row, fresh from the database."""
+    session.expire_all()
+    return {m.id: (m.status, m.tries) for m in session.scalars(sa.select(OutboxMessage))}
+
+
+def test_folder_backend_writes_one_eml_per_message_and_marks_it_sent(db, tmp_path):
+    [message_id] = queue(db.session, recipient="jordan@patient.example", subject="Your consultation")
+    backend = FolderBackend(str(tmp_path / "mail"))
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), now=NOW) == (1, 0)
+    [path] = list((tmp_path / "mail").glob("*.eml"))
+    parsed = email.message_from_bytes(path.read_bytes(), policy=email_policy.default)
+    assert parsed["To"] == "jordan@patient.example" and parsed["Subject"] == "Your consultation"
+    assert parsed["Message-ID"].startswith(f"<outbox-{message_id}-")
+    assert statuses(db.session) == {message_id: ("sent", 1)}
+    # A second run finds nothing to send.
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), now=NOW) == (0, 0)
+    assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
+
+
+def test_failure_is_retried_after_back_off_then_delivered(db):
+    [message_id] = queue(db.session)
+    backend = RecordingBackend(failures=1)
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), now=NOW) == (0, 1)
+    row = db.session.get(OutboxMessage, message_id)
+    assert (row.status, row.tries) == ("pending", 1)
+    assert row.next_attempt_at == NOW + timedelta(seconds=60)
+    assert "ConnectionRefusedError" in row.last_error
+    # Not due yet: nothing happens.
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(),
+                    now=NOW + timedelta(seconds=59)) == (0, 0)
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(),
+                    now=NOW + timedelta(seconds=60)) == (1, 0)
+    assert [outbox_id for outbox_id, _ in backend.delivered] == [message_id]
+    assert statuses(db.session) == {message_id: ("sent", 2)}
+
+
+def test_back_off_doubles_and_gives_up_after_max_tries_keeping_the_error(db):
+    [message_id] = queue(db.session, recipient="jordan@patient.example")
+    backend = RecordingBackend(failures=99, error=OSError("jordan@patient.example: mailbox unavailable"))
+    now = NOW
+    waits = []
+    for _ in range(3):
+        send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), now=now)
+        row = db.session.get(OutboxMessage, message_id)
+        if row.status == "pending":
+            waits.append(row.next_attempt_at - now)
+            now = row.next_attempt_at
+    assert waits == [timedelta(seconds=60), timedelta(seconds=120)]
+    row = db.session.get(OutboxMessage, message_id)
+    assert (row.status, row.tries) == ("failed", 3)
+    assert "mailbox unavailable" in row.last_error
+    assert "jordan@patient.example" not in row.last_error  # the address is not kept in the error
+    # Given up: later runs leave it alone, until an admin asks for one more try.
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(),
+                    now=now + timedelta(days=1)) == (0, 0)
+    assert retry_now(db.session, message_id, now=now + timedelta(days=1))
+    db.session.commit()
+    assert send_due(db.session, backend=RecordingBackend(), envelope=ENVELOPE, policy=policy(),
+                    now=now + timedelta(days=1)) == (1, 0)
+
+
+def test_a_claim_left_by_a_crashed_sender_is_taken_again_after_the_timeout(db):
+    [message_id] = queue(db.session)
+    claimed = claim_due(db.session, now=NOW, worker="crashed:1", policy=policy())
+    assert [m.id for m in claimed] == [message_id]
+    # While the claim is fresh, nobody else takes it.
+    assert claim_due(db.session, now=NOW + timedelta(seconds=599), worker="other:2", policy=policy()) == []
+    backend = RecordingBackend()
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(),
+                    now=NOW + timedelta(seconds=601), worker="other:2") == (1, 0)
+    assert statuses(db.session) == {message_id: ("sent", 2)}
+
+
+def test_retry_now_refuses_a_sent_message(db):
+    [message_id] = queue(db.session)
+    send_due(db.session, backend=RecordingBackend(), envelope=ENVELOPE, policy=policy(), now=NOW)
+    assert not retry_now(db.session, message_id, now=NOW)
+
+
+def test_two_senders_at_once_deliver_each_message_exactly_once(app, db):
+    """On PostgreSQL this exercises FOR UPDATE SKIP LOCKED; on SQLite the status compare-and-set."""
+    ids = queue(db.session, count=40)
+    backend = RecordingBackend()
+    start = threading.Barrier(2)
+    errors = []
+
+    class SlowBackend:
+        """Hands each message to the shared recorder slowly, so the senders overlap."""
+
+        name = "slow"
+
+        def send(self, message, outbox_id):
+            threading.Event().wait(0.005)
+            backend.send(message, outbox_id)
+
+    def sender(name):
+        with app.app_context():
+            from booking.extensions import db as database
+
+            session = database.session()
+            try:
+                start.wait()
+                send_due(session, backend=SlowBackend(), envelope=ENVELOPE,
+                         policy=policy(batch_size=5), now=NOW, worker=name)
+            except Exception as error:  # noqa: BLE001  reported below
+                errors.append(error)
+            finally:
+                database.session.remove()
+
+    threads = [threading.Thread(target=sender, args=(f"sender-{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    delivered = sorted(outbox_id for outbox_id, _ in backend.delivered)
+    assert delivered == sorted(ids)  # every message once: no gaps, no duplicates
+    assert set(statuses(db.session).values()) == {("sent", 1)}
+
+
+def test_postgres_claim_skips_rows_locked_by_another_sender(app, db):
+    postgres_only()
+    ids = queue(db.session, count=4)
+    from booking.extensions import db as database
+
+    other = sa.orm.Session(bind=database.engine)
+    try:
+        # Another sender holds two rows locked mid-claim.
+        locked = other.scalars(sa.select(OutboxMessage.id).order_by(OutboxMessage.id).limit(2)
+                               .with_for_update()).all()
+        claimed = claim_due(db.session, now=NOW, worker="me", policy=policy())
+        assert sorted(m.id for m in claimed) == sorted(set(ids) - set(locked))
+    finally:
+        other.rollback()
+        other.close()
