@@ -71,3 +71,27 @@ def test_migration_files_are_date_prefixed():
     assert files
     for path in files:
         assert re.match(r"^\d{8}_\d{4}_[a-z0-9_]+\.py$", path.name), path.name
+
+
+def test_migrated_database_guards_what_the_models_guard(tmp_path):
+    """The append-only audit log and the booking overlap guard come from the migrations too."""
+    app = migrated_app(f"sqlite:///{tmp_path / 'guards.sqlite'}", tmp_path)
+    with app.app_context(), db.engine.begin() as connection:
+        triggers = set(connection.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+    assert triggers == {"audit_event_no_update", "audit_event_no_delete",
+                        "booking_no_overlap_insert", "booking_no_overlap_update"}
+
+
+def test_migrated_postgresql_database_has_the_exclusion_constraint(empty_postgres_database, tmp_path):
+    app = migrated_app(empty_postgres_database, tmp_path)
+    try:
+        with app.app_context(), db.engine.connect() as connection:
+            kinds = dict(connection.execute(sa.text(
+                "SELECT conname, contype FROM pg_constraint WHERE conname = 'booking_no_overlap'")).all())
+            triggers = set(connection.execute(sa.text(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+        assert kinds == {"booking_no_overlap": "x"}
+        assert "audit_event_append_only" in triggers
+    finally:
+        with app.app_context():
+            db.engine.dispose()
