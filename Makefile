@@ -40,7 +40,7 @@ run: seed
 
 ## make serve: the same app under gunicorn (production settings: needs HTTPS for staff sign-in)
 serve: migrate
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) wsgi:app
 
 ## make test: install the test tools and run the whole suite (TEST_DATABASE_URL picks PostgreSQL)
 test: install-dev

@@ -77,6 +77,8 @@ class Config:
     REMINDER_LEAD_HOURS = 24  # `flask send-reminders` queues a reminder this long before
     # Clinician calendar feeds: titles say "Consultation" unless the clinic turns names on.
     FEED_SHOW_PATIENT_NAMES = False
+    # Calendar apps poll every few minutes; this bounds token guessing and audit-log flooding.
+    FEED_RATE_LIMIT = "30 per minute"
     FEED_DAYS_BACK = 30
     FEED_DAYS_AHEAD = 180  # used when the booking feature sets no BOOKING_HORIZON_DAYS
     EXPORT_MAX_DAYS = 366

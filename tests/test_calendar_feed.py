@@ -195,3 +195,10 @@ def test_booking_ics_follows_the_booking_and_refuses_other_tokens(db, client, ma
     assert calendar["METHOD"] == "CANCEL" and calendar.walk("VEVENT")[0]["SEQUENCE"] == 1
     assert client.get(f"/book/manage/{token[:-1]}x/invite.ics").status_code == 404
     assert client.get("/book/manage/not-a-token!/invite.ics").status_code == 404
+
+
+def test_guessing_feed_tokens_is_rate_limited(make_app):
+    app = make_app(FEED_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    answers = [client.get(f"/calendar/feed/guess{number}.ics").status_code for number in range(4)]
+    assert answers == [404, 404, 404, 429]

@@ -63,8 +63,12 @@ def booking_ics(token):
     return calendar_response(text, "consultation.ics", method)
 
 
+def _feed_rate_limit():
+    return current_app.config["FEED_RATE_LIMIT"]
+
+
 @bp.get("/calendar/feed/<token>.ics")
-@limiter.exempt
+@limiter.limit(_feed_rate_limit)
 def feed(token):
     """A clinician's subscribable schedule. Wrong, old or deactivated: 404. Every fetch is audited."""
     now = utcnow()
