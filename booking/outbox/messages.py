@@ -95,8 +95,9 @@ def staff_booking_changed(clinic, *, change, when, link):
 def staff_intake(clinic, *, urgent, link):
     """Staff: an intake needs review; urgent ones say so, and nothing more."""
     if urgent:
-        subject = "URGENT: an intake needs review today"
-        body = "An intake was submitted that needs a clinician's attention today.\n\n"
+        subject = "URGENT: an intake needs a clinician's attention today"
+        body = ("A patient's intake needs a clinician's attention today. "
+                "It is at the top of the review queue.\n\n")
     else:
         subject = "An intake needs review"
         body = "An intake was submitted and is waiting in the review queue.\n\n"

@@ -11,7 +11,7 @@ from flask import current_app
 from booking import signals
 from booking.calendar.ical import Clinic, invite_for
 from booking.crypto import cipher_for
-from booking.models import StaffUser
+from booking.models import OutboxMessage, StaffUser
 from booking.outbox import messages
 from booking.outbox.sender import queue_email
 
@@ -98,17 +98,31 @@ def on_intake_started(sender, *, session, now, intake=None, email=None, link=Non
     queue_email(session, kind="intake_resume", recipient=email, subject=subject, body=body, now=now)
 
 
+def on_intake_urgent(sender, *, session, now, intake, **extra):
+    """A crisis answer: tell every active clinician at once, before the intake is even sent."""
+    _notify_clinicians(session, now, intake, urgent=True)
+
+
 def on_intake_submitted(sender, *, session, now, intake, **extra):
     """Tell every active clinician an intake needs review ("urgent" when it does), nothing more."""
+    _notify_clinicians(session, now, intake, urgent=bool(getattr(intake, "urgent", False)))
+
+
+def _notify_clinicians(session, now, intake, *, urgent):
+    """Queue the staff notice for each active clinician; an urgent one only once per intake."""
     config = current_app.config
-    urgent = bool(getattr(intake, "urgent", False))
     subject, body = messages.staff_intake(Clinic.from_config(config), urgent=urgent,
                                           link=absolute(config, STAFF_INTAKES_PATH))
     clinicians = session.scalars(sa.select(StaffUser).where(StaffUser.role == "clinician",
                                                             StaffUser.active.is_(True))).all()
+    session.flush()  # the intake needs its id for the de-duplication key
     for clinician in clinicians:
+        # The crisis answer and the submit both call for an urgent notice: send one.
+        dedupe_key = f"urgent-intake-{intake.id}-to-{clinician.id}" if urgent else None
+        if dedupe_key and session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
+            continue
         queue_email(session, kind="staff_urgent_intake" if urgent else "staff_new_intake",
-                    recipient=clinician.email, subject=subject, body=body, now=now)
+                    recipient=clinician.email, subject=subject, body=body, now=now, dedupe_key=dedupe_key)
 
 
 def on_intake_cleared(sender, *, session, now, intake, actor=None, link=None, **extra):
@@ -133,6 +147,7 @@ RECEIVERS = (
     (signals.booking_moved, on_booking_moved),
     (signals.booking_cancelled, on_booking_cancelled),
     (signals.intake_started, on_intake_started),
+    (signals.intake_urgent, on_intake_urgent),
     (signals.intake_submitted, on_intake_submitted),
     (signals.intake_cleared, on_intake_cleared),
 )
