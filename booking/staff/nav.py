@@ -10,7 +10,7 @@ STAFF_SECTIONS = [
     ("Intake queue", "intake_review.queue", "New intakes, most urgent first."),
     ("Schedule", "schedule.day", "Day and week views, phone bookings, arrivals."),
     ("Opening hours", "schedule.hours", "Weekly hours, holidays and blocked time."),
-    ("My calendar feed", "calendar.my_feed", "Subscribe to your schedule in your calendar app."),
+    ("Calendars", "calendar.my_feed", "Subscribe to a schedule in a calendar app, or export a date range."),
     ("Outbox", "outbox.status", "Emails waiting to be sent, and failures."),
     ("Staff accounts", "staff.staff_list", "Create accounts, change roles, reset passwords."),
     ("Audit log", "staff.audit_log", "Every sign-in, view of an intake and change."),

@@ -26,7 +26,7 @@ def test_admin_rotates_a_feed_link_exports_with_an_error_and_sees_the_outbox(pag
         db.session.commit()
         message_id = message.id
     sign_in(page, admin)
-    page.get_by_role("link", name="My calendar feed").first.click()
+    page.get_by_role("link", name="Calendars").first.click()
     assert_accessible(page)
     page.get_by_role("button", name="Create link for Dr Okafor").click()
     assert page.get_by_role("heading", name="New feed link for Dr Okafor").is_visible()
