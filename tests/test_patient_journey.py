@@ -51,6 +51,7 @@ def test_intake_to_booking_to_confirmation_with_invite(app, client, db):
     confirmation = messages(db, "booking_confirmation")
     assert len(confirmation) == 1 and confirmation[0].recipient == "jordan@example.org"
     assert confirmation[0].ics_method == "REQUEST"
+    assert "/intake/start" not in confirmation[0].body_text  # the questionnaire is already done
     event = Calendar.from_ical(confirmation[0].ics).walk("VEVENT")[0]
     assert str(event["UID"]).startswith(f"booking-{booking.id}@")
     assert event.decoded("DTSTART") == booking.starts_at

@@ -34,13 +34,17 @@ def _greeting(name):
     return f"Hello {name},\n\n" if name else "Hello,\n\n"
 
 
-def booking_confirmation(clinic, *, name, when, link):
-    """Patient: your consultation is booked (the invite is attached)."""
+def booking_confirmation(clinic, *, name, when, link, questionnaire_link=None):
+    """Patient: your consultation is booked (the invite is attached); phone bookings also get
+    the link to the health questionnaire, which the clinician needs before the consultation."""
     body = _greeting(name) + f"Your consultation at {clinic.name} is booked for {when}.\n\n"
     body += f"Address: {clinic.address}\n\n"
     body += "The attached calendar invite adds it to your calendar app.\n"
     if link:
         body += f"To cancel or reschedule, use your private link: {link}\n"
+    if questionnaire_link:
+        body += ("\nBefore your consultation, please fill in our online health questionnaire "
+                 f"(about 15 to 20 minutes; you can save it and come back): {questionnaire_link}\n")
     return f"Your consultation at {clinic.name} is booked", body + _sign_off(clinic)
 
 

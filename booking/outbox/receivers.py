@@ -15,8 +15,9 @@ from booking.models import OutboxMessage, StaffUser
 from booking.outbox import messages
 from booking.outbox.sender import queue_email
 
-STAFF_SCHEDULE_PATH = "/staff/"
+STAFF_SCHEDULE_PATH = "/staff/schedule"
 STAFF_INTAKES_PATH = "/staff/intakes"
+INTAKE_START_PATH = "/intake/start"
 
 
 def absolute(config, path):
@@ -61,8 +62,11 @@ def on_booking_created(sender, *, session, now, booking, actor=None, link=None, 
     _ensure_id(session, booking)
     config = current_app.config
     if booking.patient_email:
+        # A phone patient has no intake yet: the confirmation brings them to it.
+        questionnaire = absolute(config, INTAKE_START_PATH) if booking.intake_id is None else None
         text = messages.booking_confirmation(Clinic.from_config(config), name=booking.patient_name,
-                                             when=_when(booking, config), link=link)
+                                             when=_when(booking, config), link=link,
+                                             questionnaire_link=questionnaire)
         _queue_patient_invite(session, booking, kind="booking_confirmation", now=now, subject_body=text, link=link)
     _queue_staff_booking(session, booking, change="booked", now=now)
 
