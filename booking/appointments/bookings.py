@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from booking.appointments.availability import (ACTIVE, candidate_slots, clinic_day, free_slots, load_plans,
                                                nearest_free, overlaps_busy)
-from booking.models import Booking, BookingEvent
+from booking.models import Booking, BookingEvent, Intake
 from booking.signals import booking_cancelled, booking_created, booking_moved
 from booking.tokens import new_token, plausible_token, token_hash
 
@@ -97,6 +97,18 @@ def find_by_token(session, token, lock=False):
 def active_booking_for_intake(session, intake_id):
     """The intake's active booking, or None."""
     return session.scalar(sa.select(Booking).where(Booking.intake_id == intake_id, ACTIVE))
+
+
+# Built once per process: this runs on every week view, and building the statement cost as much as running it.
+_INTAKE_WITH_BOOKING = (sa.select(Intake, Booking)
+                        .outerjoin(Booking, sa.and_(Booking.intake_id == Intake.id, ACTIVE))
+                        .where(Intake.id == sa.bindparam("intake_id")))
+
+
+def intake_with_active_booking(session, intake_id):
+    """(the Intake, its active Booking or None) in one query; (None, None) if there is no such intake."""
+    row = session.execute(_INTAKE_WITH_BOOKING, {"intake_id": intake_id}).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def check_window(ctx, starts_at, *, staff=False):

@@ -29,9 +29,12 @@ WATCHED_TABLES = frozenset(cls.__table__.name for cls in WATCHED + (StaffUser,))
 STAFF_FIELDS = ("active", "name")
 
 
+_READ = sa.select(ScheduleVersion.version).where(ScheduleVersion.id == VERSION_ID)  # built once: read per request
+
+
 def read_version(session):
     """The current schedule version (one query); 0 if the row is missing."""
-    return session.scalar(sa.select(ScheduleVersion.version).where(ScheduleVersion.id == VERSION_ID)) or 0
+    return session.scalar(_READ) or 0
 
 
 def bump_version(session):

@@ -12,16 +12,17 @@ from markupsafe import Markup
 
 from booking.appointments import bp
 from booking.appointments.availability import clinic_day, days_between, parse_day, week_start
-from booking.appointments.bookings import (AlreadyBooked, BookingError, Patient, SlotTaken,
-                                           active_booking_for_intake, cancel_booking, create_booking,
-                                           find_by_token, move_booking)
+from booking.appointments.bookings import (AlreadyBooked, BookingError, Patient, SlotTaken, cancel_booking,
+                                           create_booking, find_by_token, intake_with_active_booking,
+                                           move_booking)
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
-from booking.appointments.week_cache import cache_for, week_slots
+from booking.appointments.week_cache import bookable_clinicians as cached_clinicians
+from booking.appointments.week_cache import cache_for, schedule_snapshot, week_slots
 from booking.appointments.web import (booking_context, calendar_link, manage_link, parse_slot, patient_zone,
                                       slot_value)
 from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
-from booking.models import ClinicianProfile, Intake, StaffUser
+from booking.models import Intake
 from booking.tokens import plausible_token, token_hash
 
 INTAKE_KEY = "booking_intake_id"
@@ -32,17 +33,17 @@ def current_intake():
     """The intake remembered in this browser's session, if it may still book."""
     intake_id = session.get(INTAKE_KEY)
     intake = db.session.get(Intake, intake_id) if isinstance(intake_id, int) else None
-    if intake is None or not intake.booking_allowed(current_app.config.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True)):
-        return None
-    return intake
+    return intake if _may_book(intake) else None
+
+
+def _may_book(intake):
+    """True if `intake` exists and may book under the clinic's clearance setting."""
+    return intake is not None and intake.booking_allowed(current_app.config.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True))
 
 
 def bookable_clinicians():
     """(id, name) of every active clinician who takes bookings, by name."""
-    return db.session.execute(
-        sa.select(StaffUser.id, StaffUser.name).join(ClinicianProfile, ClinicianProfile.clinician_id == StaffUser.id)
-        .where(ClinicianProfile.accepts_bookings.is_(True), StaffUser.active.is_(True))
-        .order_by(StaffUser.name, StaffUser.id)).all()
+    return cached_clinicians(db.session)
 
 
 def parse_clinician(value, clinicians):
@@ -54,7 +55,7 @@ def parse_clinician(value, clinicians):
     return False
 
 
-def week_view(ctx, clinician_id, requested_week, href_prefix, *, ignore_booking_id=None):
+def week_view(ctx, clinician_id, requested_week, href_prefix, *, ignore_booking_id=None, version=None):
     """Everything a week of free times needs: days, slots by day (ready to print), and the week links.
 
     The week's free slots come from the per-process cache (booking.appointments.week_cache),
@@ -68,19 +69,25 @@ def week_view(ctx, clinician_id, requested_week, href_prefix, *, ignore_booking_
     week = week_start(requested_week) if requested_week else first_week
     week = min(max(week, first_week), last_week)
     days = days_between(week, week + timedelta(days=6))
-    found = week_slots(db.session, cache_for(current_app), days[0], days[-1], ctx.zone,
+    cache = cache_for(current_app)
+    found = week_slots(db.session, cache, days[0], days[-1], ctx.zone,
                        clinician_ids=None if clinician_id is None else [clinician_id],
-                       ignore_booking_id=ignore_booking_id)
+                       ignore_booking_id=ignore_booking_id, version=version)
     first, stop = found.window(ctx.now + ctx.rules.min_notice, ctx.now + ctx.rules.horizon)
-    by_day = {day: [] for day in days}
-    for day, label, value in found.display[first:stop]:
-        by_day[day].append({"label": label, "value": value, "href": href_prefix + value})
     previous = week - timedelta(days=7) if week > first_week else None
     following = week + timedelta(days=7) if week < last_week else None
-    return {"days": [(day, day.strftime("%a %-d %b"), day.strftime("%A %-d %B")) for day in days],
-            "by_day": by_day, "week": week, "count": stop - first, "previous": previous, "next": following,
-            "grid_key": ("grid", found.version, ctx.zone, week, clinician_id, ignore_booking_id, first, stop,
-                         href_prefix, previous, following)}
+    # Everything the result depends on; the same key finds it again (and its rendered grid).
+    key = ("view", found.version, ctx.zone, week, clinician_id, ignore_booking_id, first, stop, href_prefix,
+           previous, following)
+    view = cache.get(key)
+    if view is None:
+        by_day = {day: [] for day in days}
+        for day, label, value in found.display[first:stop]:
+            by_day[day].append({"label": label, "value": value, "href": href_prefix + value})
+        view = cache.put(key, {"days": [(day, day.strftime("%a %-d %b"), day.strftime("%A %-d %B")) for day in days],
+                               "by_day": by_day, "week": week, "count": stop - first, "previous": previous,
+                               "next": following, "grid_key": key})
+    return view
 
 
 def week_grid(week, nav_args):
@@ -110,22 +117,24 @@ def start_from_intake(token):
 @bp.get("/book/")
 def choose():
     """Choose a clinician (or the first available) and a time, week by week."""
-    intake = current_intake()
-    if intake is None:
+    # The busiest page: two queries when the week is cached (intake with booking, schedule version).
+    intake_id = session.get(INTAKE_KEY)
+    intake, existing = intake_with_active_booking(db.session, intake_id) if isinstance(intake_id, int) else (None, None)
+    if not _may_book(intake):
         return render_template("appointments/no_intake.html")
-    ctx = booking_context()
-    clinicians = bookable_clinicians()
+    snapshot = schedule_snapshot(db.session, cache_for(current_app), current_app.config)
+    ctx = booking_context(rules=snapshot.rules)
+    clinicians = snapshot.clinicians
     clinician_id = parse_clinician(request.args.get("clinician"), clinicians)
     if clinician_id is False:
         flash("That clinician is not available for booking; showing the first available instead.", "warning")
         clinician_id = None
     choice = "any" if clinician_id is None else str(clinician_id)
-    existing = _existing(intake)
     if existing is not None:  # the page only says so; no grid to compute
         return render_template("appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id,
                                existing=existing)
     week = week_view(ctx, clinician_id, parse_day(request.args.get("week")),
-                     url_for("appointments.confirm") + f"?clinician={choice}&start=")
+                     url_for("appointments.confirm") + f"?clinician={choice}&start=", version=snapshot.version)
     return render_template("appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id,
                            existing=None, week=week["week"],
                            week_grid=week_grid(week, {"clinician": "any" if clinician_id is None else clinician_id}))
@@ -135,11 +144,6 @@ def _slot_link(clinician_id):
     """A function giving the confirm-page URL of a slot, for the week view."""
     choice = "any" if clinician_id is None else str(clinician_id)
     return lambda slot: url_for("appointments.confirm", clinician=choice, start=slot_value(slot.starts_at))
-
-
-def _existing(intake):
-    """The intake's active booking, if it has one."""
-    return active_booking_for_intake(db.session, intake.id)
 
 
 def _prefill(intake):

@@ -16,10 +16,15 @@ import time
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from datetime import datetime, timezone
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
 
 from booking.appointments.availability import Rules, free_slots
 from booking.appointments.schedule_version import read_version
+from booking.appointments.settings import load_rules
+from booking.models import ClinicianProfile, StaffUser
 from booking.appointments.web import slot_value
 
 MAX_ENTRIES = 512  # weeks x clinician filters x pages; a few hundred KB at most
@@ -90,12 +95,44 @@ class WeekSlots:
         return first, max(first, stop)
 
 
-def week_slots(session, cache, first_day, last_day, zone_name, *, clinician_ids=None, ignore_booking_id=None):
-    """The WeekSlots of these days, from the cache when the schedule version still matches.
+class Snapshot(NamedTuple):
+    """What the week page needs besides the slots, as of one schedule version."""
 
-    One query (the version) when cached; otherwise the version plus availability's four.
+    version: int
+    rules: Rules
+    clinicians: tuple  # (id, name) rows of the active clinicians who take bookings, by name
+
+
+def bookable_clinicians(session):
+    """(id, name) of every active clinician who takes bookings, by name."""
+    return session.execute(
+        sa.select(StaffUser.id, StaffUser.name).join(ClinicianProfile, ClinicianProfile.clinician_id == StaffUser.id)
+        .where(ClinicianProfile.accepts_bookings.is_(True), StaffUser.active.is_(True))
+        .order_by(StaffUser.name, StaffUser.id)).all()
+
+
+def schedule_snapshot(session, cache, config):
+    """The current schedule version with its rules and bookable clinicians (one query when cached).
+
+    Settings, profiles and staff activation all bump the version, so a cached snapshot of
+    the current version is exactly what the database holds.
     """
     version = read_version(session)
+    key = ("snapshot", version)
+    found = cache.get(key)
+    if found is None:
+        found = cache.put(key, Snapshot(version, load_rules(session, config), tuple(bookable_clinicians(session))))
+    return found
+
+
+def week_slots(session, cache, first_day, last_day, zone_name, *, clinician_ids=None, ignore_booking_id=None,
+               version=None):
+    """The WeekSlots of these days, from the cache when the schedule version still matches.
+
+    Reads the version (one query) unless given; on a miss, availability's four queries more.
+    """
+    if version is None:
+        version = read_version(session)
     key = ("slots", version, first_day, last_day, zone_name,
            None if clinician_ids is None else tuple(clinician_ids), ignore_booking_id)
     found = cache.get(key)
