@@ -38,7 +38,8 @@ def current_intake():
 
 def _may_book(intake):
     """True if `intake` exists and may book under the clinic's clearance setting."""
-    return intake is not None and intake.booking_allowed(current_app.config.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True))
+    blocks = current_app.config.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True)
+    return intake is not None and intake.booking_allowed(blocks)
 
 
 def bookable_clinicians():

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from booking.appointments.availability import Rules, free_slots
 from booking.appointments.schedule_version import read_version
 from booking.appointments.settings import load_rules
-from booking.models import ClinicianProfile, StaffUser
 from booking.appointments.web import slot_value
+from booking.models import ClinicianProfile, StaffUser
 
 MAX_ENTRIES = 512  # weeks x clinician filters x pages; a few hundred KB at most
 # With apply_notice=False, `now` is the earliest start kept: this keeps every slot of the week.
