@@ -8,6 +8,11 @@ Flask hello app the same way (gunicorn, 2 sync workers, bound to 127.0.0.1 only)
 each with the same Python load generator (threads + http.client) for a bounded time;
 prints requests per second, p50/p99 latency and the ratios to hello. Target: the week
 view at least 40% of hello's throughput. Every server is stopped before the script ends.
+
+The week view phase asks for one week over and over, so after each worker's first request
+it measures the per-process week cache (booking/appointments/week_cache.py) when warm: one
+schedule-version read and the intake lookup per request. The POST phase changes the
+schedule on every request, so any week view served meanwhile would be computed afresh.
 """
 
 import argparse

@@ -58,6 +58,11 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
 
+    # Each server process keeps computed weeks of free times this many seconds at most (0: off).
+    # Changes made through the app show at once anyway (the schedule version); the limit heals
+    # changes made outside it (raw SQL). See booking/appointments/week_cache.py.
+    BOOKING_WEEK_CACHE_SECONDS = 60
+
     WTF_CSRF_TIME_LIMIT = None  # the session bounds a token's life; a long intake step must not expire it
     MAX_CONTENT_LENGTH = 1024 * 1024
 

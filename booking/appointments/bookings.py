@@ -10,10 +10,11 @@ refusal by the database the function rolls the session back itself and raises Sl
 from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import load_only
 
 from booking.appointments.availability import (ACTIVE, candidate_slots, clinic_day, free_slots, load_plans,
                                                nearest_free, overlaps_busy)
-from booking.models import Booking, BookingEvent
+from booking.models import Booking, BookingEvent, Intake
 from booking.signals import booking_cancelled, booking_created, booking_moved
 from booking.tokens import new_token, plausible_token, token_hash
 
@@ -97,6 +98,24 @@ def find_by_token(session, token, lock=False):
 def active_booking_for_intake(session, intake_id):
     """The intake's active booking, or None."""
     return session.scalar(sa.select(Booking).where(Booking.intake_id == intake_id, ACTIVE))
+
+
+# Built once per process: this runs on every week view, and building the statement cost as much as
+# running it. Only the columns Intake.booking_allowed reads, and the booking's id: loading whole
+# entities (an intake's encrypted answers, a booking with its clinician) was the page's largest cost.
+_INTAKE_WITH_BOOKING = (sa.select(Intake, Booking.id)
+                        .options(load_only(Intake.status, Intake.decision, Intake.flag_level, Intake.cleared_at))
+                        .outerjoin(Booking, sa.and_(Booking.intake_id == Intake.id, ACTIVE))
+                        .where(Intake.id == sa.bindparam("intake_id")))
+
+
+def intake_with_active_booking(session, intake_id):
+    """(the Intake, its active Booking or None) in one query (two if it has a booking); (None, None) if no intake."""
+    row = session.execute(_INTAKE_WITH_BOOKING, {"intake_id": intake_id}).first()
+    if row is None:
+        return None, None
+    intake, booking_id = row
+    return intake, (session.get(Booking, booking_id) if booking_id is not None else None)
 
 
 def check_window(ctx, starts_at, *, staff=False):

@@ -5,22 +5,24 @@ first (link to /intake/start) and gives the clinic's phone number; nothing can b
 """
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from markupsafe import Markup
 
 from booking.appointments import bp
-from booking.appointments.availability import clinic_day, days_between, free_slots, parse_day, week_start
-from booking.appointments.bookings import (AlreadyBooked, BookingError, Patient, SlotTaken,
-                                           active_booking_for_intake, cancel_booking, create_booking,
-                                           find_by_token, move_booking)
+from booking.appointments.availability import clinic_day, days_between, parse_day, week_start
+from booking.appointments.bookings import (AlreadyBooked, BookingError, Patient, SlotTaken, cancel_booking,
+                                           create_booking, find_by_token, intake_with_active_booking,
+                                           move_booking)
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
+from booking.appointments.week_cache import bookable_clinicians as cached_clinicians
+from booking.appointments.week_cache import cache_for, schedule_snapshot, week_slots
 from booking.appointments.web import (booking_context, calendar_link, manage_link, parse_slot, patient_zone,
                                       slot_value)
 from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
-from booking.models import ClinicianProfile, Intake, StaffUser
+from booking.models import Intake
 from booking.tokens import plausible_token, token_hash
 
 INTAKE_KEY = "booking_intake_id"
@@ -31,17 +33,18 @@ def current_intake():
     """The intake remembered in this browser's session, if it may still book."""
     intake_id = session.get(INTAKE_KEY)
     intake = db.session.get(Intake, intake_id) if isinstance(intake_id, int) else None
-    if intake is None or not intake.booking_allowed(current_app.config.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True)):
-        return None
-    return intake
+    return intake if _may_book(intake) else None
+
+
+def _may_book(intake):
+    """True if `intake` exists and may book under the clinic's clearance setting."""
+    blocks = current_app.config.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True)
+    return intake is not None and intake.booking_allowed(blocks)
 
 
 def bookable_clinicians():
     """(id, name) of every active clinician who takes bookings, by name."""
-    return db.session.execute(
-        sa.select(StaffUser.id, StaffUser.name).join(ClinicianProfile, ClinicianProfile.clinician_id == StaffUser.id)
-        .where(ClinicianProfile.accepts_bookings.is_(True), StaffUser.active.is_(True))
-        .order_by(StaffUser.name, StaffUser.id)).all()
+    return cached_clinicians(db.session)
 
 
 def parse_clinician(value, clinicians):
@@ -53,36 +56,49 @@ def parse_clinician(value, clinicians):
     return False
 
 
-def week_view(ctx, clinician_id, requested_week, href_prefix, *, ignore_booking_id=None):
+def week_view(ctx, clinician_id, requested_week, href_prefix, *, ignore_booking_id=None, version=None):
     """Everything a week of free times needs: days, slots by day (ready to print), and the week links.
 
-    Slot labels and links are built here as plain strings: this is the busiest page, and
-    formatting hundreds of times through template filters and url_for dominated its cost.
+    The week's free slots come from the per-process cache (booking.appointments.week_cache),
+    current as of this request's schedule version; the notice/horizon window is cut here,
+    from this request's `now`. Labels and links are plain strings: formatting hundreds of
+    times through template filters and url_for dominated this page's cost. `grid_key`
+    identifies everything the printed grid depends on (for caching the rendered fragment).
     """
     first_week = week_start(clinic_day(ctx.now + ctx.rules.min_notice, ctx.zone))
     last_week = week_start(clinic_day(ctx.now + ctx.rules.horizon, ctx.zone))
     week = week_start(requested_week) if requested_week else first_week
     week = min(max(week, first_week), last_week)
     days = days_between(week, week + timedelta(days=6))
-    slots = free_slots(db.session, days[0], days[-1], ctx.zone, now=ctx.now, rules=ctx.rules,
+    cache = cache_for(current_app)
+    found = week_slots(db.session, cache, days[0], days[-1], ctx.zone,
                        clinician_ids=None if clinician_id is None else [clinician_id],
-                       ignore_booking_id=ignore_booking_id)
-    zone = ZoneInfo(ctx.zone)
-    by_day = {day: [] for day in days}
-    seen = set()
-    for slot in slots:
-        if slot.starts_at in seen:
-            continue  # "first available" lists each time once
-        seen.add(slot.starts_at)
-        local = slot.starts_at.astimezone(zone)
-        value = slot_value(slot.starts_at)
-        by_day[local.date()].append({"label": f"{local.hour % 12 or 12}:{local.minute:02d} "
-                                              f"{'AM' if local.hour < 12 else 'PM'}",
-                                     "value": value, "href": href_prefix + value})
-    return {"days": [(day, day.strftime("%a %-d %b"), day.strftime("%A %-d %B")) for day in days],
-            "by_day": by_day, "week": week, "count": len(seen),
-            "previous": week - timedelta(days=7) if week > first_week else None,
-            "next": week + timedelta(days=7) if week < last_week else None}
+                       ignore_booking_id=ignore_booking_id, version=version)
+    first, stop = found.window(ctx.now + ctx.rules.min_notice, ctx.now + ctx.rules.horizon)
+    previous = week - timedelta(days=7) if week > first_week else None
+    following = week + timedelta(days=7) if week < last_week else None
+    # Everything the result depends on; the same key finds it again (and its rendered grid).
+    key = ("view", found.version, ctx.zone, week, clinician_id, ignore_booking_id, first, stop, href_prefix,
+           previous, following)
+    view = cache.get(key)
+    if view is None:
+        by_day = {day: [] for day in days}
+        for day, label, value in found.display[first:stop]:
+            by_day[day].append({"label": label, "value": value, "href": href_prefix + value})
+        view = cache.put(key, {"days": [(day, day.strftime("%a %-d %b"), day.strftime("%A %-d %B")) for day in days],
+                               "by_day": by_day, "week": week, "count": stop - first, "previous": previous,
+                               "next": following, "grid_key": key})
+    return view
+
+
+def week_grid(week, nav_args):
+    """The rendered week grid (appointments/_week.html), from the cache when nothing it shows changed."""
+    cache = cache_for(current_app)
+    key = week["grid_key"] + (request.endpoint, tuple(sorted(nav_args.items())))
+    html = cache.get(key)
+    if html is None:
+        html = cache.put(key, Markup(render_template("appointments/_week.html", nav_args=nav_args, **week)))
+    return html
 
 
 @bp.get("/book/start/<token>")
@@ -102,31 +118,33 @@ def start_from_intake(token):
 @bp.get("/book/")
 def choose():
     """Choose a clinician (or the first available) and a time, week by week."""
-    intake = current_intake()
-    if intake is None:
+    # The busiest page: two queries when the week is cached (intake with booking, schedule version).
+    intake_id = session.get(INTAKE_KEY)
+    intake, existing = intake_with_active_booking(db.session, intake_id) if isinstance(intake_id, int) else (None, None)
+    if not _may_book(intake):
         return render_template("appointments/no_intake.html")
-    ctx = booking_context()
-    clinicians = bookable_clinicians()
+    snapshot = schedule_snapshot(db.session, cache_for(current_app), current_app.config)
+    ctx = booking_context(rules=snapshot.rules)
+    clinicians = snapshot.clinicians
     clinician_id = parse_clinician(request.args.get("clinician"), clinicians)
     if clinician_id is False:
         flash("That clinician is not available for booking; showing the first available instead.", "warning")
         clinician_id = None
     choice = "any" if clinician_id is None else str(clinician_id)
+    if existing is not None:  # the page only says so; no grid to compute
+        return render_template("appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id,
+                               existing=existing)
     week = week_view(ctx, clinician_id, parse_day(request.args.get("week")),
-                     url_for("appointments.confirm") + f"?clinician={choice}&start=")
+                     url_for("appointments.confirm") + f"?clinician={choice}&start=", version=snapshot.version)
     return render_template("appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id,
-                           existing=_existing(intake), **week)
+                           existing=None, week=week["week"],
+                           week_grid=week_grid(week, {"clinician": "any" if clinician_id is None else clinician_id}))
 
 
 def _slot_link(clinician_id):
     """A function giving the confirm-page URL of a slot, for the week view."""
     choice = "any" if clinician_id is None else str(clinician_id)
     return lambda slot: url_for("appointments.confirm", clinician=choice, start=slot_value(slot.starts_at))
-
-
-def _existing(intake):
-    """The intake's active booking, if it has one."""
-    return active_booking_for_intake(db.session, intake.id)
 
 
 def _prefill(intake):

@@ -15,6 +15,7 @@ from booking.timeutil import UTCDateTime, utcnow
 
 __all__ = [
     "Booking", "BookingEvent", "ClinicianProfile", "OpeningHours", "ScheduleException", "ClinicSettings",
+    "ScheduleVersion",
     "BOOKING_STATUSES", "ACTIVE_STATUSES", "BOOKING_SOURCES", "BOOKING_EVENT_KINDS", "EXCEPTION_KINDS",
 ]
 
@@ -102,6 +103,24 @@ class ClinicSettings(db.Model):
         sa.CheckConstraint(sa.text("horizon_days BETWEEN 1 AND 730"), name="horizon_days"),
         sa.CheckConstraint(sa.text("cancel_cutoff_hours BETWEEN 0 AND 720"), name="cancel_cutoff_hours"),
     )
+
+
+class ScheduleVersion(db.Model):
+    """One row (id 1) whose number goes up whenever anything that affects availability changes.
+
+    Bumped in the committing transaction by booking.appointments.schedule_version, so every
+    server process can tell with one cheap read whether its cached weeks are still current.
+    """
+
+    __tablename__ = "schedule_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger(), default=0)
+
+
+# The row exists from the start, so a bump is a plain UPDATE (no insert race between servers).
+sa.event.listen(ScheduleVersion.__table__, "after_create",
+                sa.DDL("INSERT INTO schedule_version (id, version) VALUES (1, 0)"))
 
 
 class Booking(db.Model):

@@ -1,0 +1,101 @@
+"""The schedule version: a number that changes whenever anything affecting availability changes.
+
+Server processes cache computed weeks (booking.appointments.week_cache) and read this number
+once per request (one primary-key read) to know whether their cache is still current; so a
+booking, a cancellation or a new closed day made through any instance shows everywhere on
+the very next request.
+
+How it changes: SQLAlchemy session events note, at every flush, whether the session touched
+a booking, opening hours, an exception, a clinician profile, the clinic settings or a staff
+account's name or activation (also through bulk ORM UPDATE/DELETE statements). Just before
+such a transaction commits, one `UPDATE schedule_version SET version = version + 1` runs in
+it. Doing it last keeps the row lock (PostgreSQL) to the moment of commit, and a transaction
+holding it waits for nothing else, so it cannot take part in a deadlock. Changes made
+outside the ORM (raw SQL, another program) are not seen: the cache's short lifetime heals them.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from booking.models import (Booking, ClinicianProfile, ClinicSettings, OpeningHours, ScheduleException,
+                            ScheduleVersion, StaffUser)
+
+VERSION_ID = 1
+CHANGED = "schedule_changed"  # key in Session.info
+# Rows of these classes decide availability whatever column changes.
+WATCHED = (Booking, OpeningHours, ScheduleException, ClinicianProfile, ClinicSettings)
+WATCHED_TABLES = frozenset(cls.__table__.name for cls in WATCHED + (StaffUser,))
+# A staff account matters only through these (a login time or password change does not).
+STAFF_FIELDS = ("active", "name")
+
+
+_READ = sa.select(ScheduleVersion.version).where(ScheduleVersion.id == VERSION_ID)  # built once: read per request
+
+
+def read_version(session):
+    """The current schedule version (one query); 0 if the row is missing."""
+    return session.scalar(_READ) or 0
+
+
+def bump_version(session):
+    """Add one to the schedule version in the session's transaction (the caller commits)."""
+    result = session.execute(sa.update(ScheduleVersion).where(ScheduleVersion.id == VERSION_ID)
+                             .values(version=ScheduleVersion.version + 1))
+    if result.rowcount == 0:  # a database built without the row: create it, tolerating a racing creator
+        try:
+            with session.begin_nested():
+                session.add(ScheduleVersion(id=VERSION_ID, version=1))
+        except sa.exc.IntegrityError:
+            bump_version(session)
+
+
+def affects_availability(session, instance, deleted=False):
+    """True if adding, changing or deleting `instance` can change which times are free."""
+    if isinstance(instance, WATCHED):
+        return deleted or instance not in session.dirty or session.is_modified(instance)
+    if isinstance(instance, StaffUser):
+        if deleted or instance in session.new:
+            return True
+        state = sa.inspect(instance)
+        return any(state.attrs[name].history.has_changes() for name in STAFF_FIELDS)
+    return False
+
+
+def _note_flush(session, _flush_context, _instances):
+    """before_flush: remember whether this transaction changes availability."""
+    if session.info.get(CHANGED):
+        return
+    if (any(affects_availability(session, obj) for obj in session.new)
+            or any(affects_availability(session, obj) for obj in session.dirty)
+            or any(affects_availability(session, obj, deleted=True) for obj in session.deleted)):
+        session.info[CHANGED] = True
+
+
+def _note_bulk(state):
+    """do_orm_execute: a bulk UPDATE or DELETE of a watched table changes availability too."""
+    if (state.is_update or state.is_delete) and getattr(state.statement, "table", None) is not None:
+        if state.statement.table.name in WATCHED_TABLES and state.statement.table.name != "schedule_version":
+            state.session.info[CHANGED] = True
+
+
+def _bump_before_commit(session):
+    """before_commit: flush what is pending, then bump the version if availability changed."""
+    if session.in_nested_transaction():
+        return
+    session.flush()
+    if session.info.pop(CHANGED, False):
+        bump_version(session)
+
+
+def _forget(session, *_args):
+    """after_commit / after_rollback: the next transaction starts with nothing noted."""
+    session.info.pop(CHANGED, None)
+
+
+def install():
+    """Register the session events (once per process; every Session, Flask-SQLAlchemy's included)."""
+    for name, handler in (("before_flush", _note_flush), ("do_orm_execute", _note_bulk),
+                          ("before_commit", _bump_before_commit), ("after_commit", _forget),
+                          ("after_rollback", _forget)):
+        if not sa.event.contains(Session, name, handler):
+            sa.event.listen(Session, name, handler)

@@ -1,0 +1,155 @@
+"""A small per-process cache for the week of free times, the busiest page's costly part.
+
+What is cached is only ever a copy of what the database says: entries are keyed by the
+schedule version (booking.appointments.schedule_version, read once per request), so a change
+made through the app by any server process makes every older entry unreachable at once, and
+entries also expire after BOOKING_WEEK_CACHE_SECONDS (changes made outside the app). No
+instance needs another's cache, and a stale free time would still be refused at booking
+(the database's overlap guard; the patient sees "That time was just taken").
+
+Times that depend on `now` (minimum notice, horizon) are NOT baked into the cached list of
+slots: each request cuts its own window out of it, so time passing is always exact.
+"""
+
+import threading
+import time
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from booking.appointments.availability import Rules, free_slots
+from booking.appointments.schedule_version import read_version
+from booking.appointments.settings import load_rules
+from booking.appointments.web import slot_value
+from booking.models import ClinicianProfile, StaffUser
+
+MAX_ENTRIES = 512  # weeks x clinician filters x pages; a few hundred KB at most
+# With apply_notice=False, `now` is the earliest start kept: this keeps every slot of the week.
+_DAWN = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class TTLCache:
+    """A thread-safe mapping whose entries expire `seconds` after they were stored (LRU beyond `size`)."""
+
+    def __init__(self, seconds, size=MAX_ENTRIES, clock=time.monotonic):
+        self.seconds, self.size, self.clock = seconds, size, clock
+        self._data = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        """The stored value, or None if absent or expired."""
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None:
+                return None
+            if entry[0] <= self.clock():
+                del self._data[key]
+                return None
+            self._data.move_to_end(key)
+            return entry[1]
+
+    def put(self, key, value):
+        """Store `value` (no-op when the cache is turned off)."""
+        if self.seconds <= 0:
+            return value
+        with self._lock:
+            self._data[key] = (self.clock() + self.seconds, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self):
+        """Forget everything."""
+        with self._lock:
+            self._data.clear()
+
+
+def cache_for(app):
+    """The app's week cache (one per app and process), created on first use."""
+    cache = app.extensions.get("booking_week_cache")
+    if cache is None:
+        cache = app.extensions["booking_week_cache"] = TTLCache(
+            float(app.config.get("BOOKING_WEEK_CACHE_SECONDS", 60)))
+    return cache
+
+
+class WeekSlots:
+    """A week's free slots without the notice/horizon cut: each start once, in time order."""
+
+    def __init__(self, version, slots, zone):
+        self.version = version
+        self.slots = slots
+        self.starts = [slot.starts_at for slot in slots]
+        # (clinic date, "9:30 AM", value for links) per slot: formatted once, not per request
+        self.display = [_display(slot.starts_at.astimezone(zone), slot_value(slot.starts_at)) for slot in slots]
+
+    def window(self, earliest, latest):
+        """(first, stop) indexes of the slots starting from `earliest` to `latest` (None: no end)."""
+        first = bisect_left(self.starts, earliest)
+        stop = len(self.starts) if latest is None else bisect_right(self.starts, latest)
+        return first, max(first, stop)
+
+
+class Snapshot(NamedTuple):
+    """What the week page needs besides the slots, as of one schedule version."""
+
+    version: int
+    rules: Rules
+    clinicians: tuple  # (id, name) rows of the active clinicians who take bookings, by name
+
+
+def bookable_clinicians(session):
+    """(id, name) of every active clinician who takes bookings, by name."""
+    return session.execute(
+        sa.select(StaffUser.id, StaffUser.name).join(ClinicianProfile, ClinicianProfile.clinician_id == StaffUser.id)
+        .where(ClinicianProfile.accepts_bookings.is_(True), StaffUser.active.is_(True))
+        .order_by(StaffUser.name, StaffUser.id)).all()
+
+
+def schedule_snapshot(session, cache, config):
+    """The current schedule version with its rules and bookable clinicians (one query when cached).
+
+    Settings, profiles and staff activation all bump the version, so a cached snapshot of
+    the current version is exactly what the database holds.
+    """
+    version = read_version(session)
+    key = ("snapshot", version)
+    found = cache.get(key)
+    if found is None:
+        found = cache.put(key, Snapshot(version, load_rules(session, config), tuple(bookable_clinicians(session))))
+    return found
+
+
+def week_slots(session, cache, first_day, last_day, zone_name, *, clinician_ids=None, ignore_booking_id=None,
+               version=None):
+    """The WeekSlots of these days, from the cache when the schedule version still matches.
+
+    Reads the version (one query) unless given; on a miss, availability's four queries more.
+    """
+    if version is None:
+        version = read_version(session)
+    key = ("slots", version, first_day, last_day, zone_name,
+           None if clinician_ids is None else tuple(clinician_ids), ignore_booking_id)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    seen, unique = set(), []
+    # apply_notice=False with `now` far in the past: every free slot, the caller cuts the window.
+    for slot in free_slots(session, first_day, last_day, zone_name, now=_DAWN, rules=Rules(),
+                           clinician_ids=clinician_ids, ignore_booking_id=ignore_booking_id,
+                           apply_notice=False):
+        if slot.starts_at not in seen:  # "first available" lists each time once (the first clinician's)
+            seen.add(slot.starts_at)
+            unique.append(slot)
+    return cache.put(key, WeekSlots(version, unique, ZoneInfo(zone_name)))
+
+
+def _display(local, value):
+    """(date, label, value) of a slot starting at the clinic-zone datetime `local`."""
+    return local.date(), f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}", value
+

@@ -1,0 +1,149 @@
+"""The cached week view never shows an older schedule than the database holds.
+
+Each test warms the cache first (and checks that it is warm: the repeat request sends fewer
+statements), then changes something through the app and expects the very next request to
+show it.
+"""
+
+import re
+from datetime import time, timedelta
+
+import sqlalchemy as sa
+
+from booking.appointments.availability import clinic_day, local_instant, week_start
+from booking.appointments.schedule_version import read_version
+from booking.appointments.views import week_view
+from booking.appointments.web import slot_value
+from booking.appointments.week_cache import cache_for
+from booking.models import Booking, StaffUser
+from booking.timeutil import utcnow
+from tests.booking_factories import ZONE, add_clinician, add_intake, context, utc
+from tests.test_booking_queries import page_queries
+
+EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
+SLOT = re.compile(r'data-slot="([^"]+)"')
+
+
+def shown(client, week):
+    """The slot values the week page for `week` offers (first available)."""
+    response = client.get(f"/book/?clinician=any&week={week}")
+    assert response.status_code == 200
+    return SLOT.findall(response.get_data(as_text=True))
+
+
+def patient(app, db):
+    """A test client whose session holds a fresh intake that may book."""
+    _intake_id, token = add_intake(db.session, app.config)
+    client = app.test_client()
+    assert client.get(f"/book/start/{token}").status_code == 302
+    return client
+
+
+def warm(app, client, week):
+    """Show `week` twice and check that the second time came from the cache."""
+    path = f"/book/?clinician=any&week={week}"
+    first = page_queries(app, client, path)
+    assert page_queries(app, client, path) < first  # the week itself was not read again
+    return shown(client, week)
+
+
+def next_week():
+    """The Monday of the week after the first bookable one (every slot then is days away)."""
+    return week_start(clinic_day(utcnow() + timedelta(days=1), ZONE)) + timedelta(days=7)
+
+
+def test_a_new_booking_and_its_cancellation_show_at_once(app, db):
+    add_clinician(db.session, name="Dr Alice Adams", hours=EVERY_DAY)
+    viewer, booker = patient(app, db), patient(app, db)
+    week = next_week()
+    before = warm(app, viewer, week)
+    taken = before[3]
+    booked = booker.post("/book/confirm", data={"clinician": "any", "start": taken, "name": "Pat Booker",
+                                                "email": "booker@example.org", "tz": ""})
+    assert booked.status_code == 302
+    after = shown(viewer, week)
+    assert taken not in after and len(after) == len(before) - 1
+    token = booked.headers["Location"].rsplit("/", 1)[1]
+    assert booker.post(f"/book/manage/{token}/cancel", data={"reason": ""}).status_code == 302
+    assert shown(viewer, week) == before
+
+
+def test_a_closed_day_and_a_settings_change_show_at_once(app, db, make_staff, login):
+    add_clinician(db.session, name="Dr Alice Adams", hours=EVERY_DAY)
+    viewer, reception = patient(app, db), app.test_client()
+    login(make_staff("receptionist"), test_client=reception)
+    week = next_week()
+    before = warm(app, viewer, week)
+    wednesday = week + timedelta(days=2)
+    on_wednesday = slot_value(local_instant(wednesday, time(9), ZONE))
+    assert on_wednesday in before
+    closed = reception.post("/staff/schedule/hours/exceptions", data={
+        "applies_to": "clinic", "kind": "closed", "first_day": wednesday.isoformat(),
+        "last_day": wednesday.isoformat(), "note": "Holiday"})
+    assert closed.status_code == 302
+    after = shown(viewer, week)
+    assert on_wednesday not in after and after and len(after) < len(before)
+    # Thirty days' notice: this week can no longer be booked at all; the page moves on.
+    saved = reception.post("/staff/schedule/hours/settings", data={"min_notice_hours": "720", "horizon_days": "60",
+                                                                   "cancel_cutoff_hours": "24"})
+    assert saved.status_code == 302
+    assert not set(shown(viewer, week)) & set(after)
+
+
+def test_deactivating_the_clinician_empties_the_week(app, db):
+    alice = add_clinician(db.session, name="Dr Alice Adams", hours=EVERY_DAY)
+    viewer = patient(app, db)
+    week = next_week()
+    assert warm(app, viewer, week)
+    version = read_version(db.session)
+    db.session.get(StaffUser, alice).failed_logins = 1  # not about availability: no new version
+    db.session.commit()
+    assert read_version(db.session) == version
+    db.session.get(StaffUser, alice).active = False
+    db.session.commit()
+    assert read_version(db.session) == version + 1
+    assert shown(viewer, week) == []
+
+
+def test_time_passing_the_minimum_notice_removes_a_slot(app, db):
+    add_clinician(db.session, name="Dr Alice Adams", hours=EVERY_DAY)
+    now = utc(2030, 3, 4, 15, 0)  # Monday 10:00 in New York; 24 hours' notice
+    with app.test_request_context("/book/"):
+        first = week_view(context(now), None, None, "/x?start=")
+        day = first["week"] + timedelta(days=1)  # Tuesday 5 March
+        earliest = slot_value(local_instant(day, time(10), ZONE))
+        labels = [slot["value"] for slot in first["by_day"][day]]
+        assert labels[0] == earliest  # 10:00 Tuesday is exactly 24 hours ahead
+        later = week_view(context(now + timedelta(minutes=1)), None, None, "/x?start=")
+        assert [slot["value"] for slot in later["by_day"][day]] == labels[1:]
+        assert later["count"] == first["count"] - 1
+
+
+def test_changes_outside_the_app_heal_when_entries_expire(app, db):
+    alice = add_clinician(db.session, name="Dr Alice Adams", hours=EVERY_DAY)
+    viewer = patient(app, db)
+    week = next_week()
+    before = warm(app, viewer, week)
+    starts_at = local_instant(week + timedelta(days=1), time(9), ZONE)
+    with db.engine.begin() as connection:  # raw SQL, as another program would: no version bump
+        connection.execute(sa.insert(Booking.__table__).values(
+            clinician_id=alice, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=30),
+            busy_until=starts_at + timedelta(minutes=30), status="booked", patient_name="Outside",
+            manage_token_hash="f" * 64, source="phone", sequence=0))
+    assert shown(viewer, week) == before  # still the cached week...
+    cache = cache_for(app)
+    real_clock = cache.clock
+    cache.clock = lambda: real_clock() + app.config["BOOKING_WEEK_CACHE_SECONDS"] + 1
+    assert slot_value(starts_at) not in shown(viewer, week)  # ...until its entries expire
+
+
+def test_the_cache_can_be_turned_off(make_app):
+    app = make_app(BOOKING_WEEK_CACHE_SECONDS=0)
+    from booking.extensions import db
+
+    with app.app_context():
+        add_clinician(db.session, name="Dr Alice Adams", hours=EVERY_DAY)
+        viewer = patient(app, db)
+        week = next_week()
+        before = shown(viewer, week)
+        assert before and not cache_for(app)._data
