@@ -95,3 +95,9 @@ def test_migrated_postgresql_database_has_the_exclusion_constraint(empty_postgre
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_migrated_database_has_the_schedule_version_row(tmp_path):
+    app = migrated_app(f"sqlite:///{tmp_path / 'version.sqlite'}", tmp_path)
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT id, version FROM schedule_version")).all() == [(1, 0)]
