@@ -33,6 +33,8 @@ def create_app(test_config=None):
         # Wait for a busy database instead of failing at once when two requests write together.
         options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         options.setdefault("connect_args", {"timeout": 30})
+        # A file database has no server to drop idle connections: a ping per checkout is waste.
+        options["pool_pre_ping"] = False
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     check_configuration(app.config)
     if app.config.get("TRUSTED_PROXIES"):
