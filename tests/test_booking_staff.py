@@ -207,7 +207,22 @@ def test_hours_editing(client, db, staff):
                                                                  "consultation_minutes": "45", "buffer_minutes": "15",
                                                                  "accepts_bookings": "y"})
     assert profile.status_code == 302
-    assert client.post("/staff/schedule/hours/weekly/99999/delete", data={}, follow_redirects=True).status_code == 200
+    assert client.post("/staff/schedule/hours/weekly/99999/delete", data={}).status_code == 400
+
+
+def test_a_refused_hours_change_keeps_what_was_typed(client, db, staff):
+    response = client.post("/staff/schedule/hours/exceptions", data={
+        "clinician": staff["alice"], "applies_to": "clinic", "kind": "blocked", "first_day": "2026-12-24",
+        "first_time": "13:00", "last_day": "2026-12-20", "note": "Staff party"})
+    page = text(response)
+    assert response.status_code == 400 and "Nothing was saved" in page
+    assert 'value="Staff party"' in page and 'value="2026-12-24"' in page and 'value="2026-12-20"' in page
+    assert 'value="13:00"' in page and '<option value="blocked" selected>' in page
+    assert '<option value="clinic" selected>' in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ScheduleException)) == 0
+    wrong = client.post("/staff/schedule/hours/settings", data={"clinician": staff["alice"], "min_notice_hours": "-1",
+                                                                "horizon_days": "45", "cancel_cutoff_hours": "7"})
+    assert wrong.status_code == 400 and 'value="-1"' in text(wrong) and 'value="45"' in text(wrong)
 
 
 def test_extreme_dates_are_messages_not_errors(client, db, staff):

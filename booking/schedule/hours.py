@@ -34,19 +34,22 @@ def _done(message, clinician_id, detail):
 
 
 def _refused(error, clinician_id):
-    """Roll back and show the error on the hours page, keeping the choice of clinician."""
+    """Roll back and show the hours page again with the error and everything that was typed."""
     db.session.rollback()
-    flash(str(error), "error")
-    return redirect(url_for("schedule.hours", clinician=clinician_id or ""))
+    return _hours_page(str(clinician_id or ""), typed=request.form, error=str(error), status=400)
 
 
 @bp.get("/hours")
 @staff_only(*MANAGERS)
 def hours():
     """Clinic settings, and one clinician's profile, weekly hours and exceptions."""
+    return _hours_page(request.args.get("clinician", ""))
+
+
+def _hours_page(chosen, *, typed=None, error=None, status=200):
+    """Render the hours page for clinician id `chosen` (text), refilling `typed` values after an error."""
     clinicians = db.session.scalars(sa.select(StaffUser).where(StaffUser.role == "clinician")
                                     .order_by(StaffUser.active.desc(), StaffUser.name)).all()
-    chosen = request.args.get("clinician", "")
     clinician = next((c for c in clinicians if chosen.isdigit() and c.id == int(chosen)), None)
     if clinician is None and clinicians and not chosen:
         clinician = clinicians[0]
@@ -62,7 +65,8 @@ def hours():
         .order_by(ScheduleException.starts_at)).all()
     return render_template("schedule/hours.html", clinicians=clinicians, clinician=clinician, profile=profile,
                            weekly=weekly, exceptions=exceptions, weekdays=WEEKDAYS,
-                           settings=current_settings(db.session, current_app.config), limits=LIMITS)
+                           settings=current_settings(db.session, current_app.config), limits=LIMITS,
+                           typed=typed or {}, error=error), status
 
 
 @bp.post("/hours/settings")
