@@ -26,7 +26,12 @@ STATUS_CHANGES = {"arrived": ("booked",), "completed": ("booked", "arrived"), "n
 
 
 class BookingError(Exception):
-    """A booking change that cannot be made; `message` is safe to show to the person asking."""
+    """A booking change that cannot be made; `message` is safe to show to the person asking.
+
+    `alternatives` lists nearby free times where they help (only SlotTaken has any).
+    """
+
+    alternatives = ()
 
     def __init__(self, message, field=None):
         super().__init__(message)

@@ -5,7 +5,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from booking.appointments.availability import local_instant, parse_day
-from booking.appointments.bookings import (STATUS_LABELS, BookingError, Patient, SlotTaken, cancel_booking,
+from booking.appointments.bookings import (STATUS_LABELS, BookingError, Patient, cancel_booking,
                                            create_booking, move_booking, set_status)
 from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm
 from booking.appointments.hours import parse_wall_time
@@ -74,12 +74,9 @@ def new_booking():
             booking, _token = create_booking(db.session, booking_context(), clinician_id=int(form.clinician.data),
                                              starts_at=starts_at, patient=patient, link_for=manage_link,
                                              source="phone", actor=current_user)
-        except SlotTaken as taken:
+        except BookingError as refusal:  # SlotTaken included: it brings the nearest free times
             db.session.rollback()
-            error, alternatives = taken.message, taken.alternatives
-        except BookingError as refusal:
-            db.session.rollback()
-            error = refusal.message
+            error, alternatives = refusal.message, list(refusal.alternatives)
         else:
             record_request_event(db.session, "change_booking", target_type="booking", target_id=booking.id,
                                  detail="phone booking created")
@@ -170,12 +167,9 @@ def booking_move(booking_id):
         try:
             move_booking(db.session, booking_context(), item, starts_at=starts_at,
                          clinician_id=int(form.clinician.data), actor=current_user)
-        except SlotTaken as taken:
+        except BookingError as refusal:  # SlotTaken included: it brings the nearest free times
             db.session.rollback()
-            error, alternatives = taken.message, taken.alternatives
-        except BookingError as refusal:
-            db.session.rollback()
-            error = refusal.message
+            error, alternatives = refusal.message, list(refusal.alternatives)
         else:
             record_request_event(db.session, "change_booking", target_type="booking", target_id=item.id,
                                  detail="moved by staff")
