@@ -68,25 +68,16 @@ def postgres_ready():
     return True
 
 
-def reset_schema(app):
-    """Give the test an empty database: new SQLite file, or every PostgreSQL table emptied."""
-    with app.app_context():
-        if POSTGRES:
-            with _db.engine.begin() as connection:
-                connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            _db.create_all()
-        else:
-            _db.create_all()
-
-
 @pytest.fixture(scope="session")
 def postgres_schema(postgres_ready, tmp_path_factory):
     """Create the PostgreSQL schema once per run; tests then only empty the tables."""
     if not postgres_ready:
         return
     app = create_app(base_test_config(tmp_path_factory.mktemp("schema")))
-    reset_schema(app)
     with app.app_context():
+        with _db.engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        _db.create_all()
         _db.engine.dispose()
 
 

@@ -74,7 +74,7 @@ def _note_flush(session, _flush_context, _instances):
 def _note_bulk(state):
     """do_orm_execute: a bulk UPDATE or DELETE of a watched table changes availability too."""
     if (state.is_update or state.is_delete) and getattr(state.statement, "table", None) is not None:
-        if state.statement.table.name in WATCHED_TABLES and state.statement.table.name != "schedule_version":
+        if state.statement.table.name in WATCHED_TABLES:
             state.session.info[CHANGED] = True
 
 
