@@ -83,7 +83,9 @@ def register_extensions(app):
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
-    login_manager.init_app(app)
+    # Templates get `current_user` lazily from booking.templating; Flask-Login's own context
+    # processor would load a user (and write to the session) on every page.
+    login_manager.init_app(app, add_context_processor=False)
 
 
 def register_blueprints(app):

@@ -1,6 +1,6 @@
 """What every template can use: the clinic's details, the staff menu, time formatting."""
 
-from flask import current_app
+from flask import current_app, session
 from flask_login import current_user
 
 from booking.timeutil import to_zone
@@ -26,13 +26,26 @@ def format_local(moment, pattern="%A %-d %B %Y, %-I:%M %p"):
     return f"{local.strftime(pattern)} {local.tzname()}"
 
 
+def signed_in_staff():
+    """The signed-in staff member, or None.
+
+    A browser that never signed in has no user id in its session, and its pages do not ask
+    Flask-Login: asking would load an anonymous user and write Flask-Login's `_fresh` key
+    into every patient's session cookie (a new Set-Cookie on each page).
+    """
+    if "_user_id" not in session:
+        return None
+    return current_user if current_user.is_authenticated else None
+
+
 def init_app(app):
     """Register the context processor and filters."""
     from booking.staff.nav import nav_for
 
     @app.context_processor
     def inject_common():
-        staff_nav = nav_for(current_user.role) if current_user.is_authenticated else []
-        return {"clinic": clinic_details(), "staff_nav": staff_nav}
+        staff = signed_in_staff()
+        return {"clinic": clinic_details(), "current_user": current_user, "staff_user": staff,
+                "staff_nav": nav_for(staff.role) if staff else []}
 
     app.add_template_filter(format_local, "localtime")

@@ -100,6 +100,17 @@ def test_book_confirm_and_manage(client, db, clinic):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
 
 
+def test_browsing_weeks_does_not_rewrite_the_session_cookie(client, clinic):
+    # Only the booking link writes the patient's session; pages that merely read it must not
+    # send a new cookie (nor any staff sign-in keys) with every response.
+    assert "session=" in start(client, clinic["token"]).headers.get("Set-Cookie", "")
+    for path in ("/book/", "/book/?week=2099-01-05", "/guide/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers, path
+    assert "Sign out" not in client.get("/book/").get_data(as_text=True)
+
+
 def test_first_available_books_a_free_clinician(client, db, clinic):
     start(client, clinic["token"])
     slot = free(db)[0]

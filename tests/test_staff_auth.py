@@ -17,7 +17,8 @@ def test_sign_in_and_out(client, make_staff):
     user = make_staff("receptionist")
     response = sign_in(client, user.email, user.password)
     assert response.status_code == 302 and response.headers["Location"] == "/staff/"
-    assert f"Welcome, {user.name}" in client.get("/staff/").get_data(as_text=True)
+    home = client.get("/staff/").get_data(as_text=True)
+    assert f"Welcome, {user.name}" in home and f"Sign out {user.name}" in home
     response = client.post("/staff/logout", follow_redirects=True)
     assert "You are signed out." in response.get_data(as_text=True)
     assert client.get("/staff/").status_code == 302
