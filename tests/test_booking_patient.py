@@ -94,6 +94,8 @@ def test_book_confirm_and_manage(client, db, clinic):
     assert len(sent) == 1 and sent[0]["link"].endswith(token) and sent[0]["booking"].id == booking.id
     # A second visit is the plain manage page, and the intake cannot book twice.
     assert "Your booking is confirmed" not in client.get(manage_path).get_data(as_text=True)
+    week = client.get("/book/").get_data(as_text=True)
+    assert "You already have a booking on" in week and "with Dr Alice Adams" in week and "Show times" not in week
     other = free(db, clinic["bob"])[3]
     response = confirm(client, clinic["bob"], other.starts_at)
     assert "You already have a booking" in response.get_data(as_text=True)

@@ -59,3 +59,17 @@ def test_week_view_and_day_view_queries_do_not_depend_on_bookings(app, make_staf
     after = [page_queries(app, client, path) for client, path in zip([patient] * 2 + [reception] * 3, paths)]
     assert after == before
     assert max(after) <= 12
+
+
+def test_a_week_already_shown_costs_one_query(app):
+    # The patient's state and the schedule version come in one statement; the week itself
+    # comes from the per-process cache while the version is unchanged.
+    with app.app_context():
+        clinician = add_clinician(_db.session, hours=EVERY_DAY)
+        _intake, token = add_intake(_db.session, app.config)
+    patient = app.test_client()
+    patient.get(f"/book/start/{token}")
+    monday = week_start(clinic_day(utcnow(), ZONE) + timedelta(days=7))
+    path = f"/book/?clinician={clinician}&week={monday}"
+    assert page_queries(app, patient, path) > 1  # the first visit computes the week
+    assert page_queries(app, patient, path) == 1

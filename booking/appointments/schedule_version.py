@@ -30,6 +30,8 @@ STAFF_FIELDS = ("active", "name")
 
 
 _READ = sa.select(ScheduleVersion.version).where(ScheduleVersion.id == VERSION_ID)  # built once: read per request
+# The same number as a column, for a query that reads it with something else in one round trip.
+VERSION_COLUMN = _READ.scalar_subquery()
 
 
 def read_version(session):

@@ -13,8 +13,7 @@ from markupsafe import Markup
 from booking.appointments import bp
 from booking.appointments.availability import clinic_day, days_between, parse_day, week_start
 from booking.appointments.bookings import (AlreadyBooked, BookingError, Patient, SlotTaken, cancel_booking,
-                                           create_booking, find_by_token, intake_with_active_booking,
-                                           move_booking)
+                                           create_booking, find_by_token, move_booking, patient_state)
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
 from booking.appointments.week_cache import bookable_clinicians as cached_clinicians
 from booking.appointments.week_cache import cache_for, schedule_snapshot, week_slots
@@ -22,7 +21,7 @@ from booking.appointments.web import (booking_context, calendar_link, manage_lin
                                       slot_value)
 from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
-from booking.models import Intake
+from booking.models import Booking, Intake
 from booking.tokens import plausible_token, token_hash
 
 INTAKE_KEY = "booking_intake_id"
@@ -118,12 +117,13 @@ def start_from_intake(token):
 @bp.get("/book/")
 def choose():
     """Choose a clinician (or the first available) and a time, week by week."""
-    # The busiest page: two queries when the week is cached (intake with booking, schedule version).
+    # The busiest page: one query when the week is cached (the intake's state with the schedule version).
     intake_id = session.get(INTAKE_KEY)
-    intake, existing = intake_with_active_booking(db.session, intake_id) if isinstance(intake_id, int) else (None, None)
-    if not _may_book(intake):
+    state = patient_state(db.session, intake_id) if isinstance(intake_id, int) else None
+    if state is None or not state.may_book(current_app.config.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True)):
         return render_template("appointments/no_intake.html")
-    snapshot = schedule_snapshot(db.session, cache_for(current_app), current_app.config)
+    snapshot = schedule_snapshot(db.session, cache_for(current_app), current_app.config,
+                                 version=state.schedule_version or 0)
     ctx = booking_context(rules=snapshot.rules)
     clinicians = snapshot.clinicians
     clinician_id = parse_clinician(request.args.get("clinician"), clinicians)
@@ -131,9 +131,9 @@ def choose():
         flash("That clinician is not available for booking; showing the first available instead.", "warning")
         clinician_id = None
     choice = "any" if clinician_id is None else str(clinician_id)
-    if existing is not None:  # the page only says so; no grid to compute
+    if state.booking_id is not None:  # the page only says so; no grid to compute
         return render_template("appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id,
-                               existing=existing)
+                               existing=db.session.get(Booking, state.booking_id))
     week = week_view(ctx, clinician_id, parse_day(request.args.get("week")),
                      url_for("appointments.confirm") + f"?clinician={choice}&start=", version=snapshot.version)
     return render_template("appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id,

@@ -111,13 +111,15 @@ def bookable_clinicians(session):
         .order_by(StaffUser.name, StaffUser.id)).all()
 
 
-def schedule_snapshot(session, cache, config):
+def schedule_snapshot(session, cache, config, version=None):
     """The current schedule version with its rules and bookable clinicians (one query when cached).
 
     Settings, profiles and staff activation all bump the version, so a cached snapshot of
-    the current version is exactly what the database holds.
+    the current version is exactly what the database holds. A caller that read the version
+    already (with its own query) passes it.
     """
-    version = read_version(session)
+    if version is None:
+        version = read_version(session)
     key = ("snapshot", version)
     found = cache.get(key)
     if found is None:
