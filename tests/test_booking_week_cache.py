@@ -15,6 +15,7 @@ from booking.appointments.schedule_version import read_version
 from booking.appointments.views import week_view
 from booking.appointments.web import slot_value
 from booking.appointments.week_cache import cache_for
+from booking.extensions import db as _db
 from booking.models import Booking, StaffUser
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_clinician, add_intake, context, utc
@@ -147,3 +148,35 @@ def test_the_cache_can_be_turned_off(make_app):
         week = next_week()
         before = shown(viewer, week)
         assert before and not cache_for(app)._data
+
+
+def test_a_shared_week_page_still_shows_this_browsers_message(app, db):
+    # The rendered week page is kept for the next patient, but a message flashed to one
+    # browser (here: an unknown clinician) appears on that browser's page, once.
+    clinician = add_clinician(db.session, name="Dr Cached Page", hours=EVERY_DAY)
+    _intake, token = add_intake(db.session, app.config)
+    first, second = app.test_client(), app.test_client()
+    for browser in (first, second):
+        browser.get(f"/book/start/{token}")
+    monday = week_start(clinic_day(utcnow(), ZONE) + timedelta(days=14))
+    plain = first.get(f"/book/?clinician=any&week={monday}").get_data(as_text=True)
+    assert "Dr Cached Page" in plain and "not available for booking" not in plain
+    flashed = second.get(f"/book/?clinician=999999&week={monday}").get_data(as_text=True)
+    assert "not available for booking" in flashed and f'value="{monday.isoformat()}"' in flashed
+    again = second.get(f"/book/?clinician=any&week={monday}").get_data(as_text=True)
+    assert again == plain  # the shared page, and the message is not shown twice
+    assert first.get(f"/book/?clinician={clinician}&week={monday}").get_data(as_text=True) != plain
+
+
+def test_a_signed_in_staff_members_page_is_never_shared(app, make_staff, login):
+    # Staff headers carry their name and a sign-out form; such a page must not reach a patient.
+    with app.app_context():
+        add_clinician(_db.session, hours=EVERY_DAY)
+        _intake, token = add_intake(_db.session, app.config)
+    reception, patient = app.test_client(), app.test_client()
+    login(make_staff("receptionist", name="Rita Reception"), test_client=reception)
+    monday = week_start(clinic_day(utcnow(), ZONE) + timedelta(days=14))
+    for browser in (reception, patient):
+        browser.get(f"/book/start/{token}")
+    assert "Sign out Rita Reception" in reception.get(f"/book/?week={monday}").get_data(as_text=True)
+    assert "Sign out" not in patient.get(f"/book/?week={monday}").get_data(as_text=True)

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from markupsafe import Markup
 
 from booking.appointments import bp
 from booking.appointments.availability import clinic_day, days_between, parse_day, week_start
@@ -62,7 +61,7 @@ def week_view(ctx, clinician_id, requested_week, href_prefix, *, ignore_booking_
     current as of this request's schedule version; the notice/horizon window is cut here,
     from this request's `now`. Labels and links are plain strings: formatting hundreds of
     times through template filters and url_for dominated this page's cost. `grid_key`
-    identifies everything the printed grid depends on (for caching the rendered fragment).
+    identifies everything the printed grid depends on (for caching the rendered page).
     """
     first_week = week_start(clinic_day(ctx.now + ctx.rules.min_notice, ctx.zone))
     last_week = week_start(clinic_day(ctx.now + ctx.rules.horizon, ctx.zone))
@@ -90,13 +89,21 @@ def week_view(ctx, clinician_id, requested_week, href_prefix, *, ignore_booking_
     return view
 
 
-def week_grid(week, nav_args):
-    """The rendered week grid (appointments/_week.html), from the cache when nothing it shows changed."""
+def shared_page(key, render):
+    """The page `render()` gives, from the cache when another patient already saw it as it is now.
+
+    Used only for pages whose whole content is determined by `key` (which must include the
+    schedule version) plus what is checked here: nothing personal is on them unless a message
+    was flashed to this browser or a staff member is signed in (the header shows their name),
+    and those are rendered afresh.
+    """
+    if "_flashes" in session or "_user_id" in session:
+        return render()
     cache = cache_for(current_app)
-    key = week["grid_key"] + (request.endpoint, tuple(sorted(nav_args.items())))
+    key = key + (request.endpoint, request.script_root)
     html = cache.get(key)
     if html is None:
-        html = cache.put(key, Markup(render_template("appointments/_week.html", nav_args=nav_args, **week)))
+        html = cache.put(key, render())
     return html
 
 
@@ -136,9 +143,10 @@ def choose():
                                existing=db.session.get(Booking, state.booking_id))
     week = week_view(ctx, clinician_id, parse_day(request.args.get("week")),
                      url_for("appointments.confirm") + f"?clinician={choice}&start=", version=snapshot.version)
-    return render_template("appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id,
-                           existing=None, week=week["week"],
-                           week_grid=week_grid(week, {"clinician": "any" if clinician_id is None else clinician_id}))
+    # The grid key covers the version (hence the clinicians listed), the week and the selection.
+    return shared_page(week["grid_key"], lambda: render_template(
+        "appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id, existing=None,
+        nav_args={"clinician": choice}, **week))
 
 
 def _slot_link(clinician_id):
