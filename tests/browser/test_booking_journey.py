@@ -6,7 +6,7 @@ from datetime import time, timedelta
 
 import sqlalchemy as sa
 
-from booking.appointments.availability import clinic_day
+from booking.appointments.availability import clinic_day, local_instant
 from booking.extensions import db
 from booking.models import Booking
 from booking.timeutil import utcnow
@@ -24,8 +24,10 @@ def setup_clinic(app):
         _intake, token = add_intake(db.session, app.config, contact={"name": "Pat Browser",
                                                                      "email": "pat@example.org", "phone": ""})
         reception = create_staff_user(db.session, "receptionist")
-        add_booking(db.session, clinician, utcnow().replace(second=0, microsecond=0) - timedelta(minutes=10),
-                    name="Walk In Today", source="phone")
+        # Ten minutes ago, but never before the clinic's midnight (the test may run at 00:05 there).
+        started = max(utcnow().replace(second=0, microsecond=0) - timedelta(minutes=10),
+                      local_instant(clinic_day(utcnow(), ZONE), time(0), ZONE))
+        add_booking(db.session, clinician, started, name="Walk In Today", source="phone")
     return clinician, token, reception
 
 
