@@ -77,12 +77,13 @@ def check_configuration(config):
 def register_extensions(app):
     """Bind the unbound extensions to this app."""
     from booking import models  # noqa: F401  (every table must be known to Migrate)
-    from booking.extensions import csrf, db, limiter, login_manager, migrate
+    from booking import ratelimit
+    from booking.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)
-    limiter.init_app(app)
+    ratelimit.init_app(app)
     # Templates get `current_user` lazily from booking.templating; Flask-Login's own context
     # processor would load a user (and write to the session) on every page.
     login_manager.init_app(app, add_context_processor=False)

@@ -56,7 +56,6 @@ class Config:
     STAFF_LOCKOUT = timedelta(minutes=15)
     LOGIN_RATE_LIMIT = "20 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
 
     # Each server process keeps computed weeks of free times this many seconds at most (0: off).
     # Changes made through the app show at once anyway (the schedule version); the limit heals

@@ -48,7 +48,9 @@ def init_app(app):
     @app.errorhandler(HTTPException)
     def http_error(error):
         if error.code in MESSAGES:
-            return render_error(error.code)
+            body, code = render_error(error.code)[:2]
+            # Keep what the error tells the client beyond the page (Allow on 405, Retry-After on 429).
+            return body, code, [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
         return error
 
     @app.errorhandler(Exception)

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from booking import create_app
 from booking.config import normalise_database_url
 from booking.extensions import db as _db
-from booking.extensions import limiter
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-the-check-0123456789"
 TEST_INTAKE_KEY = "3q6Qx0Lq2-0mA5vJb8jY0pQ9fW4kR7tU1sN6zC2eH8o="
@@ -101,9 +100,6 @@ def make_app(tmp_path, postgres_schema):
         else:
             with app.app_context():
                 _db.create_all()
-        if app.config["RATELIMIT_STORAGE_URI"].startswith("memory"):
-            with app.app_context():
-                limiter.reset()  # rate-limit counters must not leak from one test into the next
         apps.append(app)
         return app
 

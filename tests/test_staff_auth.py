@@ -105,9 +105,21 @@ def test_sign_in_attempts_are_rate_limited_per_ip_with_a_friendly_page(make_app)
     response = sign_in(client, "x@clinic.example", "whatever-password")
     assert response.status_code == 429
     assert "Too many attempts" in response.get_data(as_text=True)
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert client.get("/staff/login").status_code == 200  # only sign-in attempts (POST) are counted
     other_ip = client.post("/staff/login", data={"email": "x@clinic.example", "password": "p" * 12},
                            environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert other_ip.status_code == 401
+
+
+def test_an_unreachable_rate_limit_store_does_not_stop_sign_in(make_app, make_staff, caplog):
+    # Nothing listens on port 1: the limit cannot be counted, so it is skipped and logged.
+    app = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1")
+    user = make_staff("receptionist")
+    client = app.test_client()
+    assert sign_in(client, user.email, "wrong-password-123").status_code == 401
+    assert sign_in(client, user.email, user.password).status_code == 302
+    assert "rate-limit store unavailable" in caplog.text
 
 
 def test_a_post_without_a_csrf_token_is_refused(make_app):

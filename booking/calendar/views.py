@@ -12,9 +12,10 @@ from booking.calendar.feed_cache import cache_for
 from booking.calendar.feeds import (FeedOptions, FeedTokenError, RangeError, clinician_feed, clinician_for_token,
                                     feed_tokens_by_clinician, issue_feed_token, parse_range, range_export)
 from booking.calendar.ical import invite_for
-from booking.extensions import db, limiter
+from booking.extensions import db
 from booking.models import Booking, StaffUser
 from booking.outbox.receivers import absolute
+from booking.ratelimit import rate_limited
 from booking.routing import RecordIdConverter
 from booking.staff.access import staff_only
 from booking.timeutil import utcnow
@@ -49,7 +50,6 @@ def feed_options(config):
 
 
 @bp.get("/book/manage/<token>/invite.ics")
-@limiter.exempt
 def booking_ics(token):
     """The booking's invite as it stands: REQUEST, or CANCEL once cancelled. 404 for any other token."""
     booking = None
@@ -63,12 +63,8 @@ def booking_ics(token):
     return calendar_response(text, "consultation.ics", method)
 
 
-def _feed_rate_limit():
-    return current_app.config["FEED_RATE_LIMIT"]
-
-
 @bp.get("/calendar/feed/<token>.ics")
-@limiter.limit(_feed_rate_limit)
+@rate_limited("FEED_RATE_LIMIT")
 def feed(token):
     """A clinician's subscribable schedule. Wrong, old or deactivated: 404. Every fetch is audited."""
     now = utcnow()

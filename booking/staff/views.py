@@ -6,7 +6,8 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 
 from booking.audit import record_request_event
-from booking.extensions import db, limiter, login_manager
+from booking.extensions import db, login_manager
+from booking.ratelimit import rate_limited
 from booking.models import StaffUser
 from booking.staff import bp
 from booking.staff.access import PUBLIC, enforce_staff_access, staff_only
@@ -32,10 +33,6 @@ def load_user(identity):
     return user
 
 
-def _login_rate_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 def _safe_next(target):
     """Only follow a `next` that stays inside the staff area of this site."""
     if not target:
@@ -48,7 +45,7 @@ def _safe_next(target):
 
 @bp.route("/login", methods=["GET", "POST"])
 @staff_only(PUBLIC)
-@limiter.limit(_login_rate_limit, methods=["POST"])
+@rate_limited("LOGIN_RATE_LIMIT", methods=("POST",))
 def login():
     """Sign in with email and password; five failures lock the account."""
     if current_user.is_authenticated:
