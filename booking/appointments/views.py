@@ -126,7 +126,7 @@ def choose():
     """Choose a clinician (or the first available) and a time, week by week."""
     # The busiest page: one query when the week is cached (the intake's state with the schedule version).
     intake_id = session.get(INTAKE_KEY)
-    state = patient_state(db.session, intake_id) if isinstance(intake_id, int) else None
+    state = patient_state(db.engine, intake_id) if isinstance(intake_id, int) else None
     if state is None or not state.may_book(current_app.config.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True)):
         return render_template("appointments/no_intake.html")
     snapshot = schedule_snapshot(db.session, cache_for(current_app), current_app.config,
