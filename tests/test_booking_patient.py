@@ -223,6 +223,41 @@ def test_reschedule_moves_in_one_step_and_releases_the_old_time(client, db, clin
     assert "has been moved" in client.get(f"/book/manage/{token}").get_data(as_text=True)
 
 
+def test_reschedule_to_another_clinician_in_one_step(client, db, clinic):
+    token, slot = booked(client, db, clinic)
+    page = client.get(f"/book/manage/{token}/reschedule").get_data(as_text=True)
+    assert "Dr Alice Adams (your clinician now)" in page and f"clinician={clinic['alice']}&amp;start=" in page
+    page = client.get(f"/book/manage/{token}/reschedule?clinician={clinic['bob']}").get_data(as_text=True)
+    assert f'<option value="{clinic["bob"]}" selected>' in page and f"clinician={clinic['bob']}&amp;start=" in page
+    target = free(db, clinic["bob"])[2]
+    page = client.get(f"/book/manage/{token}/reschedule?clinician={clinic['bob']}&start={slot_value(target.starts_at)}")
+    assert "with Dr Bob Brown?" in page.get_data(as_text=True)
+    response = client.post(f"/book/manage/{token}/reschedule",
+                           data={"start": slot_value(target.starts_at), "clinician": str(clinic["bob"])})
+    assert response.status_code == 302
+    booking = db.session.scalars(sa.select(Booking)).one()
+    assert (booking.clinician_id, booking.starts_at, booking.sequence) == (clinic["bob"], target.starts_at, 1)
+    assert slot.starts_at in {s.starts_at for s in free(db, clinic["alice"])}  # Alice's time is free again
+    assert "Dr Bob Brown" in client.get(f"/book/manage/{token}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("clinician", ["999999", "not-a-number", "off"])
+def test_reschedule_to_a_clinician_who_does_not_take_bookings_changes_nothing(client, db, clinic, clinician):
+    token, slot = booked(client, db, clinic)
+    if clinician == "off":
+        db.session.get(ClinicianProfile, clinic["bob"]).accepts_bookings = False
+        db.session.commit()
+        clinician = str(clinic["bob"])
+    target = free(db, clinic["alice"])[2]
+    response = client.post(f"/book/manage/{token}/reschedule",
+                           data={"start": slot_value(target.starts_at), "clinician": clinician})
+    assert response.status_code == 409
+    assert "That clinician is not available for booking" in response.get_data(as_text=True)
+    booking = db.session.scalars(sa.select(Booking)).one()
+    db.session.refresh(booking)
+    assert (booking.clinician_id, booking.starts_at, booking.sequence) == (clinic["alice"], slot.starts_at, 0)
+
+
 def test_reschedule_onto_a_taken_time_changes_nothing(client, db, clinic):
     token, slot = booked(client, db, clinic)
     target = free(db, clinic["alice"])[3]

@@ -284,7 +284,8 @@ def _must_be_booked(booking, action):
 def move_booking(session, ctx, booking, *, starts_at, clinician_id=None, actor=None):
     """Move `booking` to a free time in one step (old time released, new one taken, or nothing changes).
 
-    Staff (`actor` given) may move to another clinician and ignore notice, horizon and cut-off.
+    `clinician_id` moves it to another clinician too. Staff (`actor` given) may ignore notice,
+    horizon and cut-off.
     Sends booking_moved. Raises NotAllowed, NotBookable, SlotTaken (session rolled back) or Busy.
     """
     staff = actor is not None

@@ -25,9 +25,10 @@ class ConfirmForm(ContactMixin, FlaskForm):
 
 
 class RescheduleForm(FlaskForm):
-    """The patient moves their booking to `start`."""
+    """The patient moves their booking to `start` with `clinician` (empty: the same clinician)."""
 
     start = HiddenField()
+    clinician = HiddenField()
 
 
 class CancelForm(FlaskForm):

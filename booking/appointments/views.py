@@ -247,21 +247,31 @@ def cancel(token):
 
 @bp.route("/book/manage/<token>/reschedule", methods=["GET", "POST"])
 def reschedule(token):
-    """Pick another free time of the same clinician; moving it is one step."""
+    """Pick another free time, with the same or another clinician; moving it is one step."""
     booking = find_by_token(db.session, token, lock=request.method == "POST")
     if booking is None:
         return render_template("appointments/link_invalid.html"), 404
     ctx = booking_context()
-    form = RescheduleForm(data=None if request.method == "POST" else {"start": request.args.get("start", "")})
+    form = RescheduleForm(data=None if request.method == "POST" else {
+        "start": request.args.get("start", ""), "clinician": request.args.get("clinician", "")})
+    clinicians = bookable_clinicians()
+    clinician_id = parse_clinician(form.clinician.data, clinicians)
+    if clinician_id is None:  # nothing chosen: stay with the booking's clinician
+        clinician_id = booking.clinician_id
     starts_at = parse_slot(form.start.data)
+    names = dict((row.id, row.name) for row in clinicians)
     page = {"booking": booking, "token": token, "form": form, "starts_at": starts_at, "error": None,
-            "alternatives": [], "patient_tz": booking.patient_timezone}
-    if request.method == "POST" and form.validate_on_submit():
+            "alternatives": [], "patient_tz": booking.patient_timezone, "clinicians": clinicians,
+            "clinician_id": clinician_id, "clinician_name": names.get(clinician_id)}
+    if clinician_id is False:
+        page["error"] = "That clinician is not available for booking. Please choose another clinician."
+        page["clinician_id"] = booking.clinician_id
+    elif request.method == "POST" and form.validate_on_submit():
         if starts_at is None:
             page["error"] = "That time is not one we offer. Please choose a time from the list."
         else:
             try:
-                move_booking(db.session, ctx, booking, starts_at=starts_at)
+                move_booking(db.session, ctx, booking, starts_at=starts_at, clinician_id=clinician_id)
             except SlotTaken as error:
                 db.session.rollback()
                 page.update(error=error.message, alternatives=error.alternatives, starts_at=None)
@@ -275,10 +285,13 @@ def reschedule(token):
         booking = page["booking"] = find_by_token(db.session, token)
     if booking.status != "booked" and not page["error"]:
         page["error"] = "This booking can no longer be changed online."
+    shown = page["clinician_id"]
+    base = url_for("appointments.reschedule", token=token)
     week = {}
     if not page["starts_at"] or page["error"]:
         page["starts_at"] = None
-        week = week_view(ctx, booking.clinician_id, parse_day(request.args.get("week")),
-                         url_for("appointments.reschedule", token=token) + "?start=", ignore_booking_id=booking.id)
-    link = lambda slot: url_for("appointments.reschedule", token=token, start=slot_value(slot.starts_at))  # noqa: E731
-    return render_template("appointments/reschedule.html", link=link, **page, **week), (409 if page["error"] else 200)
+        week = week_view(ctx, shown, parse_day(request.args.get("week")), f"{base}?clinician={shown}&start=",
+                         ignore_booking_id=booking.id)
+    link = lambda slot: f"{base}?clinician={shown}&start={slot_value(slot.starts_at)}"  # noqa: E731
+    return render_template("appointments/reschedule.html", link=link, nav_args={"token": token, "clinician": shown},
+                           **page, **week), (409 if page["error"] else 200)
