@@ -12,7 +12,9 @@ from booking.models import Booking
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake
 from tests.browser.conftest import assert_accessible, save_step_screenshot
+from tests.browser.intake_pages import complete_intake
 from tests.factories import create_staff_user
+from tests.intake_factories import answers_with
 
 EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
 
@@ -40,14 +42,17 @@ def booking_day(app):
 
 def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_browser, live_server):
     app = live_server.app
-    _clinician, token, reception = setup_clinic(app)
+    _clinician, _token, reception = setup_clinic(app)  # this patient starts from a fresh intake
     desk = playwright_browser.new_context(base_url=live_server.url).new_page()
     desk.goto("/staff/login")
     desk.get_by_label("Email").fill(reception.email)
     desk.get_by_label("Password").fill(reception.password)
     desk.get_by_role("button", name="Sign in").click()
 
-    page.goto(f"/book/start/{token}")
+    # The patient fills in the health questionnaire, then follows its "Book a consultation" button.
+    complete_intake(page, answers_with(about={"legal_name": "Pat Browser", "email": "pat@example.org"}))
+    assert "your questionnaire was sent" in page.locator("h1").inner_text()
+    page.get_by_role("link", name="Book a consultation").click()
     assert page.get_by_role("heading", name="Choose a consultation time").is_visible()
     assert page.locator(".slot-own-time").count() > 0 or page.evaluate(
         "Intl.DateTimeFormat().resolvedOptions().timeZone") == ZONE  # own time shown when zones differ
