@@ -1,4 +1,5 @@
-"""A small per-process cache for the week of free times, the busiest page's costly part.
+"""A small per-process cache for the week of free times, the busiest page's costly part: the
+computed slots, and the rendered week page itself (appointments.views.shared_page).
 
 What is cached is only ever a copy of what the database says: entries are keyed by the
 schedule version (booking.appointments.schedule_version, read once per request), so a change
@@ -27,7 +28,7 @@ from booking.appointments.settings import load_rules
 from booking.appointments.web import slot_value
 from booking.models import ClinicianProfile, StaffUser
 
-MAX_ENTRIES = 512  # weeks x clinician filters x pages; a few hundred KB at most
+MAX_ENTRIES = 512  # weeks x clinician filters x pages; rendered pages are ~16 KB, so 8 MB at most
 # With apply_notice=False, `now` is the earliest start kept: this keeps every slot of the week.
 _DAWN = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
