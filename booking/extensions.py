@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and bound to an app in create_app."""
 
+import sqlite3
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -31,9 +33,21 @@ login_manager = LoginManager()
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection, connection_record):
-    """SQLite ignores foreign keys unless asked, per connection."""
+def _sqlite_settings(dbapi_connection, connection_record):
+    """Per SQLite connection: enforce foreign keys (off unless asked) and use write-ahead logging.
+
+    With write-ahead logging, pages keep reading while a booking is being written and a
+    commit costs one sync instead of several; `synchronous` stays FULL, so a committed
+    booking survives a power cut. The mode is stored in the file, so this only changes an
+    older database once; if other connections hold it open just then, it is tried again on
+    the next connection. (It needs the file on a local disk, as SQLite always advises.)
+    """
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:  # locked by another connection: next time
+                pass
         cursor.close()

@@ -33,6 +33,12 @@ def postgres_only():
         pytest.skip("PostgreSQL-only behaviour; runs in the PostgreSQL pass (TEST_DATABASE_URL)")
 
 
+def sqlite_only():
+    """For tests of the embedded database's own behaviour: skip on the PostgreSQL pass."""
+    if POSTGRES:
+        pytest.skip("SQLite-only behaviour; runs in the SQLite pass")
+
+
 def base_test_config(tmp_path, **overrides):
     """Configuration for one test app; `overrides` win."""
     config = {
