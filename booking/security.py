@@ -19,6 +19,15 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'",
 ])
 
+# Added to every response unless the view set its own.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+
 log = logging.getLogger("booking.requests")
 
 
@@ -60,18 +69,19 @@ def init_app(app: Flask):
     @app.after_request
     def finish_request(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        endpoint = request.endpoint
+        # A header the view set itself wins. One pass over the present names, then appends:
+        # setting each header in turn scanned the list every time (a tenth of a cached page's cost).
+        present = {name.lower() for name, _value in headers}
+        wanted = list(SECURITY_HEADERS)
         if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.endpoint and not request.endpoint.startswith(("guide.", "static")):
+            wanted.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+        if endpoint and not endpoint.startswith(("guide.", "static")):
             # Pages with personal data must not sit in shared caches or the back-forward cache.
-            headers.setdefault("Cache-Control", "no-store")
-        headers["X-Request-Id"] = g.get("request_id", "")
+            wanted.append(("Cache-Control", "no-store"))
+        wanted.append(("X-Request-Id", g.get("request_id", "")))
+        headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
         # The endpoint name, not the path: paths can carry private link tokens.
         elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-        log.info("%s %s %s %.1fms", request.method, request.endpoint or "-", response.status_code, elapsed)
+        log.info("%s %s %s %.1fms", request.method, endpoint or "-", response.status_code, elapsed)
         return response

@@ -43,6 +43,20 @@ def test_staff_pages_are_not_cached(client):
     assert client.get("/staff/login").headers["Cache-Control"] == "no-store"
 
 
+def test_a_header_the_view_sets_itself_wins_and_is_not_doubled(make_app):
+    app = make_app()
+
+    def own_headers():
+        return "calendar", {"Cache-Control": "private, no-cache", "X-Frame-Options": "SAMEORIGIN"}
+
+    app.add_url_rule("/own-headers", "own_headers", own_headers)
+    response = app.test_client().get("/own-headers")
+    assert response.headers.getlist("Cache-Control") == ["private, no-cache"]
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers.getlist("Referrer-Policy") == ["no-referrer"]  # the rest are still added
+    assert len(response.headers.getlist("X-Request-Id")) == 1
+
+
 def test_friendly_404_page(client):
     response = client.get("/nothing/here")
     assert response.status_code == 404
