@@ -55,6 +55,9 @@ class Config:
     STAFF_MAX_FAILED_LOGINS = 5
     STAFF_LOCKOUT = timedelta(minutes=15)
     LOGIN_RATE_LIMIT = "20 per minute"
+    # New questionnaires per client address: a clinic's shared tablet stays well inside this,
+    # a script filling the database with drafts does not.
+    INTAKE_START_RATE_LIMIT = "30 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
 
     # Each server process keeps computed weeks of free times this many seconds at most (0: off).

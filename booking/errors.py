@@ -18,7 +18,8 @@ MESSAGES = {
     405: ("That action is not available here", "Go back and use the buttons on the page."),
     413: ("That was too much to send at once", "Shorten the text and try again."),
     429: ("Too many attempts",
-          "Please wait a minute before trying again. This protects accounts from guessing."),
+          "Please wait a few minutes before trying again; this limit protects patients and staff "
+          "from automated abuse. If you need help now, call the clinic."),
     500: ("Something went wrong on our side",
           "Nothing you did caused this. Please try again in a moment; if it keeps happening, call the clinic."),
 }

@@ -48,6 +48,7 @@ def base_test_config(tmp_path, **overrides):
         else f"sqlite:///{tmp_path / 'test.sqlite'}",
         "WTF_CSRF_ENABLED": False,
         "LOGIN_RATE_LIMIT": "1000 per minute",
+        "INTAKE_START_RATE_LIMIT": "1000 per minute",
         "SESSION_COOKIE_SECURE": False,
         "INTAKE_ENCRYPTION_KEYS": [TEST_INTAKE_KEY],
         "GUIDE_OVERRIDE_DIR": str(tmp_path / "guide"),

@@ -53,6 +53,22 @@ def test_start_page_explains_and_begins_a_draft(client):
     assert "Step 1 of 11" in page and "Your private link" in page
 
 
+def test_starting_questionnaires_is_limited_per_address_and_drafts_stay_reachable(make_app):
+    app = make_app(INTAKE_START_RATE_LIMIT="2 per hour")
+    client = app.test_client()
+    for _ in range(2):
+        assert client.post("/intake/start").status_code == 302
+    refused = client.post("/intake/start")
+    assert refused.status_code == 429 and "call the clinic" in refused.get_data(as_text=True)
+    assert int(refused.headers["Retry-After"]) > 60
+    assert client.get("/intake/start").status_code == 200  # reading the page is not counted
+    assert client.get("/intake/step/1").status_code == 200  # the draft already begun goes on
+    other = app.test_client().post("/intake/start", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other.status_code == 302
+    with app.app_context():
+        assert _db.session.scalar(sa.select(sa.func.count()).select_from(Intake)) == 3
+
+
 def test_guide_pages_link_to_the_intake(client):
     assert 'href="/intake/start"' in client.get("/guide/").get_data(as_text=True)
 

@@ -13,6 +13,7 @@ from booking.intake.consent import consent_text
 from booking.intake.forms import check_step, form_class, form_data_from_values, values_from_form
 from booking.intake.links import absolute, booking_path, resume_path
 from booking.intake.steps import STEP_COUNT, STEP_NUMBER, STEPS, step_at
+from booking.ratelimit import rate_limited
 from booking.signals import intake_started, intake_submitted, intake_urgent
 from booking.timeutil import to_zone, utcnow
 from booking.tokens import same_token
@@ -69,6 +70,7 @@ def _page_context(intake, now):
 
 
 @bp.route("/start", methods=["GET", "POST"])
+@rate_limited("INTAKE_START_RATE_LIMIT", methods=("POST",))
 def start():
     """Where every guide page's call to action leads: explain, then begin a draft."""
     now = utcnow()
