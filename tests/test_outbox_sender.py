@@ -33,6 +33,22 @@ def test_folder_backend_writes_one_eml_per_message_and_marks_it_sent(db, tmp_pat
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
 
 
+def test_a_delivered_message_keeps_no_private_link_but_an_undelivered_one_keeps_everything(db):
+    body = "Manage your booking: http://127.0.0.1:5000/book/manage/private-token-123"
+    [delivered_id] = queue(db.session, subject="Your consultation", body=body)
+    backend = RecordingBackend(failures=0)
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), now=NOW) == (1, 0)
+    assert "private-token-123" in backend.delivered[0][1].as_string()  # the patient got the link
+    [waiting_id] = queue(db.session, subject="Your consultation", body=body)
+    assert send_due(db.session, backend=RecordingBackend(failures=1), envelope=ENVELOPE, policy=policy(),
+                    now=NOW) == (0, 1)
+    db.session.expire_all()
+    delivered, waiting = db.session.get(OutboxMessage, delivered_id), db.session.get(OutboxMessage, waiting_id)
+    assert (delivered.status, delivered.subject, delivered.body_text, delivered.ics) == (
+        "sent", "Your consultation", "", None)
+    assert waiting.status == "pending" and waiting.body_text == body  # still to be sent: nothing lost
+
+
 def test_failure_is_retried_after_back_off_then_delivered(db):
     [message_id] = queue(db.session)
     backend = RecordingBackend(failures=1)

@@ -31,7 +31,8 @@ class OutboxMessage(db.Model):
     recipient: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(200))
     body_text: Mapped[str] = mapped_column(sa.Text)
-    # An iMIP invite: the .ics text and its METHOD (REQUEST or CANCEL), or neither.
+    # An iMIP invite: the .ics text and its METHOD (REQUEST or CANCEL), or neither. Once the
+    # message is delivered the body and the .ics are erased (booking.outbox.sender.deliver).
     ics: Mapped[str | None] = mapped_column(sa.Text)
     ics_method: Mapped[str | None] = mapped_column(sa.String(10))
     # Refuses a second copy of a message that must exist once (e.g. "reminder:<booking>:<start>").

@@ -132,7 +132,9 @@ def deliver(session, message, *, backend, envelope, worker, policy, now):
                       "next_attempt_at": now + policy.backoff(message.tries)}
         _finish(session, message, worker, values)
         return False
-    _finish(session, message, worker, {"status": "sent", "sent_at": now})
+    # The body and invite hold private links (manage and resume tokens): once delivered they are
+    # erased, so the database keeps no usable link; kind, subject, recipient and times remain.
+    _finish(session, message, worker, {"status": "sent", "sent_at": now, "body_text": "", "ics": None})
     return True
 
 
