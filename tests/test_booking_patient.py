@@ -258,6 +258,16 @@ def test_reschedule_to_a_clinician_who_does_not_take_bookings_changes_nothing(cl
     assert (booking.clinician_id, booking.starts_at, booking.sequence) == (clinic["alice"], slot.starts_at, 0)
 
 
+@pytest.mark.parametrize("query", ["clinician=" + "9" * 40, "clinician=-1", "clinician=%00", "clinician=any",
+                                   "week=9999-99-99", "week=0001-01-01&clinician=", "start=x&clinician=1e9",
+                                   "start=2026-02-30T10:00Z", "week=" + "1" * 500])
+def test_odd_reschedule_addresses_get_a_page_not_an_error(client, db, clinic, query):
+    token, _slot = booked(client, db, clinic)
+    response = client.get(f"/book/manage/{token}/reschedule?{query}")
+    assert response.status_code in (200, 409)
+    assert "Move your booking" in response.get_data(as_text=True)
+
+
 def test_reschedule_onto_a_taken_time_changes_nothing(client, db, clinic):
     token, slot = booked(client, db, clinic)
     target = free(db, clinic["alice"])[3]
