@@ -227,6 +227,10 @@ def test_reschedule_to_another_clinician_in_one_step(client, db, clinic):
     token, slot = booked(client, db, clinic)
     page = client.get(f"/book/manage/{token}/reschedule").get_data(as_text=True)
     assert "Dr Alice Adams (your clinician now)" in page and f"clinician={clinic['alice']}&amp;start=" in page
+    own = f"start={slot_value(slot.starts_at)}"
+    assert own not in page  # the booking's own time is not offered with the same clinician...
+    bob = f"/book/manage/{token}/reschedule?clinician={clinic['bob']}&week={slot.starts_at.date().isoformat()}"
+    assert own in client.get(bob).get_data(as_text=True)  # ...but is with a clinician free then
     page = client.get(f"/book/manage/{token}/reschedule?clinician={clinic['bob']}").get_data(as_text=True)
     assert f'<option value="{clinic["bob"]}" selected>' in page and f"clinician={clinic['bob']}&amp;start=" in page
     target = free(db, clinic["bob"])[2]

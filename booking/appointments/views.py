@@ -89,6 +89,12 @@ def week_view(ctx, clinician_id, requested_week, href_prefix, *, ignore_booking_
     return view
 
 
+def without_time(week, value):
+    """A copy of week_view's result without the slot `value` (the cached original is shared)."""
+    by_day = {day: [slot for slot in slots if slot["value"] != value] for day, slots in week["by_day"].items()}
+    return {**week, "by_day": by_day, "count": sum(len(slots) for slots in by_day.values())}
+
+
 def shared_page(key, render):
     """The page `render()` gives, from the cache when another patient already saw it as it is now.
 
@@ -292,6 +298,8 @@ def reschedule(token):
         page["starts_at"] = None
         week = week_view(ctx, shown, parse_day(request.args.get("week")), f"{base}?clinician={shown}&start=",
                          ignore_booking_id=booking.id)
+        if shown == booking.clinician_id:  # the booking's own time is not a time to move to
+            week = without_time(week, slot_value(booking.starts_at))
     link = lambda slot: f"{base}?clinician={shown}&start={slot_value(slot.starts_at)}"  # noqa: E731
     return render_template("appointments/reschedule.html", link=link, nav_args={"token": token, "clinician": shown},
                            **page, **week), (409 if page["error"] else 200)

@@ -42,7 +42,7 @@ def booking_day(app):
 
 def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_browser, live_server):
     app = live_server.app
-    _clinician, _token, reception = setup_clinic(app)  # this patient starts from a fresh intake
+    clinician, _token, reception = setup_clinic(app)  # this patient starts from a fresh intake
     desk = playwright_browser.new_context(base_url=live_server.url).new_page()
     desk.goto("/staff/login")
     desk.get_by_label("Email").fill(reception.email)
@@ -76,7 +76,9 @@ def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_br
 
     page.goto(manage_url.replace("http://127.0.0.1:5000", live_server.url))
     page.get_by_role("link", name="Choose another time").click()
+    assert page.get_by_label("Clinician").input_value() == str(clinician)  # the current one, chosen
     assert_accessible(page)
+    save_step_screenshot(page, "booking-2b-reschedule")
     page.locator("a.slot").nth(3).click()
     page.get_by_role("button", name="Move my booking").click()
     assert page.get_by_text("Your booking has been moved").is_visible()
