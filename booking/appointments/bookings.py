@@ -118,7 +118,7 @@ class PatientState(NamedTuple):
     booking_id: int | None  # the intake's active booking
     schedule_version: int | None
 
-    def may_book(self, clearance_blocks_booking=True):
+    def booking_allowed(self, clearance_blocks_booking=True):
         """Intake.booking_allowed, on the columns read."""
         return booking_allowed(self.status, self.decision, self.flag_level, self.cleared_at, clearance_blocks_booking)
 

@@ -35,7 +35,7 @@ def current_intake():
 
 
 def _may_book(intake):
-    """True if `intake` exists and may book under the clinic's clearance setting."""
+    """True if `intake` (an Intake or a PatientState) exists and may book under the clinic's clearance setting."""
     blocks = current_app.config.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True)
     return intake is not None and intake.booking_allowed(blocks)
 
@@ -121,7 +121,7 @@ def start_from_intake(token):
         intake = db.session.scalar(sa.select(Intake).where(Intake.booking_token_hash == token_hash(token)))
     if intake is None:
         return render_template("appointments/link_invalid.html"), 404
-    if not intake.booking_allowed(current_app.config.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True)):
+    if not _may_book(intake):
         return render_template("appointments/not_yet.html"), 403
     session[INTAKE_KEY] = intake.id
     return redirect(url_for("appointments.choose"))
@@ -133,7 +133,7 @@ def choose():
     # The busiest page: one query when the week is cached (the intake's state with the schedule version).
     intake_id = session.get(INTAKE_KEY)
     state = patient_state(db.engine, intake_id) if isinstance(intake_id, int) else None
-    if state is None or not state.may_book(current_app.config.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True)):
+    if not _may_book(state):
         return render_template("appointments/no_intake.html")
     snapshot = schedule_snapshot(db.session, cache_for(current_app), current_app.config,
                                  version=state.schedule_version or 0)

@@ -7,19 +7,19 @@ from flask import abort, current_app, flash, make_response, render_template, req
 from flask_login import current_user
 
 from booking.audit import record_event, record_request_event
+from booking.appointments.bookings import find_by_token
 from booking.calendar import bp
 from booking.calendar.feed_cache import cache_for
 from booking.calendar.feeds import (FeedOptions, FeedTokenError, RangeError, clinician_feed, clinician_for_token,
                                     feed_tokens_by_clinician, issue_feed_token, parse_range, range_export)
 from booking.calendar.ical import invite_for
 from booking.extensions import db
-from booking.models import Booking, StaffUser
+from booking.models import StaffUser
 from booking.outbox.receivers import absolute
 from booking.ratelimit import rate_limited
 from booking.routing import RecordIdConverter
 from booking.staff.access import staff_only
 from booking.timeutil import utcnow
-from booking.tokens import plausible_token, token_hash
 
 MANAGE_PATH = "/book/manage/{token}"
 
@@ -52,9 +52,7 @@ def feed_options(config):
 @bp.get("/book/manage/<token>/invite.ics")
 def booking_ics(token):
     """The booking's invite as it stands: REQUEST, or CANCEL once cancelled. 404 for any other token."""
-    booking = None
-    if plausible_token(token):
-        booking = db.session.scalar(sa.select(Booking).where(Booking.manage_token_hash == token_hash(token)))
+    booking = find_by_token(db.session, token)
     if booking is None:
         abort(404)
     config = current_app.config
