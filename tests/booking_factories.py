@@ -3,10 +3,11 @@
 import itertools
 from datetime import datetime, time, timedelta, timezone
 
-from booking.appointments.availability import Rules
+from booking.appointments.availability import Rules, clinic_day, local_instant
 from booking.appointments.bookings import Context
 from booking.crypto import cipher_for
 from booking.models import Booking, BookingEvent, ClinicianProfile, Intake, OpeningHours
+from booking.timeutil import utcnow
 from booking.tokens import new_token, token_hash
 from tests.factories import create_staff_user
 
@@ -19,6 +20,13 @@ _counter = itertools.count(1)
 def utc(*parts):
     """An aware UTC datetime."""
     return datetime(*parts, tzinfo=timezone.utc)
+
+
+def earlier_today(minutes):
+    """A whole minute `minutes` ago, but never before today's midnight in the clinic's zone, so
+    that a booking "on today's list" stays on it when the test runs just after midnight."""
+    now = utcnow().replace(second=0, microsecond=0)
+    return max(now - timedelta(minutes=minutes), local_instant(clinic_day(now, ZONE), time(0), ZONE))
 
 
 def context(now, zone=ZONE, **rules):

@@ -13,7 +13,7 @@ from booking.extensions import db as _db
 from booking.models import (AuditEvent, Booking, ClinicianProfile, ClinicSettings, OpeningHours, OutboxMessage,
                             ScheduleException)
 from booking.timeutil import utcnow
-from tests.booking_factories import ZONE, add_booking, add_clinician
+from tests.booking_factories import ZONE, add_booking, add_clinician, earlier_today
 
 EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
 
@@ -126,9 +126,7 @@ def test_phone_booking_and_its_refusals(client, db, staff):
 
 def test_status_move_cancel_and_history(client, db, staff):
     today = clinic_day(utcnow(), ZONE)
-    # Started a few minutes ago, but never before today's clinic midnight (the test may run at 00:02).
-    started = max(utcnow() - timedelta(minutes=5), local_instant(today, time(0), ZONE))
-    today_id, _ = add_booking(db.session, staff["alice"], started, name="Here Today")
+    today_id, _ = add_booking(db.session, staff["alice"], earlier_today(5), name="Here Today")
     future_id, _ = add_booking(db.session, staff["alice"], staff["at"](10), name="Later Patient")
     listing = text(client.get(f"/staff/schedule?date={today.isoformat()}"))
     assert "Here Today" in listing and "Arrived" in listing

@@ -2,15 +2,14 @@
 receptionist watches the day view; a phone booking and an arrival; booking with JavaScript off."""
 
 import re
-from datetime import time, timedelta
+from datetime import time
 
 import sqlalchemy as sa
 
-from booking.appointments.availability import clinic_day, local_instant
+from booking.appointments.availability import clinic_day
 from booking.extensions import db
 from booking.models import Booking
-from booking.timeutil import utcnow
-from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake
+from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake, earlier_today
 from tests.browser.conftest import assert_accessible, save_step_screenshot
 from tests.browser.intake_pages import complete_intake
 from tests.factories import create_staff_user
@@ -26,10 +25,7 @@ def setup_clinic(app):
         _intake, token = add_intake(db.session, app.config, contact={"name": "Pat Browser",
                                                                      "email": "pat@example.org", "phone": ""})
         reception = create_staff_user(db.session, "receptionist")
-        # Ten minutes ago, but never before the clinic's midnight (the test may run at 00:05 there).
-        started = max(utcnow().replace(second=0, microsecond=0) - timedelta(minutes=10),
-                      local_instant(clinic_day(utcnow(), ZONE), time(0), ZONE))
-        add_booking(db.session, clinician, started, name="Walk In Today", source="phone")
+        add_booking(db.session, clinician, earlier_today(10), name="Walk In Today", source="phone")
     return clinician, token, reception
 
 
