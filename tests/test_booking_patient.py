@@ -6,7 +6,7 @@ from datetime import time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking.appointments.availability import Rules, free_slots
+from booking.appointments.availability import Rules, clinic_day, free_slots, local_instant, week_start
 from booking.appointments.web import slot_value
 from booking.models import Booking, BookingEvent, ClinicianProfile, ScheduleException
 from booking.signals import booking_cancelled, booking_created, booking_moved
@@ -111,6 +111,20 @@ def test_browsing_weeks_does_not_rewrite_the_session_cookie(client, clinic):
         assert response.status_code == 200
         assert "Set-Cookie" not in response.headers, path
     assert "Sign out" not in client.get("/book/").get_data(as_text=True)
+
+
+def test_the_week_page_opens_on_the_first_week_with_a_free_time(client, db, clinic):
+    start(client, clinic["token"])
+    first = week_start(clinic_day(utcnow() + timedelta(hours=24), ZONE))
+    # The whole clinic is closed for the first bookable week (as a weekend visit to a weekday clinic).
+    db.session.add(ScheduleException(kind="closed", starts_at=local_instant(first, time(0), ZONE),
+                                     ends_at=local_instant(first + timedelta(days=7), time(0), ZONE), note="Holiday"))
+    db.session.commit()
+    page = client.get("/book/").get_data(as_text=True)
+    assert f'name="week" value="{(first + timedelta(days=7)).isoformat()}"' in page and 'class="slot"' in page
+    assert "Previous week" in page  # the empty week can still be looked at
+    asked = client.get(f"/book/?week={first.isoformat()}").get_data(as_text=True)
+    assert "No free times this week" in asked  # a week asked for is shown as it is
 
 
 def test_first_available_books_a_free_clinician(client, db, clinic):

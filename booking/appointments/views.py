@@ -67,12 +67,25 @@ def week_view(ctx, clinician_id, requested_week, href_prefix, *, ignore_booking_
     last_week = week_start(clinic_day(ctx.now + ctx.rules.horizon, ctx.zone))
     week = week_start(requested_week) if requested_week else first_week
     week = min(max(week, first_week), last_week)
-    days = days_between(week, week + timedelta(days=6))
     cache = cache_for(current_app)
-    found = week_slots(db.session, cache, days[0], days[-1], ctx.zone,
-                       clinician_ids=None if clinician_id is None else [clinician_id],
-                       ignore_booking_id=ignore_booking_id, version=version)
-    first, stop = found.window(ctx.now + ctx.rules.min_notice, ctx.now + ctx.rules.horizon)
+
+    def free_in(week):
+        """(the week's WeekSlots, (first, stop) of its bookable slots)."""
+        found = week_slots(db.session, cache, week, week + timedelta(days=6), ctx.zone,
+                           clinician_ids=None if clinician_id is None else [clinician_id],
+                           ignore_booking_id=ignore_booking_id, version=version)
+        return found, found.window(ctx.now + ctx.rules.min_notice, ctx.now + ctx.rules.horizon)
+
+    found, (first, stop) = free_in(week)
+    # With no week asked for, open on the first week that has a free time: at the weekend the
+    # current week has nothing left, and a patient should not have to look for "Next week".
+    later = week
+    while not requested_week and first == stop and later < last_week:
+        later += timedelta(days=7)
+        found_later, (first_later, stop_later) = free_in(later)
+        if stop_later > first_later:
+            week, found, first, stop = later, found_later, first_later, stop_later
+    days = days_between(week, week + timedelta(days=6))
     previous = week - timedelta(days=7) if week > first_week else None
     following = week + timedelta(days=7) if week < last_week else None
     # Everything the result depends on; the same key finds it again (and its rendered grid).
