@@ -1,6 +1,7 @@
 """Instants are UTC and timezone-aware everywhere; clinic wall-clock time only at the edges."""
 
-from datetime import datetime, timezone
+import re
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -22,6 +23,26 @@ def as_utc(moment):
 def to_zone(moment, zone_name):
     """Show an instant as wall-clock time in the IANA zone `zone_name`."""
     return as_utc(moment).astimezone(ZoneInfo(zone_name))
+
+
+# The two ways people write a date in our forms: ISO (what a native date input sends) and US month-first.
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def parse_date(text):
+    """The date in `text` written as YYYY-MM-DD or MM/DD/YYYY, or None if it is neither or not a real date."""
+    text = (text or "").strip()
+    if match := _ISO_DATE.match(text):
+        year, month, day = match.groups()
+    elif match := _US_DATE.match(text):
+        month, day, year = match.groups()
+    else:
+        return None
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
 
 
 class UTCDateTime(TypeDecorator):

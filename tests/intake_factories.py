@@ -21,7 +21,7 @@ def default_values():
         "treatment": {**{f"trial_{r}_{part}": None for r in range(1, 5)
                          for part in ("name", "dose", "weeks", "response")},
                       "therapy": "yes", "advanced": [], "hospitalisations": None},
-        "medical": {"conditions": [], "pregnant": "no", "breastfeeding": "no", "bp_systolic": 120, "bp_diastolic": 80,
+        "medical": {"conditions": ["none"], "pregnant": "no", "breastfeeding": "no", "bp_systolic": 120, "bp_diastolic": 80,
                     "bp_date": "2026-11-01", "other_conditions": None},
         "medications": {"medications": "sertraline 100 mg", "allergies": None, "ketamine_allergy": "no"},
         "substance": {"alcohol": "monthly", "cannabis": "never", "stimulants": "never", "opioids": "never",

@@ -34,9 +34,10 @@ PHQ9_ITEMS = (
     "fidgety or restless that you have been moving around a lot more than usual",
     "Thoughts that you would be better off dead or of hurting yourself in some way",
 )
-PHQ9_DIFFICULTY = ("If you checked off any problems, how difficult have these problems made it for you to do "
-                   "your work, take care of things at home, or get along with other people?")
-PHQ9_DIFFICULTY_SCALE = (
+# The closing item of both the PHQ-9 and the GAD-7 (not scored), in their shared standard wording.
+DIFFICULTY = ("If you checked off any problems, how difficult have these problems made it for you to do "
+              "your work, take care of things at home, or get along with other people?")
+DIFFICULTY_SCALE = (
     ("not", "Not difficult at all"),
     ("somewhat", "Somewhat difficult"),
     ("very", "Very difficult"),
