@@ -66,6 +66,15 @@ def complete_intake(client, answers=None, signature="Jordan Example", follow_cri
     raise AssertionError("no consent step")
 
 
+def walk_to(client, key):
+    """Start an intake and save every step before `key` with valid answers; returns the page of `key`."""
+    keys = list(default_values())
+    client.post("/intake/start")
+    for earlier in keys[:keys.index(key)]:
+        assert client.post(f"/intake/step/{form_data(earlier)['step']}", data=form_data(earlier)).status_code == 302
+    return client.get(f"/intake/step/{form_data(key)['step']}").get_data(as_text=True)
+
+
 def create_intake(session, config, answers=None, now=None, submit=True):
     """Build an intake directly through the service (for queue and review tests). Returns it."""
     cipher, now = cipher_for(config), now or utcnow()

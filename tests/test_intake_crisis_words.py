@@ -10,18 +10,9 @@ from booking.extensions import db as _db
 from booking.models import Intake
 from booking.timeutil import utcnow
 from tests.booking_factories import add_booking, add_clinician
-from tests.intake_factories import answers_with, complete_intake, default_values, form_data
+from tests.intake_factories import answers_with, complete_intake, form_data, walk_to
 
 PANEL_REGION = re.compile(r"data-crisis-answers='([^']*)'")
-
-
-def walk_to(client, key):
-    """Save every step before `key`; returns the page of `key`."""
-    keys = list(default_values())
-    client.post("/intake/start")
-    for earlier in keys[:keys.index(key)]:
-        assert client.post(f"/intake/step/{form_data(earlier)['step']}", data=form_data(earlier)).status_code == 302
-    return client.get(f"/intake/step/{form_data(key)['step']}").get_data(as_text=True)
 
 
 def test_the_phq9_page_carries_a_hidden_panel_for_item_9_above_0_and_its_script(client):

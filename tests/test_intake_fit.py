@@ -11,7 +11,7 @@ from booking.extensions import db as _db
 from booking.intake import service
 from booking.models import Intake
 from booking.timeutil import parse_date
-from tests.intake_factories import answers_with, default_values, form_data
+from tests.intake_factories import answers_with, form_data, walk_to
 
 from tests.test_intake_screening import codes
 
@@ -71,15 +71,6 @@ def test_the_blood_pressure_date_takes_us_format_too(app, client):
     with app.app_context():
         intake = _db.session.scalars(sa.select(Intake)).one()
         assert service.read_answers(intake, cipher_for(app.config))["medical"]["bp_date"] == "2026-11-01"
-
-
-def walk_to(client, key):
-    """Save every step before `key` with valid answers; returns the page of `key`."""
-    keys = list(default_values())
-    client.post("/intake/start")
-    for earlier in keys[:keys.index(key)]:
-        assert client.post(f"/intake/step/{form_data(earlier)['step']}", data=form_data(earlier)).status_code == 302
-    return client.get(f"/intake/step/{form_data(key)['step']}").get_data(as_text=True)
 
 
 def test_tick_all_that_apply_boxes_are_not_each_required(client):

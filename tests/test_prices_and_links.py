@@ -6,6 +6,7 @@ import subprocess
 
 import sqlalchemy as sa
 
+from booking.appointments.web import slot_value
 from booking.extensions import db as _db
 from booking.models import OutboxMessage
 from booking.outbox.backends import FolderBackend, SMTPBackend
@@ -53,7 +54,6 @@ def test_the_price_is_on_the_confirm_page_and_the_booking_confirmation(make_app)
         _intake, token = add_intake(_db.session, app.config)
         slot = free(_db, alice)[0]
     start(client, token)
-    from booking.appointments.web import slot_value
     confirm_page = client.get(f"/book/confirm?clinician={alice}&start={slot_value(slot.starts_at)}")
     assert "$275" in costs(confirm_page.get_data(as_text=True))
     response = confirm(client, alice, slot.starts_at)
