@@ -6,7 +6,7 @@ message on the field, never an error page.
 
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 from functools import lru_cache
 
 from flask_wtf import FlaskForm
@@ -23,6 +23,7 @@ ADULT_AGE = 18
 EARLIEST_BIRTH_YEAR = 1900
 PHONE_PATTERN = re.compile(r"^[0-9 +().\-]{7,30}$")
 KG_PER_UNIT = {"kg": Decimal(1), "lb": Decimal("0.45359237")}  # the international pound, exactly
+WEIGHT_MAX_CHARACTERS = 12  # "1234.5678901": anything longer is not a weight
 
 
 class ChoiceOf:
@@ -72,13 +73,16 @@ class WeightField(Field):
         self.data = None
         if not text:
             return
+        not_a_number = ValueError("Enter your weight as a number, for example 72.5.")
+        if len(text) > WEIGHT_MAX_CHARACTERS:
+            raise not_a_number
         try:
             amount = Decimal(text)
-        except InvalidOperation as error:
-            raise ValueError("Enter your weight as a number, for example 72.5.") from error
-        if not amount.is_finite():
-            raise ValueError("Enter your weight as a number, for example 72.5.")
-        self.data = float(round(amount * KG_PER_UNIT[self.unit], 1))
+            if not amount.is_finite():
+                raise not_a_number
+            self.data = float(round(amount * KG_PER_UNIT[self.unit], 1))
+        except DecimalException as error:  # not a number, or "9e999999" overflowing the arithmetic
+            raise not_a_number from error
 
     def _value(self):
         """What the box shows: the text as typed, or a saved weight in kg."""
@@ -126,8 +130,9 @@ def field_for(question):
         return MultiCheckboxField(label, choices=_choices(question), validate_choice=False,
                                   validators=validators + [ChoiceOf(question.choices)])
     if kind == "weight":
-        return WeightField(label, render_kw={"inputmode": "decimal"}, validators=[_required(question, "Enter your weight."),
-                                              weight_range(question.minimum, question.maximum)])
+        return WeightField(label, render_kw={"inputmode": "decimal", "maxlength": WEIGHT_MAX_CHARACTERS},
+                           validators=[_required(question, "Enter your weight."),
+                                       weight_range(question.minimum, question.maximum)])
     if kind == "integer":
         return IntegerField(label, validators=[
             _required(question, "Enter a whole number."),
