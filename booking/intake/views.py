@@ -12,8 +12,8 @@ from booking.extensions import db
 from booking.intake import bp, service
 from booking.intake.consent import consent_text
 from booking.intake.forms import check_step, form_class, form_data_from_values, values_from_form
-from booking.intake.questionnaires import crisis_questions
 from booking.intake.links import absolute, booking_path, resume_path
+from booking.intake.questionnaires import crisis_questions
 from booking.intake.steps import STEP_COUNT, STEP_NUMBER, STEPS, step_at
 from booking.ratelimit import rate_limited
 from booking.signals import intake_started, intake_submitted, intake_urgent

@@ -60,7 +60,8 @@ def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_br
     assert_accessible(page)
     page.get_by_label("Full name").fill("")
     page.get_by_role("button", name="Confirm booking").click()
-    assert page.evaluate("document.activeElement.id") == "error-summary"  # focus goes to what went wrong
+    # Focus goes to what went wrong (autofocus runs at the browser's next rendering step, so wait for it).
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'")
     assert_accessible(page)
     page.get_by_label("Full name").fill("Pat Browser")
     page.get_by_role("button", name="Confirm booking").click()
