@@ -101,7 +101,8 @@ def test_keyboard_only_intake_with_crisis_panel_reaches_the_top_of_the_queue(pag
                 choose_pounds(page)
             if step.key == "phq9":  # the panel shows as soon as item 9 is answered, before sending
                 early = page.locator(".crisis-early .crisis-panel")
-                assert early.is_visible() and "press 1" in early.inner_text()
+                early.wait_for(state="visible")
+                assert "press 1" in early.inner_text()
                 assert_accessible(page)
                 save_step_screenshot(page, "intake-03a-crisis-panel-while-answering")
             press_button(page, "Save and continue")
