@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 
 from booking.appointments import bp
-from booking.appointments.availability import clinic_day, days_between, parse_day, week_start
+from booking.appointments.availability import clinic_day, days_between, local_midnight, parse_day, week_start
 from booking.appointments.bookings import (AlreadyBooked, BookingError, Patient, SlotTaken, cancel_booking,
                                            create_booking, find_by_token, move_booking, patient_state)
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
@@ -80,6 +80,20 @@ def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id
                            ignore_booking_id=ignore_booking_id, version=version)
         return found, found.window(ctx.now + ctx.rules.min_notice, ctx.now + ctx.rules.horizon)
 
+    def neighbours_have_free_times():
+        """(the week before `week` has a bookable time, the week after has one), from one load of all three."""
+        span = week_slots(db.session, cache, week - timedelta(days=7), week + timedelta(days=13), ctx.zone,
+                          clinician_ids=None if clinician_id is None else [clinician_id],
+                          ignore_booking_id=ignore_booking_id, version=version)
+
+        def any_in(monday):
+            begin = max(local_midnight(monday, ctx.zone), ctx.now + ctx.rules.min_notice)
+            end = min(local_midnight(monday + timedelta(days=7), ctx.zone) - timedelta(microseconds=1),
+                      ctx.now + ctx.rules.horizon)
+            first, stop = span.window(begin, end)
+            return stop > first
+        return any_in(week - timedelta(days=7)), any_in(week + timedelta(days=7))
+
     def nearest_with_free_time(start, step):
         """The first week from `start`, going by `step`, with a bookable time (within the window), or None."""
         while first_week <= start <= last_week:
@@ -98,8 +112,13 @@ def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id
             week = later
             found, (first, stop) = free_in(week)
     days = days_between(week, week + timedelta(days=6))
-    previous = nearest_with_free_time(week - timedelta(days=7), timedelta(days=-7))
-    following = nearest_with_free_time(week + timedelta(days=7), timedelta(days=7))
+    # The weeks either side usually have free times: one load answers both; only an empty
+    # neighbour sends us looking further, a week at a time.
+    before, after = neighbours_have_free_times()
+    previous = week - timedelta(days=7) if before else nearest_with_free_time(week - timedelta(days=14),
+                                                                              timedelta(days=-7))
+    following = week + timedelta(days=7) if after else nearest_with_free_time(week + timedelta(days=14),
+                                                                             timedelta(days=7))
     # Everything the result depends on; the same key finds it again (and its rendered grid).
     key = ("view", found.version, ctx.zone, week, clinician_id, ignore_booking_id, first, stop, slot_href,
            previous, following, names is not None)
