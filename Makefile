@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
+# Links in emails and invites: where `make run` serves, unless PUBLIC_BASE_URL is set already
+# (0.0.0.0 listens everywhere but is no address to click, so links use 127.0.0.1 then).
+LINK_HOST := $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
+PUBLIC_BASE_URL ?= http://$(LINK_HOST):$(PORT)
 export FLASK_APP := booking
 
 .PHONY: run test serve install install-dev migrate seed clean-venv
@@ -32,11 +36,13 @@ migrate: install instance/config.py
 	$(BIN)/flask db upgrade
 
 seed: migrate
-	$(BIN)/flask seed-demo
+	PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/flask seed-demo
 
 ## make run: install, migrate, load the demo clinic once, serve on http://$(HOST):$(PORT)
 run: seed
-	BOOKING_ENV=development $(BIN)/flask run --host $(HOST) --port $(PORT)
+	@echo "Serving on $(PUBLIC_BASE_URL)/ (links in emails and invites use this address)."
+	@PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/flask outbox where
+	PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) BOOKING_ENV=development $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## make serve: the same app under gunicorn (production settings: needs HTTPS for staff sign-in)
 serve: migrate

@@ -21,6 +21,8 @@ ENVIRONMENT_SETTINGS = {
     "MAIL_SMTP_PASSWORD": str,
     "MAIL_FROM": str,
     "PUBLIC_BASE_URL": str,
+    "CONSULTATION_PRICE": str,
+    "CONSULTATION_COSTS_TEXT": str,
 }
 
 
@@ -108,6 +110,12 @@ class Config:
     MIN_NOTICE_HOURS = 24
     BOOKING_HORIZON_DAYS = 60
     CANCEL_CUTOFF_HOURS = 24
+    # What the consultation costs, shown on the guide's consultation page, the confirm page and the
+    # booking's page (demo values: a clinic sets its own; None hides the line).
+    CONSULTATION_PRICE = "$250"
+    CONSULTATION_COSTS_TEXT = ("The consultation fee is paid at the clinic on the day. If treatment is suggested, "
+                               "you get written prices for the whole course before you decide. Ask your insurer "
+                               "whether it covers any part.")
     # What the confirmation page tells patients to bring.
     BOOKING_WHAT_TO_BRING = ("A photo ID, your insurance card if you have one, a list of your current "
                              "medications, and someone to drive you home if you have a treatment.")

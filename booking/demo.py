@@ -1,6 +1,7 @@
 """`flask seed-demo`: a small clinic to click through. Loads once; a second run changes nothing."""
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 import sqlalchemy as sa
 
@@ -19,6 +20,11 @@ DEMO_STAFF = [
 
 # Each feature that has demo data adds a function here: it takes (session, clinicians, now).
 DEMO_EXTENSIONS = [seed_demo_intakes]
+
+
+def staff_login_url(config):
+    """The staff sign-in page on this installation's public address (PUBLIC_BASE_URL)."""
+    return config["PUBLIC_BASE_URL"].rstrip("/") + "/staff/login"
 
 
 def seed_demo(session, now):
@@ -45,6 +51,6 @@ def seed_demo_command():
         click.echo("Demo data loaded.")
     else:
         click.echo("Demo data already loaded; nothing changed.")
-    click.echo("Demo staff sign-ins (http://127.0.0.1:5000/staff/login):")
+    click.echo(f"Demo staff sign-ins ({staff_login_url(current_app.config)}):")
     for email, _name, role, password in DEMO_STAFF:
         click.echo(f"  {role:<13} {email:<28} {password}")

@@ -3,7 +3,7 @@
 from flask import current_app, session
 from flask_login import current_user
 
-from booking.timeutil import to_zone
+from booking.timeutil import to_zone, zone_label
 
 
 def clinic_details():
@@ -15,6 +15,7 @@ def clinic_details():
         "phone": config["CLINIC_PHONE"],
         "address": config["CLINIC_ADDRESS"],
         "timezone": config["CLINIC_TIMEZONE"],
+        "zone_label": zone_label(config["CLINIC_TIMEZONE"]),
     }
 
 

@@ -1,6 +1,7 @@
 """Instants are UTC and timezone-aware everywhere; clinic wall-clock time only at the edges."""
 
-from datetime import datetime, timezone
+import re
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -22,6 +23,56 @@ def as_utc(moment):
 def to_zone(moment, zone_name):
     """Show an instant as wall-clock time in the IANA zone `zone_name`."""
     return as_utc(moment).astimezone(ZoneInfo(zone_name))
+
+
+# Friendly names of the zones most patients of a US, Canadian, Australian or UK clinic live in;
+# any other zone is named after its city by zone_label.
+ZONE_NAMES = {
+    "America/New_York": "Eastern Time (New York)", "America/Detroit": "Eastern Time (Detroit)",
+    "America/Toronto": "Eastern Time (Toronto)", "America/Chicago": "Central Time (Chicago)",
+    "America/Winnipeg": "Central Time (Winnipeg)", "America/Regina": "Central Time (Regina)",
+    "America/Denver": "Mountain Time (Denver)", "America/Edmonton": "Mountain Time (Edmonton)",
+    "America/Phoenix": "Mountain Time (Phoenix)", "America/Los_Angeles": "Pacific Time (Los Angeles)",
+    "America/Vancouver": "Pacific Time (Vancouver)", "America/Anchorage": "Alaska Time (Anchorage)",
+    "Pacific/Honolulu": "Hawaii Time (Honolulu)", "America/Halifax": "Atlantic Time (Halifax)",
+    "America/Puerto_Rico": "Atlantic Time (Puerto Rico)", "America/St_Johns": "Newfoundland Time (St. John's)",
+    "Europe/London": "UK Time (London)", "Europe/Dublin": "Irish Time (Dublin)",
+    "Australia/Sydney": "Australian Eastern Time (Sydney)", "Australia/Melbourne": "Australian Eastern Time (Melbourne)",
+    "Australia/Brisbane": "Australian Eastern Time (Brisbane)", "Australia/Hobart": "Australian Eastern Time (Hobart)",
+    "Australia/Adelaide": "Australian Central Time (Adelaide)", "Australia/Darwin": "Australian Central Time (Darwin)",
+    "Australia/Perth": "Australian Western Time (Perth)",
+    "UTC": "UTC", "Etc/UTC": "UTC", "GMT": "UTC", "Etc/GMT": "UTC",
+}
+
+
+def zone_label(name):
+    """A zone's name as people say it: "Eastern Time (New York)", else "Paris time" from "Europe/Paris"."""
+    if name in ZONE_NAMES:
+        return ZONE_NAMES[name]
+    region, _, city = name.rpartition("/")
+    if not region or region == "Etc":
+        return name  # e.g. "Etc/GMT+5": no city to name it after
+    return f"{city.replace('_', ' ')} time"
+
+
+# The two ways people write a date in our forms: ISO (what a native date input sends) and US month-first.
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def parse_date(text):
+    """The date in `text` written as YYYY-MM-DD or MM/DD/YYYY, or None if it is neither or not a real date."""
+    text = (text or "").strip()
+    if match := _ISO_DATE.match(text):
+        year, month, day = match.groups()
+    elif match := _US_DATE.match(text):
+        month, day, year = match.groups()
+    else:
+        return None
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
 
 
 class UTCDateTime(TypeDecorator):

@@ -21,7 +21,7 @@ def default_values():
         "treatment": {**{f"trial_{r}_{part}": None for r in range(1, 5)
                          for part in ("name", "dose", "weeks", "response")},
                       "therapy": "yes", "advanced": [], "hospitalisations": None},
-        "medical": {"conditions": [], "pregnant": "no", "breastfeeding": "no", "bp_systolic": 120, "bp_diastolic": 80,
+        "medical": {"conditions": ["none"], "pregnant": "no", "breastfeeding": "no", "bp_systolic": 120, "bp_diastolic": 80,
                     "bp_date": "2026-11-01", "other_conditions": None},
         "medications": {"medications": "sertraline 100 mg", "allergies": None, "ketamine_allergy": "no"},
         "substance": {"alcohol": "monthly", "cannabis": "never", "stimulants": "never", "opioids": "never",
@@ -64,6 +64,15 @@ def complete_intake(client, answers=None, signature="Jordan Example", follow_cri
             return client.post(f"/intake/step/{number}", data={"step": str(number), "signature": signature,
                                                               "agree": "y"})
     raise AssertionError("no consent step")
+
+
+def walk_to(client, key):
+    """Start an intake and save every step before `key` with valid answers; returns the page of `key`."""
+    keys = list(default_values())
+    client.post("/intake/start")
+    for earlier in keys[:keys.index(key)]:
+        assert client.post(f"/intake/step/{form_data(earlier)['step']}", data=form_data(earlier)).status_code == 302
+    return client.get(f"/intake/step/{form_data(key)['step']}").get_data(as_text=True)
 
 
 def create_intake(session, config, answers=None, now=None, submit=True):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 
 from booking.appointments import bp
-from booking.appointments.availability import clinic_day, days_between, parse_day, week_start
+from booking.appointments.availability import clinic_day, days_between, local_midnight, parse_day, week_start
 from booking.appointments.bookings import (AlreadyBooked, BookingError, Patient, SlotTaken, cancel_booking,
                                            create_booking, find_by_token, move_booking, patient_state)
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
@@ -21,6 +21,7 @@ from booking.appointments.web import (booking_context, calendar_link, manage_lin
 from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
 from booking.models import Booking, Intake
+from booking.outbox.sender import queued_recipient
 from booking.tokens import plausible_token, token_hash
 
 INTAKE_KEY = "booking_intake_id"
@@ -54,14 +55,17 @@ def parse_clinician(value, clinicians):
     return False
 
 
-def week_view(ctx, clinician_id, requested_week, href_prefix, *, ignore_booking_id=None, version=None):
+def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id=None, version=None, names=None):
     """Everything a week of free times needs: days, slots by day (ready to print), and the week links.
 
     The week's free slots come from the per-process cache (booking.appointments.week_cache),
     current as of this request's schedule version; the notice/horizon window is cut here,
     from this request's `now`. Labels and links are plain strings: formatting hundreds of
-    times through template filters and url_for dominated this page's cost. `grid_key`
-    identifies everything the printed grid depends on (for caching the rendered page).
+    times through template filters and url_for dominated this page's cost. `slot_href` is a
+    format string with {clinician} and {start}; with "first available" (clinician_id None)
+    each slot names its clinician from `names` ({id: name}) and links to that clinician.
+    The week links lead to the nearest earlier and later weeks that have a free time, never
+    to an empty one. `grid_key` identifies everything the printed grid depends on.
     """
     first_week = week_start(clinic_day(ctx.now + ctx.rules.min_notice, ctx.zone))
     last_week = week_start(clinic_day(ctx.now + ctx.rules.horizon, ctx.zone))
@@ -76,29 +80,60 @@ def week_view(ctx, clinician_id, requested_week, href_prefix, *, ignore_booking_
                            ignore_booking_id=ignore_booking_id, version=version)
         return found, found.window(ctx.now + ctx.rules.min_notice, ctx.now + ctx.rules.horizon)
 
+    def neighbours_have_free_times():
+        """(the week before `week` has a bookable time, the week after has one), from one load of all three."""
+        span = week_slots(db.session, cache, week - timedelta(days=7), week + timedelta(days=13), ctx.zone,
+                          clinician_ids=None if clinician_id is None else [clinician_id],
+                          ignore_booking_id=ignore_booking_id, version=version)
+
+        def any_in(monday):
+            begin = max(local_midnight(monday, ctx.zone), ctx.now + ctx.rules.min_notice)
+            end = min(local_midnight(monday + timedelta(days=7), ctx.zone) - timedelta(microseconds=1),
+                      ctx.now + ctx.rules.horizon)
+            first, stop = span.window(begin, end)
+            return stop > first
+        return any_in(week - timedelta(days=7)), any_in(week + timedelta(days=7))
+
+    def nearest_with_free_time(start, step):
+        """The first week from `start`, going by `step`, with a bookable time (within the window), or None."""
+        while first_week <= start <= last_week:
+            _found, (first, stop) = free_in(start)
+            if stop > first:
+                return start
+            start += step
+        return None
+
     found, (first, stop) = free_in(week)
     # With no week asked for, open on the first week that has a free time: at the weekend the
     # current week has nothing left, and a patient should not have to look for "Next week".
-    later = week
-    while not requested_week and first == stop and later < last_week:
-        later += timedelta(days=7)
-        found_later, (first_later, stop_later) = free_in(later)
-        if stop_later > first_later:
-            week, found, first, stop = later, found_later, first_later, stop_later
+    if not requested_week and first == stop:
+        later = nearest_with_free_time(week + timedelta(days=7), timedelta(days=7))
+        if later is not None:
+            week = later
+            found, (first, stop) = free_in(week)
     days = days_between(week, week + timedelta(days=6))
-    previous = week - timedelta(days=7) if week > first_week else None
-    following = week + timedelta(days=7) if week < last_week else None
+    # The weeks either side usually have free times: one load answers both; only an empty
+    # neighbour sends us looking further, a week at a time.
+    before, after = neighbours_have_free_times()
+    previous = week - timedelta(days=7) if before else nearest_with_free_time(week - timedelta(days=14),
+                                                                              timedelta(days=-7))
+    following = week + timedelta(days=7) if after else nearest_with_free_time(week + timedelta(days=14),
+                                                                             timedelta(days=7))
     # Everything the result depends on; the same key finds it again (and its rendered grid).
-    key = ("view", found.version, ctx.zone, week, clinician_id, ignore_booking_id, first, stop, href_prefix,
-           previous, following)
+    key = ("view", found.version, ctx.zone, week, clinician_id, ignore_booking_id, first, stop, slot_href,
+           previous, following, names is not None)
     view = cache.get(key)
     if view is None:
         by_day = {day: [] for day in days}
-        for day, label, value in found.display[first:stop]:
-            by_day[day].append({"label": label, "value": value, "href": href_prefix + value})
+        choice = "any" if clinician_id is None else str(clinician_id)
+        for day, label, value, slot_clinician in found.display[first:stop]:
+            by_day[day].append({"label": label, "value": value, "who": names.get(slot_clinician) if names else None,
+                                "href": slot_href.format(clinician=slot_clinician if names else choice,
+                                                         start=value)})
         view = cache.put(key, {"days": [(day, day.strftime("%a %-d %b"), day.strftime("%A %-d %B")) for day in days],
                                "by_day": by_day, "week": week, "count": stop - first, "previous": previous,
-                               "next": following, "grid_key": key})
+                               "next": following, "adjacent": (week - timedelta(days=7), week + timedelta(days=7)),
+                               "grid_key": key})
     return view
 
 
@@ -160,8 +195,10 @@ def choose():
     if state.booking_id is not None:  # the page only says so; no grid to compute
         return render_template("appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id,
                                existing=db.session.get(Booking, state.booking_id))
+    # "First available" links each time to the clinician it names (the `{clinician}` of that slot).
     week = week_view(ctx, clinician_id, parse_day(request.args.get("week")),
-                     url_for("appointments.confirm") + f"?clinician={choice}&start=", version=snapshot.version)
+                     url_for("appointments.confirm") + "?clinician={clinician}&start={start}",
+                     version=snapshot.version, names=dict(clinicians) if clinician_id is None else None)
     # The grid key covers the version (hence the clinicians listed), the week and the selection.
     return shared_page(week["grid_key"], lambda: render_template(
         "appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id, existing=None,
@@ -234,21 +271,25 @@ def manage(token):
     if booking is None:
         return render_template("appointments/link_invalid.html"), 404
     just_booked = session.pop(JUST_BOOKED_KEY, None) == booking.id
+    # "We have emailed you" only when a confirmation is really queued (or sent) for this booking.
+    emailed_to = queued_recipient(db.session, booking_id=booking.id, kind="booking_confirmation") \
+        if just_booked else None
     return render_template("appointments/manage.html", booking=booking, token=token, just_booked=just_booked,
-                           manage_url=manage_link(token), ics_url=calendar_link(token),
-                           cancel_form=CancelForm(), ctx=booking_context())
+                           emailed_to=emailed_to, manage_url=url_for("appointments.manage", token=token,
+                                                                     _external=True),
+                           ics_url=calendar_link(token), ctx=booking_context())
 
 
-@bp.route("/book/manage/<token>/cancel", methods=["POST"])
+@bp.route("/book/manage/<token>/cancel", methods=["GET", "POST"])
 def cancel(token):
-    """Cancel from the manage link, with an optional reason."""
-    booking = find_by_token(db.session, token, lock=True)
+    """Ask once more (GET: a page of its own, so it works without JavaScript), then cancel (POST)."""
+    booking = find_by_token(db.session, token, lock=request.method == "POST")
     if booking is None:
         return render_template("appointments/link_invalid.html"), 404
     form = CancelForm()
     ctx = booking_context()
     error = None
-    if form.validate_on_submit():
+    if request.method == "POST" and form.validate_on_submit():
         try:
             cancel_booking(db.session, ctx, booking, reason=form.reason.data)
         except BookingError as refusal:
@@ -258,10 +299,10 @@ def cancel(token):
             db.session.commit()
             flash("Your booking is cancelled. The time is free for someone else.", "success")
             return redirect(url_for("appointments.manage", token=token))
-    booking = find_by_token(db.session, token)
-    return render_template("appointments/manage.html", booking=booking, token=token, just_booked=False,
-                           manage_url=manage_link(token), ics_url=calendar_link(token), cancel_form=form,
-                           ctx=ctx, error=error), 400
+        booking = find_by_token(db.session, token)
+    status = 400 if request.method == "POST" else 200
+    return render_template("appointments/cancel.html", booking=booking, token=token, form=form, ctx=ctx,
+                           error=error), status
 
 
 @bp.route("/book/manage/<token>/reschedule", methods=["GET", "POST"])
@@ -309,7 +350,7 @@ def reschedule(token):
     week = {}
     if not page["starts_at"] or page["error"]:
         page["starts_at"] = None
-        week = week_view(ctx, shown, parse_day(request.args.get("week")), f"{base}?clinician={shown}&start=",
+        week = week_view(ctx, shown, parse_day(request.args.get("week")), base + "?clinician={clinician}&start={start}",
                          ignore_booking_id=booking.id)
         if shown == booking.clinician_id:  # the booking's own time is not a time to move to
             week = without_time(week, slot_value(booking.starts_at))

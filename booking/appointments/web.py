@@ -10,7 +10,7 @@ from flask import current_app, url_for
 from booking.appointments.bookings import Context
 from booking.appointments.settings import load_rules
 from booking.extensions import db
-from booking.timeutil import to_zone, utcnow
+from booking.timeutil import to_zone, utcnow, zone_label
 
 SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"  # how a slot's start travels in links and forms: UTC, to the minute
 _ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
@@ -55,11 +55,10 @@ def patient_zone(name):
 
 
 def format_in_zone(moment, zone_name, pattern="%A %-d %B, %-I:%M %p"):
-    """An instant as wall-clock time in `zone_name`, with the zone's abbreviation."""
+    """An instant as wall-clock time in `zone_name`, with the zone's friendly name ("Eastern Time (New York)")."""
     if moment is None or not zone_name:
         return ""
-    local = to_zone(moment, zone_name)
-    return f"{local.strftime(pattern)} {local.tzname()} ({zone_name.replace('_', ' ')})"
+    return f"{to_zone(moment, zone_name).strftime(pattern)} {zone_label(zone_name)}"
 
 
 def clock(moment, zone_name=None):

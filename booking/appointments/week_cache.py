@@ -86,8 +86,9 @@ class WeekSlots:
         self.version = version
         self.slots = slots
         self.starts = [slot.starts_at for slot in slots]
-        # (clinic date, "9:30 AM", value for links) per slot: formatted once, not per request
-        self.display = [_display(slot.starts_at.astimezone(zone), slot_value(slot.starts_at)) for slot in slots]
+        # (clinic date, "9:30 AM", value for links, clinician id) per slot: formatted once, not per request
+        self.display = [_display(slot.starts_at.astimezone(zone), slot_value(slot.starts_at)) + (slot.clinician_id,)
+                        for slot in slots]
 
     def window(self, earliest, latest):
         """(first, stop) indexes of the slots starting from `earliest` to `latest` (None: no end)."""

@@ -26,10 +26,11 @@ class GuidePage:
     summary: str
     order: int
     html: Markup
+    shows_costs: bool = False  # front matter `costs: yes`: the clinic's prices are shown below the text
 
 
 def parse_page(slug, text):
-    """Split front matter (title, summary, order) from the Markdown body and render it."""
+    """Split front matter (title, summary, order, costs) from the Markdown body and render it."""
     meta = {}
     match = FRONT_MATTER.match(text)
     if match:
@@ -46,7 +47,8 @@ def parse_page(slug, text):
     # Shift headings down one level: the page title is the only <h1>.
     body = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
     body = re.sub(r"<(/?)h([1-5])\b", lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}", body)
-    return GuidePage(slug=slug, title=title, summary=meta.get("summary", ""), order=order, html=Markup(body))
+    return GuidePage(slug=slug, title=title, summary=meta.get("summary", ""), order=order, html=Markup(body),
+                     shows_costs=meta.get("costs", "").lower() in ("yes", "true"))
 
 
 def page_files(override_dir):

@@ -31,7 +31,7 @@ def demo_answers(name, email, changes):
                       **{f"trial_{r}_weeks": None for r in range(1, 5)},
                       "trial_1_name": "sertraline", "trial_1_weeks": 10, "trial_2_name": "bupropion",
                       "trial_2_weeks": 8, "therapy": "yes", "advanced": [], "hospitalisations": None},
-        "medical": {"conditions": [], "pregnant": "not_applicable", "breastfeeding": "no", "bp_systolic": 122,
+        "medical": {"conditions": ["none"], "pregnant": "not_applicable", "breastfeeding": "no", "bp_systolic": 122,
                     "bp_diastolic": 78, "bp_date": None, "other_conditions": None},
         "medications": {"medications": "sertraline 50 mg", "allergies": None, "ketamine_allergy": "no"},
         "substance": {"alcohol": "monthly", "cannabis": "never", "stimulants": "never", "opioids": "never",

@@ -4,19 +4,26 @@ Bounds live here so that overlong text, impossible dates and out-of-range number
 message on the field, never an error page.
 """
 
+import math
 import re
-from datetime import datetime
+from decimal import Decimal, DecimalException
 from functools import lru_cache
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, RadioField, SelectChoice,
+from wtforms import (BooleanField, EmailField, Field, HiddenField, IntegerField, RadioField, SelectChoice,
                      SelectMultipleField, StringField, TelField, TextAreaField)
 from wtforms import widgets
+from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from booking.intake.steps import NONE_OF_THESE
+from booking.timeutil import parse_date
 
 ADULT_AGE = 18
 EARLIEST_BIRTH_YEAR = 1900
 PHONE_PATTERN = re.compile(r"^[0-9 +().\-]{7,30}$")
+KG_PER_UNIT = {"kg": Decimal(1), "lb": Decimal("0.45359237")}  # the international pound, exactly
+WEIGHT_MAX_CHARACTERS = 12  # "1234.5678901": anything longer is not a weight
 
 
 class ChoiceOf:
@@ -32,19 +39,67 @@ class ChoiceOf:
             raise ValidationError(self.message)
 
 
-def iso_date(form, field):
-    """A real calendar date written as YYYY-MM-DD."""
-    if field.data:
-        try:
-            datetime.strptime(field.data.strip(), "%Y-%m-%d")
-        except ValueError as error:
-            raise ValidationError("Enter a real date written as YYYY-MM-DD, for example 1985-03-27.") from error
+def typed_date(form, field):
+    """A real calendar date, written as MM/DD/YYYY or YYYY-MM-DD (what a native date input sends)."""
+    if field.data and parse_date(field.data) is None:
+        raise ValidationError("Enter a real date, for example 05/14/1990 (month, day, year) or 1990-05-14.")
 
 
 def phone_number(form, field):
     """Digits, spaces and + ( ) - only, 7 to 30 characters."""
     if field.data and not PHONE_PATTERN.match(field.data.strip()):
         raise ValidationError("Enter a phone number using digits, spaces and + ( ) - only.")
+
+
+class WeightField(Field):
+    """A weight typed in kg or lb, decimals allowed; `data` is in kg. The unit is posted as `<name>_unit`."""
+
+    widget = widgets.TextInput()
+
+    @property
+    def unit_name(self):
+        """The name (and id) of the unit chooser beside the number."""
+        return f"{self.name}_unit"
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        """Read the unit before the number, so the number can be converted."""
+        unit = formdata.get(self.unit_name) if formdata is not None else None
+        self.unit = unit if unit in KG_PER_UNIT else "kg"
+        super().process(formdata, data, extra_filters)
+
+    def process_formdata(self, valuelist):
+        """The typed number in kg (to 0.1 kg), None when blank; a message when it is not a number."""
+        text = (valuelist[0] if valuelist else "").strip().replace(",", ".")
+        self.data = None
+        if not text:
+            return
+        not_a_number = ValueError("Enter your weight as a number, for example 72.5.")
+        if len(text) > WEIGHT_MAX_CHARACTERS:
+            raise not_a_number
+        try:
+            amount = Decimal(text)
+            if not amount.is_finite():
+                raise not_a_number
+            self.data = float(round(amount * KG_PER_UNIT[self.unit], 1))
+        except DecimalException as error:  # not a number, or "9e999999" overflowing the arithmetic
+            raise not_a_number from error
+
+    def _value(self):
+        """What the box shows: the text as typed, or a saved weight in kg."""
+        if self.raw_data:
+            return self.raw_data[0]
+        return f"{self.data:g}" if self.data is not None else ""
+
+
+def weight_range(minimum, maximum):
+    """A validator: the weight (in kg) from `minimum` to `maximum`, said in both units."""
+    pounds = lambda kg: round(kg / float(KG_PER_UNIT["lb"]))  # noqa: E731
+    message = f"Enter a weight from {minimum} to {maximum} kg ({pounds(minimum)} to {pounds(maximum)} lb)."
+
+    def check(form, field):
+        if field.data is not None and not (math.isfinite(field.data) and minimum <= field.data <= maximum):
+            raise ValidationError(message)
+    return check
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -74,6 +129,10 @@ def field_for(question):
         validators = [InputRequired("Tick at least one.")] if question.required else []
         return MultiCheckboxField(label, choices=_choices(question), validate_choice=False,
                                   validators=validators + [ChoiceOf(question.choices)])
+    if kind == "weight":
+        return WeightField(label, render_kw={"inputmode": "decimal", "maxlength": WEIGHT_MAX_CHARACTERS},
+                           validators=[_required(question, "Enter your weight."),
+                                       weight_range(question.minimum, question.maximum)])
     if kind == "integer":
         return IntegerField(label, validators=[
             _required(question, "Enter a whole number."),
@@ -86,8 +145,8 @@ def field_for(question):
     if kind == "tel":
         return TelField(label, validators=[required, length, phone_number])
     if kind == "date":
-        return StringField(label, validators=[required, Length(max=10, message="Write the date as YYYY-MM-DD."),
-                                              iso_date])
+        return StringField(label, widget=widgets.DateInput(), validators=[
+            required, Length(max=10, message="Write the date as MM/DD/YYYY."), typed_date])
     if kind == "textarea":
         return TextAreaField(label, validators=[required, length])
     return StringField(label, validators=[required, length])
@@ -114,6 +173,8 @@ def values_from_form(step, form):
             data = int(data) if data not in (None, "") else None
         elif question.kind == "multi":
             data = list(data or [])
+        elif question.kind == "date" and data:
+            data = parse_date(data).isoformat()  # stored one way, however it was typed
         elif isinstance(data, str):
             data = data.strip() or None
             if data and question.kind == "email":
@@ -144,7 +205,7 @@ def check_step(step, form, today):
         ok = False
 
     if step.key == "about" and not form.date_of_birth.errors and form.date_of_birth.data:
-        born = datetime.strptime(form.date_of_birth.data.strip(), "%Y-%m-%d").date()
+        born = parse_date(form.date_of_birth.data)
         if born.year < EARLIEST_BIRTH_YEAR:
             error("date_of_birth", "Please check the year of your date of birth.")
         elif born > today:
@@ -153,9 +214,11 @@ def check_step(step, form, today):
             error("date_of_birth", f"This service is for adults: you need to be {ADULT_AGE} or over. "
                                    "Please talk to your family doctor about other options.")
     if step.key == "medical":
-        if form.bp_date.data and not form.bp_date.errors:
-            if datetime.strptime(form.bp_date.data.strip(), "%Y-%m-%d").date() > today:
-                error("bp_date", "The date of the reading cannot be in the future.")
+        if form.bp_date.data and not form.bp_date.errors and parse_date(form.bp_date.data) > today:
+            error("bp_date", "The date of the reading cannot be in the future.")
+        ticked = form.conditions.data or []
+        if NONE_OF_THESE in ticked and len(ticked) > 1:
+            error("conditions", "You ticked “None of these” and a condition: please untick one of them.")
         systolic, diastolic = form.bp_systolic, form.bp_diastolic
         if (systolic.data is not None and diastolic.data is not None and not systolic.errors
                 and not diastolic.errors and systolic.data <= diastolic.data):

@@ -34,9 +34,10 @@ PHQ9_ITEMS = (
     "fidgety or restless that you have been moving around a lot more than usual",
     "Thoughts that you would be better off dead or of hurting yourself in some way",
 )
-PHQ9_DIFFICULTY = ("If you checked off any problems, how difficult have these problems made it for you to do "
-                   "your work, take care of things at home, or get along with other people?")
-PHQ9_DIFFICULTY_SCALE = (
+# The closing item of both the PHQ-9 and the GAD-7 (not scored), in their shared standard wording.
+DIFFICULTY = ("If you checked off any problems, how difficult have these problems made it for you to do "
+              "your work, take care of things at home, or get along with other people?")
+DIFFICULTY_SCALE = (
     ("not", "Not difficult at all"),
     ("somewhat", "Somewhat difficult"),
     ("very", "Very difficult"),
@@ -166,9 +167,17 @@ def score_pcl5(ratings, cutoff=DEFAULT_PCL5_CUTOFF):
                  (("DSM-5 cluster rule", clusters), ("Cutoff", cutoff)))
 
 
+# The answers that show current risk, (step key, question name) -> answers as posted: PHQ-9 item 9
+# above 0, or a yes to thoughts of self-harm. The rule below and the page's early panel both read this.
+CRISIS_ANSWERS = {("seeking", "self_harm_thoughts"): ("yes",), ("phq9", "phq9_9"): ("1", "2", "3")}
+
+
 def crisis_triggered(answers):
-    """True if the answers show current risk: PHQ-9 item 9 above 0, or a yes to thoughts of self-harm."""
-    phq9 = answers.get("phq9") or {}
-    seeking = answers.get("seeking") or {}
-    item9 = phq9.get("phq9_9")
-    return (isinstance(item9, int) and item9 > 0) or seeking.get("self_harm_thoughts") == "yes"
+    """True if the answers show current risk (any answer listed in CRISIS_ANSWERS)."""
+    return any(str((answers.get(step_key) or {}).get(name)) in values
+               for (step_key, name), values in CRISIS_ANSWERS.items())
+
+
+def crisis_questions(step_key):
+    """{question name: crisis answers} on the step `step_key` (for the panel shown while answering)."""
+    return {name: list(values) for (key, name), values in CRISIS_ANSWERS.items() if key == step_key}

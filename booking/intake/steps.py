@@ -18,7 +18,7 @@ class Question:
 
     name: str
     label: str
-    kind: str  # text, textarea, email, tel, date, integer, choice, multi, scale
+    kind: str  # text, textarea, email, tel, date, integer, weight (stored in kg), choice, multi, scale
     required: bool = True
     choices: tuple = ()
     max_length: int = 200
@@ -37,6 +37,8 @@ class Question:
         if self.kind in ("choice", "scale"):
             text = labels.get(str(value), str(value))
             return f"{text} ({value})" if self.kind == "scale" else text
+        if self.kind == "weight":
+            return f"{value:g} kg"
         return str(value)
 
 
@@ -74,9 +76,11 @@ SEEKING_CHOICES = (
     ("other", "Something else"),
 )
 
+NONE_OF_THESE = "none"  # the answer that rules out every other box of its group
 # Medical conditions relevant to candidacy. The screening rules refer to these values.
 MEDICAL_CHOICES = (
     ("bp_uncontrolled", "High blood pressure that is not under control"),
+    ("bp_controlled", "High blood pressure that is under control (for example with medicine)"),
     ("heart_attack_recent", "A heart attack in the last 6 weeks"),
     ("unstable_angina", "Unstable angina (chest pain at rest or getting worse)"),
     ("heart_disease", "Other heart disease (for example heart failure, an earlier heart attack, arrhythmia)"),
@@ -84,6 +88,8 @@ MEDICAL_CHOICES = (
     ("psychosis_current", "Hearing or seeing things others do not, or unusual beliefs, at present (psychosis)"),
     ("mania_current", "A current episode of mania"),
     ("psychosis_past", "Psychosis in the past"),
+    ("schizophrenia_current", "Schizophrenia or schizoaffective disorder, with symptoms at present"),
+    ("schizophrenia", "Schizophrenia or schizoaffective disorder, without symptoms at present"),
     ("psychosis_family", "Psychosis or schizophrenia in a parent, brother, sister or child"),
     ("bipolar", "Bipolar disorder"),
     ("bladder", "Bladder pain, cystitis or urinary symptoms"),
@@ -94,6 +100,7 @@ MEDICAL_CHOICES = (
     ("hyperthyroid", "An overactive thyroid that is not treated"),
     ("copd", "COPD or another long-term lung disease"),
     ("sleep_apnoea", "Sleep apnoea"),
+    (NONE_OF_THESE, "None of these"),
 )
 PREGNANCY_CHOICES = (("no", "No"), ("yes", "Yes"), ("unsure", "Not sure"), ("not_applicable", "Does not apply to me"))
 TRIAL_RESPONSE_CHOICES = (
@@ -104,6 +111,11 @@ ADVANCED_TREATMENTS = (("ect", "ECT (electroconvulsive therapy)"), ("tms", "TMS 
                        ("esketamine", "Esketamine nasal spray (Spravato)"), ("ketamine", "Ketamine treatment"))
 FREQUENCY_CHOICES = (("never", "Never"), ("past", "In the past, not now"), ("monthly", "Monthly or less"),
                      ("weekly", "Weekly"), ("daily", "Daily or almost daily"))
+DATE_HINT = "For example 05/14/1990 or 1990-05-14 (month, day, year)."
+# Said before the PCL-5's standard instructions, which are quoted unchanged.
+PCL5_NOTE = ("You do not need to describe what happened, here or anywhere in this questionnaire. If these "
+             "questions bring up difficult feelings, you can stop and come back later: your answers so far "
+             "are saved, and your private link brings you back to this page.")
 TRIAL_ROWS = 4  # rows for antidepressant trials; enough for the treatment-resistance rule, no JavaScript needed
 
 
@@ -126,14 +138,13 @@ def _trial_questions():
 STEPS = (
     Step("about", "About you", (
         Question("legal_name", "Full legal name", "text", max_length=120, autocomplete="name"),
-        Question("date_of_birth", "Date of birth", "date", hint="Written as YYYY-MM-DD, for example 1985-03-27",
-                 autocomplete="bday"),
+        Question("date_of_birth", "Date of birth", "date", hint=DATE_HINT, autocomplete="bday"),
         Question("email", "Email address", "email", max_length=254, autocomplete="email",
                  hint="We send your private link and booking details here."),
         Question("phone", "Phone number", "tel", max_length=30, autocomplete="tel"),
         Question("region", "State or region where you live", "text", max_length=80, autocomplete="address-level1"),
-        Question("weight_kg", "Weight in kilograms", "integer", minimum=30, maximum=300,
-                 hint="Doses are worked out from body weight. 1 kg is about 2.2 lb."),
+        Question("weight_kg", "Weight", "weight", minimum=30, maximum=300,
+                 hint="In kilograms or pounds; decimals are fine. Doses are worked out from body weight."),
         Question("emergency_name", "Emergency contact: name", "text", max_length=120),
         Question("emergency_phone", "Emergency contact: phone number", "tel", max_length=30),
         Question("referrer", "Referring clinician (optional)", "text", required=False, max_length=200),
@@ -147,13 +158,14 @@ STEPS = (
                  choices=YES_NO),
     )),
     Step("phq9", "PHQ-9: mood", _scale_items("phq9", q.PHQ9_ITEMS, q.FREQUENCY_SCALE) + (
-        Question("phq9_difficulty", q.PHQ9_DIFFICULTY, "choice", required=False, choices=q.PHQ9_DIFFICULTY_SCALE),
+        Question("phq9_difficulty", q.DIFFICULTY, "choice", required=False, choices=q.DIFFICULTY_SCALE),
     ), stem=q.PHQ9_STEM, scored=True),
-    Step("gad7", "GAD-7: anxiety", _scale_items("gad7", q.GAD7_ITEMS, q.FREQUENCY_SCALE),
-         stem=q.GAD7_STEM, scored=True),
+    Step("gad7", "GAD-7: anxiety", _scale_items("gad7", q.GAD7_ITEMS, q.FREQUENCY_SCALE) + (
+        Question("gad7_difficulty", q.DIFFICULTY, "choice", required=False, choices=q.DIFFICULTY_SCALE),
+    ), stem=q.GAD7_STEM, scored=True),
     Step("pcl5", "PCL-5: stress after a very stressful experience",
-         _scale_items("pcl5", q.PCL5_ITEMS, q.PCL5_SCALE), intro=(q.PCL5_INSTRUCTIONS,), stem=q.PCL5_STEM,
-         scored=True),
+         _scale_items("pcl5", q.PCL5_ITEMS, q.PCL5_SCALE), intro=(PCL5_NOTE, q.PCL5_INSTRUCTIONS),
+         stem=q.PCL5_STEM, scored=True),
     Step("treatment", "Treatment history", _trial_questions() + (
         Question("therapy", "Have you had talking therapy (for example CBT)?", "choice", choices=YES_NO),
         Question("advanced", "Have you had any of these treatments? Tick all that apply.", "multi",
@@ -163,15 +175,16 @@ STEPS = (
     ), intro=("List the antidepressant medicines you have tried, if any. Leave rows you do not need empty.",),
         groups=tuple((f"Antidepressant {r}", (f"trial_{r}_",)) for r in range(1, TRIAL_ROWS + 1))),
     Step("medical", "Medical history", (
-        Question("conditions", "Do any of these apply to you now or in the past? Tick all that apply.", "multi",
-                 required=False, choices=MEDICAL_CHOICES),
+        # Each box says when it applies (now, in the past, the last 6 weeks), so the question does not.
+        Question("conditions", "Which of these apply to you? Tick all that apply.", "multi",
+                 choices=MEDICAL_CHOICES, hint="If none of them apply, tick “None of these”."),
         Question("pregnant", "Are you pregnant?", "choice", choices=PREGNANCY_CHOICES),
         Question("breastfeeding", "Are you breastfeeding?", "choice", choices=YES_NO),
         Question("bp_systolic", "Your latest blood pressure: top number (systolic)", "integer", required=False,
                  minimum=70, maximum=250, hint="From a home monitor or a pharmacy, if you have one."),
         Question("bp_diastolic", "Your latest blood pressure: bottom number (diastolic)", "integer",
                  required=False, minimum=40, maximum=150),
-        Question("bp_date", "Date of that reading", "date", required=False, hint="Written as YYYY-MM-DD"),
+        Question("bp_date", "Date of that reading", "date", required=False, hint=DATE_HINT),
         Question("other_conditions", "Any other medical conditions (optional)", "textarea", required=False,
                  max_length=2000),
     )),
@@ -193,7 +206,8 @@ STEPS = (
                  choices=YES_NO),
         Question("substance_disorder", "Have you ever been diagnosed with or treated for a substance use disorder?",
                  "choice", choices=YES_NO),
-    ), intro=("Honest answers keep you safe: they change nothing about how you are treated.",)),
+    ), intro=("Honest answers help the clinician judge what is safe for you and plan your care. "
+              "They are not used to judge you.",)),
     Step("review", "Check your answers", kind="review"),
     Step("consent", "Consent and signature", (
         Question("signature", "Type your full name as your signature", "text", max_length=120,

@@ -6,12 +6,14 @@ resume token, which is kept in the (signed) session cookie for their convenience
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 
+from booking.appointments.bookings import active_booking_for_intake
 from booking.crypto import cipher_for
 from booking.extensions import db
 from booking.intake import bp, service
 from booking.intake.consent import consent_text
 from booking.intake.forms import check_step, form_class, form_data_from_values, values_from_form
 from booking.intake.links import absolute, booking_path, resume_path
+from booking.intake.questionnaires import crisis_questions
 from booking.intake.steps import STEP_COUNT, STEP_NUMBER, STEPS, step_at
 from booking.ratelimit import rate_limited
 from booking.signals import intake_started, intake_submitted, intake_urgent
@@ -173,7 +175,7 @@ def _send_step_signals(intake, result, now):
 
 def _render_step(intake, current, number, form, now, returning=False, page_error=None):
     """Render a step's form (with errors, if any)."""
-    extra = {}
+    extra = {"crisis_watch": crisis_questions(current.key)}
     if current.kind == "consent":
         extra["consent_text"] = consent_text(current_app.config["CONSENT_VERSION"])
         extra["consent_version"] = current_app.config["CONSENT_VERSION"]
@@ -246,7 +248,9 @@ def done():
     token = session.get(SESSION_BOOKING_TOKEN)
     booking_link = booking_path(token) if token and same_token(token, intake.booking_token_hash) else None
     allowed = intake.booking_allowed(current_app.config["INTAKE_CLEARANCE_BLOCKS_BOOKING"])
+    booking = active_booking_for_intake(db.session, intake.id)
     return render_template("intake/done.html", intake=intake, booking_allowed=allowed, booking_link=booking_link,
+                           booking=booking,
                            response_time=current_app.config["INTAKE_REVIEW_RESPONSE_TIME"],
                            **_page_context(intake, now))
 

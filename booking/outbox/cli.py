@@ -43,6 +43,23 @@ def send_command(loop, interval):
     click.echo(f"Sent {sent} message(s) through {backend.name}; {failed} failed and will be retried or were given up.")
 
 
+def where_mail_goes(backend):
+    """One sentence saying where queued emails end up with these settings."""
+    if backend.name == "smtp":
+        target = f"by SMTP through {backend.host}:{backend.port}"
+    else:
+        target = f"as .eml files in {backend.directory} (set MAIL_SMTP_HOST to send real email)"
+    return ("Emails wait in the database outbox until `flask --app booking outbox send` (or `outbox send --loop`) "
+            f"delivers them {target}.")
+
+
+@outbox_group.command("where")
+def where_command():
+    """Say where emails go with this installation's settings."""
+    backend, _envelope, _policy = sender_setup(current_app)
+    click.echo(where_mail_goes(backend))
+
+
 @bp.cli.command("send-reminders")
 def send_reminders_command():
     """Queue reminders for bookings starting within REMINDER_LEAD_HOURS (run from cron)."""

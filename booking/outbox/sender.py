@@ -60,6 +60,13 @@ def queue_email(session, *, kind, recipient, subject, body, now, ics=None, ics_m
     return message
 
 
+def queued_recipient(session, *, booking_id, kind):
+    """Who the newest `kind` message about the booking goes to, if one is waiting or sent (not failed), else None."""
+    return session.scalar(sa.select(OutboxMessage.recipient).where(
+        OutboxMessage.booking_id == booking_id, OutboxMessage.kind == kind, OutboxMessage.status != "failed")
+        .order_by(OutboxMessage.id.desc()).limit(1))
+
+
 def worker_name():
     """An identity for this sender process, kept on the rows it claims."""
     import os

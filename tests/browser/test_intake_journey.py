@@ -71,9 +71,19 @@ def fill_step(page, key, values):
             type_into(page, question.name, value)
 
 
+def choose_pounds(page):
+    """Switch the weight's unit to pounds by keyboard (type-ahead on the focused list)."""
+    tab_to(page, 'select[name="weight_kg_unit"]')
+    page.keyboard.type("p")
+    assert page.locator('select[name="weight_kg_unit"]').input_value() == "lb"
+
+
 def test_keyboard_only_intake_with_crisis_panel_reaches_the_top_of_the_queue(page, live_server):
     answers = default_values()
     answers["about"]["legal_name"] = "Keyboard Patient"
+    answers["about"]["date_of_birth"] = "03/27/1985"  # typed the US way into the date box
+    answers["about"]["weight_kg"] = "154.5"  # in pounds (see choose_pounds)
+    answers["medical"]["bp_date"] = "11/01/2026"
     answers["phq9"]["phq9_9"] = 1  # a crisis answer
     page.goto("/intake/start")
     check_page(page, "00-start", "Health questionnaire")
@@ -87,6 +97,14 @@ def test_keyboard_only_intake_with_crisis_panel_reaches_the_top_of_the_queue(pag
             check_page(page, "01b-about-errors", step.title)
         if step.kind == "form":
             fill_step(page, step.key, answers[step.key])
+            if step.key == "about":
+                choose_pounds(page)
+            if step.key == "phq9":  # the panel shows as soon as item 9 is answered, before sending
+                early = page.locator(".crisis-early .crisis-panel")
+                early.wait_for(state="visible")
+                assert "press 1" in early.inner_text()
+                assert_accessible(page)
+                save_step_screenshot(page, "intake-03a-crisis-panel-while-answering")
             press_button(page, "Save and continue")
             if step.key == "phq9":
                 panel = page.locator(".crisis-panel").inner_text()
@@ -95,7 +113,9 @@ def test_keyboard_only_intake_with_crisis_panel_reaches_the_top_of_the_queue(pag
                 check_page(page, "03b-crisis-panel", "Help is available now")
                 press_button(page, "I have read this")
         elif step.kind == "review":
-            assert "Keyboard Patient" in page.locator("main").inner_text()
+            summary = page.locator("main").inner_text()
+            assert "Keyboard Patient" in summary
+            assert "1985-03-27" in summary and "70.1 kg" in summary  # 154.5 lb, stored in kg
             press_button(page, "These answers are right")
         else:
             type_into(page, "signature", "Keyboard Patient")
