@@ -1,7 +1,9 @@
 """Helpers for the staff sign-in tests: a settable clock and cookie handling."""
 
+import re
 from datetime import timedelta
 
+import pyotp
 import sqlalchemy as sa
 
 from booking.models import AuditEvent
@@ -36,3 +38,16 @@ def client_with_cookie(app, token):
 def audit_rows(session, action):
     """The audit rows of one action, oldest first."""
     return session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).all()
+
+
+def enrol(client, user):
+    """Sign in with the password, read the secret from the enrolment page, confirm a code.
+
+    Returns (secret, the enrolment page, the confirmation response with the recovery codes).
+    """
+    first = client.post("/staff/login", data={"email": user.email, "password": user.password})
+    assert first.headers["Location"].startswith("/staff/login/enrol")
+    page = client.get("/staff/login/enrol").get_data(as_text=True)
+    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', page).group(1)
+    confirmed = client.post("/staff/login/enrol", data={"code": pyotp.TOTP(secret).now()})
+    return secret, page, confirmed

@@ -1,5 +1,6 @@
 """Staff account rules: creation, password policy, sign-in with lockout. Free of Flask."""
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -72,13 +73,20 @@ def normalise_email(email):
 
 
 def check_password_policy(password, policy=PasswordPolicy(), user_inputs=()):
-    """Raise StaffError if `password` is too short, too long or too easy to guess."""
+    """Raise StaffError if `password` is too short, too long or too easy to guess.
+
+    `user_inputs` (the person's email and name) count as words a guesser would try first.
+    """
     password = password or ""
     if len(password) < policy.min_length:
         raise StaffError(f"The password must have at least {policy.min_length} characters.")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise StaffError(f"The password must have at most {MAX_PASSWORD_LENGTH} characters.")
-    estimate = zxcvbn(password[:ESTIMATE_CHARACTERS], user_inputs=[text for text in user_inputs if text])
+    words = []
+    for text in filter(None, user_inputs):  # the whole text, its parts, and the parts run together
+        parts = [part for part in re.split(r"[\s@._-]+", text.lower()) if part]
+        words += [text.lower(), "".join(parts)] + parts
+    estimate = zxcvbn(password[:ESTIMATE_CHARACTERS], user_inputs=words)
     if estimate["score"] < policy.min_score:
         feedback = estimate["feedback"]
         hints = " ".join(filter(None, [feedback.get("warning")] + list(feedback.get("suggestions") or [])))
