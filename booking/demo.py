@@ -48,3 +48,4 @@ def seed_demo_command():
     click.echo("Demo staff sign-ins (http://127.0.0.1:5000/staff/login):")
     for email, _name, role, password in DEMO_STAFF:
         click.echo(f"  {role:<13} {email:<28} {password}")
+    click.echo("The admin and clinicians set up an authenticator app (QR code or key) at their first sign-in.")
