@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.models import AuditEvent
-from booking.staff.accounts import SignInPolicy, SignInRefused, StaffError, authenticate, create_staff
+from booking.staff.accounts import SignInPolicy, SignInRefused, authenticate, create_staff
 from booking.timeutil import utcnow
 
 

@@ -1,4 +1,4 @@
-"""Admin pages: staff accounts and the audit log (read-only: no route edits or deletes it)."""
+"""Admin pages: staff accounts (roles, passwords, second factors, sessions) and the audit log (read-only)."""
 
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -7,18 +7,16 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from booking.appointments.availability import DATE_FILTER_ERROR, parse_day
 from booking.audit import record_request_event
 from booking.extensions import db
 from booking.models import AuditEvent, StaffUser
 from booking.models.audit import AUDIT_ACTIONS
-from booking.staff import bp
+from booking.staff import bp, web_session
 from booking.staff.access import staff_only
-from booking.appointments.availability import DATE_FILTER_ERROR, parse_day
-from booking.staff import web_session
 from booking.staff.accounts import PasswordPolicy, StaffError, create_staff, end_sessions, reset_password
 from booking.staff.forms import AuditFilterForm, ButtonForm, EditStaffForm, NewStaffForm, ResetPasswordForm
 from booking.staff.two_factor import reset_second_factor, unused_recovery_codes
-from booking.timeutil import utcnow
 
 AUDIT_PAGE_SIZE = 50
 MAX_AUDIT_PAGE = 100_000  # far beyond any real log; keeps the OFFSET inside every database's integer
@@ -45,7 +43,7 @@ def staff_list():
             flash(f"Account created for {user.name}.", "success")
             return redirect(url_for("staff.staff_list"))
     staff = db.session.scalars(sa.select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.name)).all()
-    return render_template("staff/staff_list.html", staff=staff, form=form, now=utcnow())
+    return render_template("staff/staff_list.html", staff=staff, form=form)
 
 
 @bp.route("/admin/staff/<id:user_id>", methods=["GET", "POST"])
