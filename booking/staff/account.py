@@ -9,7 +9,7 @@ from booking.models import StaffUser
 from booking.staff import bp, web_session
 from booking.staff.access import staff_only
 from booking.staff.accounts import PasswordPolicy, StaffError, WrongPassword, change_password
-from booking.staff.forms import ChangePasswordForm, ButtonForm
+from booking.staff.forms import ButtonForm, ChangePasswordForm
 
 ALL_STAFF = ("admin", "receptionist", "clinician")
 
