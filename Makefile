@@ -44,9 +44,10 @@ run: seed
 	@PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/flask outbox where
 	PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) BOOKING_ENV=development $(BIN)/flask run --host $(HOST) --port $(PORT)
 
-## make serve: the same app under gunicorn (production settings: needs HTTPS for staff sign-in)
+## make serve: the same app under gunicorn (production settings: needs HTTPS for staff sign-in).
+## Rate limits go to Redis when it answers; several workers without it refuse to start (see README).
 serve: migrate
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) wsgi:app
+	$(BIN)/gunicorn -c gunicorn_config.py --workers $(WORKERS) --bind $(HOST):$(PORT) wsgi:app
 
 ## make test: install the test tools and run the whole suite (TEST_DATABASE_URL picks PostgreSQL)
 test: install-dev

@@ -81,6 +81,10 @@ def register_extensions(app):
     from booking.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
+    from booking import filemodes
+
+    with app.app_context():  # creates the engine object only; nothing connects here
+        filemodes.init_app(app, db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)
     ratelimit.init_app(app)

@@ -15,6 +15,7 @@ ENVIRONMENT_SETTINGS = {
     "CLINIC_ADDRESS": str,
     "CLINIC_DOMAIN": str,
     "RATELIMIT_STORAGE_URI": str,
+    "STAFF_SESSION_REDIS_URL": str,
     "MAIL_SMTP_HOST": str,
     "MAIL_SMTP_PORT": int,
     "MAIL_SMTP_USERNAME": str,
@@ -49,18 +50,27 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True
-    STAFF_IDLE_TIMEOUT = timedelta(minutes=15)
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # Staff sessions live on the server (booking/staff/sessions.py): the table by default,
+    # Redis when STAFF_SESSION_REDIS_URL is set. The idle timeout is measured there.
+    STAFF_IDLE_TIMEOUT = timedelta(minutes=15)
+    STAFF_SESSION_LIFETIME = timedelta(hours=12)  # from sign-in, however active
+    STAFF_SESSION_REDIS_URL = None
+    STAFF_SESSION_REDIS_PREFIX = "booking:staff-session:"
 
     # Staff sign-in protection.
     STAFF_PASSWORD_MIN_LENGTH = 12
-    STAFF_MAX_FAILED_LOGINS = 5
+    STAFF_PASSWORD_MIN_SCORE = 3  # zxcvbn's 0-4 guessability score
+    STAFF_MAX_FAILED_LOGINS = 5  # per account and address within STAFF_LOCKOUT
+    STAFF_MAX_ACCOUNT_FAILED_LOGINS = 50  # per account from all addresses: a stranger cannot lock it alone
     STAFF_LOCKOUT = timedelta(minutes=15)
+    STAFF_TOTP_FOR_RECEPTIONISTS = False  # admins and clinicians always need an authenticator code
     LOGIN_RATE_LIMIT = "20 per minute"
     # New questionnaires per client address: a clinic's shared tablet stays well inside this,
     # a script filling the database with drafts does not.
     INTAKE_START_RATE_LIMIT = "30 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_KEY_PREFIX = "booking"  # keeps these counters apart from other programs in the same Redis
 
     # Each server process keeps computed weeks of free times this many seconds at most (0: off).
     # Changes made through the app show at once anyway (the schedule version); the limit heals

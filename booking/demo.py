@@ -54,3 +54,4 @@ def seed_demo_command():
     click.echo(f"Demo staff sign-ins ({staff_login_url(current_app.config)}):")
     for email, _name, role, password in DEMO_STAFF:
         click.echo(f"  {role:<13} {email:<28} {password}")
+    click.echo("The admin and clinicians set up an authenticator app (QR code or key) at their first sign-in.")

@@ -9,6 +9,8 @@ import os
 import secrets
 import sys
 
+from booking.filemodes import PRIVATE_DIRECTORY, PRIVATE_FILE
+
 TEMPLATE = '''"""Settings for this installation. Generated once by `make run`; keep it secret."""
 
 SECRET_KEY = {secret_key!r}
@@ -28,9 +30,13 @@ def write_instance_config(path):
     """Create `path` with generated secrets unless it exists. Returns True if written."""
     if os.path.exists(path):
         return False
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        os.makedirs(folder, mode=PRIVATE_DIRECTORY)
+        os.chmod(folder, PRIVATE_DIRECTORY)  # makedirs' mode is filtered by the umask
+
     content = TEMPLATE.format(secret_key=secrets.token_urlsafe(48), intake_key=new_fernet_key())
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(content)
     return True

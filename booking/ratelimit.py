@@ -25,7 +25,6 @@ from limits.strategies import FixedWindowRateLimiter
 
 log = logging.getLogger("booking.ratelimit")
 EXTENSION = "booking_rate_limiter"
-NAMESPACE = "booking"  # keeps our counters apart from other programs sharing the Redis
 
 
 def init_app(app):
@@ -60,10 +59,11 @@ def rate_limited(setting, methods=None):
 def _hit(limit_text, scope, address):
     """Count one request; None if allowed, else the seconds until the client may try again."""
     limiter = current_app.extensions[EXTENSION]
+    namespace = current_app.config["RATELIMIT_KEY_PREFIX"]
     try:
         for item in parse_many(limit_text):
-            if not limiter.hit(item, NAMESPACE, scope, address):
-                reset_at = limiter.get_window_stats(item, NAMESPACE, scope, address).reset_time
+            if not limiter.hit(item, namespace, scope, address):
+                reset_at = limiter.get_window_stats(item, namespace, scope, address).reset_time
                 return max(1, math.ceil(reset_at - time.time()))
     except Exception:  # the store is down or refused us: let the request through, loudly
         log.exception("rate-limit store unavailable; %s not limited", scope)

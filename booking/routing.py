@@ -1,5 +1,7 @@
 """URL converters shared by every blueprint."""
 
+import re
+
 from werkzeug.routing import IntegerConverter
 
 
@@ -11,6 +13,12 @@ class RecordIdConverter(IntegerConverter):
     """
 
     regex = r"[1-9]\d{0,8}"
+
+
+def parse_record_id(text):
+    """A record id from a query string or form, as the `<id:>` converter would read it, or None."""
+    text = text or ""
+    return int(text) if re.fullmatch(RecordIdConverter.regex, text, re.ASCII) else None
 
 
 def init_app(app):

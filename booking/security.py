@@ -1,6 +1,7 @@
 """Response headers, request ids and logging that never records form contents."""
 
 import logging
+import re
 import secrets
 import time
 
@@ -29,6 +30,8 @@ SECURITY_HEADERS = (
 )
 
 log = logging.getLogger("booking.requests")
+# How werkzeug's development server starts every line about a request: "<address> - - [<date>] ...".
+REQUEST_LINE = re.compile(r"^\S+ - - \[")
 
 
 class RequestIdFilter(logging.Filter):
@@ -42,8 +45,19 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class DropPathLines(logging.Filter):
+    """Drop werkzeug's per-request lines (`flask run`): they print the path, which can hold a
+    private-link token. The app's own line (booking.requests) names the endpoint instead."""
+
+    def filter(self, record):
+        return not REQUEST_LINE.match(str(record.msg))
+
+
 def configure_logging():
     """Send the app's log lines, each with its request id, to stderr (once per process)."""
+    werkzeug_logger = logging.getLogger("werkzeug")
+    if not any(isinstance(existing, DropPathLines) for existing in werkzeug_logger.filters):
+        werkzeug_logger.addFilter(DropPathLines())
     logger = logging.getLogger("booking")
     if getattr(logger, "_configured", False):
         return

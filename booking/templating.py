@@ -1,8 +1,9 @@
 """What every template can use: the clinic's details, the staff menu, time formatting."""
 
-from flask import current_app, session
+from flask import current_app
 from flask_login import current_user
 
+from booking.staff import web_session
 from booking.timeutil import to_zone, zone_label
 
 
@@ -30,11 +31,10 @@ def format_local(moment, pattern="%A %-d %B %Y, %-I:%M %p"):
 def signed_in_staff():
     """The signed-in staff member, or None.
 
-    A browser that never signed in has no user id in its session, and its pages do not ask
-    Flask-Login: asking would load an anonymous user and write Flask-Login's `_fresh` key
-    into every patient's session cookie (a new Set-Cookie on each page).
+    A request without the staff session cookie (every patient's) does not ask Flask-Login,
+    so it costs no session lookup.
     """
-    if "_user_id" not in session:
+    if not web_session.has_cookie():
         return None
     return current_user if current_user.is_authenticated else None
 

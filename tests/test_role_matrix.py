@@ -17,6 +17,10 @@ LOGIN = "login"  # redirected to the sign-in page
 MATRIX = {
     "/staff/": (LOGIN, 200, 200, 200),
     "/staff/login": (200, 302, 302, 302),
+    "/staff/login/code": (LOGIN, 302, 302, 302),  # only between password and code
+    "/staff/login/enrol": (LOGIN, 302, 302, 302),
+    "/staff/account/password": (LOGIN, 200, 200, 200),
+    "/staff/account/sessions": (LOGIN, 200, 200, 200),
     "/staff/admin/staff": (LOGIN, 403, 403, 200),
     "/staff/admin/staff/{admin_id}": (LOGIN, 403, 403, 200),
     "/staff/admin/audit": (LOGIN, 403, 403, 200),
@@ -36,6 +40,10 @@ MATRIX = {
 RULES = {
     "/staff/": "/staff/",
     "/staff/login": "/staff/login",
+    "/staff/login/code": "/staff/login/code",
+    "/staff/login/enrol": "/staff/login/enrol",
+    "/staff/account/password": "/staff/account/password",
+    "/staff/account/sessions": "/staff/account/sessions",
     "/staff/admin/staff": "/staff/admin/staff",
     "/staff/admin/staff/<id:user_id>": "/staff/admin/staff/{admin_id}",
     "/staff/admin/audit": "/staff/admin/audit",

@@ -266,6 +266,9 @@ def days_between(first_day, last_day):
     return [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
 
 
+DATE_FILTER_ERROR = "Use a real date from 2000 to 2199, written as YYYY-MM-DD."
+
+
 def parse_day(text, default=None):
     """A YYYY-MM-DD date from 2000 to 2199, or `default` for anything else (impossible dates included).
 

@@ -22,6 +22,7 @@ from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
 from booking.models import Booking, Intake
 from booking.outbox.sender import queued_recipient
+from booking.staff import web_session
 from booking.tokens import plausible_token, token_hash
 
 INTAKE_KEY = "booking_intake_id"
@@ -151,7 +152,7 @@ def shared_page(key, render):
     was flashed to this browser or a staff member is signed in (the header shows their name),
     and those are rendered afresh.
     """
-    if "_flashes" in session or "_user_id" in session:
+    if "_flashes" in session or web_session.has_cookie():
         return render()
     cache = cache_for(current_app)
     key = key + (request.endpoint, request.script_root)

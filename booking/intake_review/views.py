@@ -1,11 +1,10 @@
 """Staff views of intakes. Receptionists see the list only; every view of answers is audited."""
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from booking.appointments.availability import DATE_FILTER_ERROR, parse_day
 from booking.audit import record_request_event
 from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
@@ -31,11 +30,10 @@ def _parse_day(field):
     """A YYYY-MM-DD filter field as a date, or None with an error on the field."""
     if not field.data or field.errors:
         return None
-    try:
-        return datetime.strptime(field.data.strip(), "%Y-%m-%d").date()
-    except ValueError:
-        field.errors = list(field.errors) + ["Use a real date written as YYYY-MM-DD."]
-        return None
+    day = parse_day(field.data)
+    if day is None:
+        field.errors = list(field.errors) + [DATE_FILTER_ERROR]
+    return day
 
 
 @bp.get("")

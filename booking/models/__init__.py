@@ -1,6 +1,6 @@
 """All tables. Each feature keeps its models in its own module here."""
 
-from booking.models.staff import ROLES, StaffUser  # noqa: F401
+from booking.models.staff import ROLES, RecoveryCode, SignInFailure, StaffSession, StaffUser  # noqa: F401
 from booking.models.audit import AuditEvent  # noqa: F401
 from booking.models.intake import *  # noqa: F401,F403
 from booking.models.appointments import *  # noqa: F401,F403

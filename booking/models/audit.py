@@ -18,6 +18,8 @@ AUDIT_ACTIONS = (
     "change_staff",
     "change_booking",
     "change_settings",
+    "end_session",
+    "access_refused",
 )
 
 

@@ -15,6 +15,7 @@ from booking.appointments.forms import StatusForm
 from booking.audit import record_request_event
 from booking.extensions import db
 from booking.models import Booking
+from booking.routing import parse_record_id
 from booking.schedule import bp
 from booking.schedule.bookings import clinician_choices
 from booking.schedule.grid import STATE_LABELS, build_grid, plan_day, row_times
@@ -30,9 +31,7 @@ def clinician_scope(requested):
     """Which clinician(s) this person may see: a clinician only ever sees their own schedule."""
     if current_user.role == "clinician":
         return current_user.id
-    if requested and requested.isdigit():
-        return int(requested)
-    return None
+    return parse_record_id(requested)
 
 
 def bookings_between(session, first_day, last_day, zone, clinician_id=None, include_cancelled=False):

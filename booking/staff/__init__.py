@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", cli_group=None)
 
-from booking.staff import admin, cli, views  # noqa: E402,F401
+from booking.staff import account, admin, cli, views  # noqa: E402,F401

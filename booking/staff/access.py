@@ -2,17 +2,25 @@
 
 `staff_only(...)` marks a view; `enforce_staff_access` runs before every request and
 refuses any /staff view that declared nothing, so a forgotten decorator fails closed.
+Every refusal (403) is written to the audit log.
 """
 
-from datetime import datetime, timezone
+from flask import abort, current_app, flash, g, redirect, request, url_for
 
-from flask import abort, current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, logout_user
-
+from booking.audit import record_request_event
+from booking.errors import render_error
+from booking.extensions import db
 from booking.models import ROLES
+from booking.staff import web_session
 
 PUBLIC = "public"
 STAFF_PREFIX = "/staff"
+# Pages a signed-in person may still open while a new password is due.
+PASSWORD_DUE_ENDPOINTS = ("staff.change_password", "staff.logout", "static")
+ENDED_MESSAGES = {
+    "idle": "You were signed out after a period of inactivity. Please sign in again.",
+    "expired": "Your session has ended. Please sign in again.",
+}
 
 
 def staff_only(*roles):
@@ -35,7 +43,7 @@ def allowed_roles_for(endpoint):
 
 
 def enforce_staff_access():
-    """before_request: sign-in, idle timeout and role checks for the staff area."""
+    """before_request: sign-in, second factor, password due and role checks for the staff area."""
     if not request.path.startswith(STAFF_PREFIX) or request.endpoint is None:
         return None
     roles = allowed_roles_for(request.endpoint)
@@ -44,23 +52,27 @@ def enforce_staff_access():
         abort(403)
     if PUBLIC in roles:
         return None
-    if not current_user.is_authenticated:
+    found = web_session.current()
+    if found is None:
+        ended = ENDED_MESSAGES.get(g.get("staff_session_ended"))
+        if ended:
+            flash(ended, "info")
+            return redirect(url_for("staff.login"))
         return redirect(url_for("staff.login", next=request.full_path if request.method == "GET" else None))
-    if _idle_too_long():
-        logout_user()
-        session.clear()
-        flash("You were signed out after a period of inactivity. Please sign in again.", "info")
-        return redirect(url_for("staff.login"))
-    session["last_seen"] = datetime.now(timezone.utc).timestamp()
-    if current_user.role not in roles:
+    record, user = found
+    if not record.verified:
+        return redirect(url_for("staff.second_factor"))
+    if user.must_change_password and request.endpoint not in PASSWORD_DUE_ENDPOINTS:
+        return redirect(url_for("staff.change_password"))
+    if user.role not in roles:
         abort(403)
     return None
 
 
-def _idle_too_long():
-    last_seen = session.get("last_seen")
-    if last_seen is None:
-        return False
-    idle = datetime.now(timezone.utc).timestamp() - float(last_seen)
-    return idle > current_app.config["STAFF_IDLE_TIMEOUT"].total_seconds()
-
+def refused(error):
+    """Error handler for 403: audit the refusal (method and endpoint, never the path), then explain."""
+    db.session.rollback()  # nothing a refused request started may be committed with the audit row
+    record_request_event(db.session, "access_refused", target_type="endpoint",
+                         detail=f"{request.method} {request.endpoint or '-'}")
+    db.session.commit()
+    return render_error(403)

@@ -1,4 +1,4 @@
-"""Admin pages: staff accounts and the audit log (read-only: no route edits or deletes it)."""
+"""Admin pages: staff accounts (roles, passwords, second factors, sessions) and the audit log (read-only)."""
 
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -7,15 +7,16 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from booking.appointments.availability import DATE_FILTER_ERROR, parse_day
 from booking.audit import record_request_event
 from booking.extensions import db
 from booking.models import AuditEvent, StaffUser
 from booking.models.audit import AUDIT_ACTIONS
-from booking.staff import bp
+from booking.staff import bp, web_session
 from booking.staff.access import staff_only
-from booking.staff.accounts import StaffError, create_staff, reset_password
-from booking.timeutil import utcnow
-from booking.staff.forms import AuditFilterForm, EditStaffForm, NewStaffForm, ResetPasswordForm
+from booking.staff.accounts import PasswordPolicy, StaffError, create_staff, end_sessions, reset_password
+from booking.staff.forms import AuditFilterForm, ButtonForm, EditStaffForm, NewStaffForm, ResetPasswordForm
+from booking.staff.two_factor import reset_second_factor, unused_recovery_codes
 
 AUDIT_PAGE_SIZE = 50
 MAX_AUDIT_PAGE = 100_000  # far beyond any real log; keeps the OFFSET inside every database's integer
@@ -30,7 +31,7 @@ def staff_list():
         try:
             user = create_staff(db.session, email=form.email.data, name=form.name.data, role=form.role.data,
                                 password=form.password.data,
-                                min_length=current_app.config["STAFF_PASSWORD_MIN_LENGTH"])
+                                policy=PasswordPolicy.from_config(current_app.config))
             db.session.flush()
         except StaffError as error:
             db.session.rollback()
@@ -42,43 +43,57 @@ def staff_list():
             flash(f"Account created for {user.name}.", "success")
             return redirect(url_for("staff.staff_list"))
     staff = db.session.scalars(sa.select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.name)).all()
-    return render_template("staff/staff_list.html", staff=staff, form=form, now=utcnow())
+    return render_template("staff/staff_list.html", staff=staff, form=form)
 
 
 @bp.route("/admin/staff/<id:user_id>", methods=["GET", "POST"])
 @staff_only("admin")
 def staff_edit(user_id):
-    """Change a role, deactivate or reactivate, or reset a password."""
+    """Change a role, deactivate or reactivate, reset a password or the second factor, end sessions."""
     user = db.session.get(StaffUser, user_id) or abort(404)
     form = EditStaffForm(obj=user, prefix="edit")
     reset_form = ResetPasswordForm(prefix="reset")
+    button_form = ButtonForm()
     submitted = request.form.get("form") if request.method == "POST" else None
     if submitted == "edit" and form.validate_on_submit():
         if user.id == current_user.id and (form.role.data != "admin" or not form.active.data):
             form.role.errors.append("You cannot remove your own admin role or deactivate yourself.")
         else:
             changes = describe_changes(user, form.role.data, form.active.data)
-            user.role = form.role.data
-            if user.active and not form.active.data:
-                user.session_version += 1  # deactivation ends every session at once
-            user.active = form.active.data
-            record_request_event(db.session, "change_staff", target_type="staff_user", target_id=user.id,
-                                 detail=changes or "no change")
-            db.session.commit()
-            flash(f"Saved {user.name}.", "success")
-            return redirect(url_for("staff.staff_edit", user_id=user.id))
+            revoked = user.active and not form.active.data
+            user.role, user.active = form.role.data, form.active.data
+            if revoked:
+                end_sessions(user)  # deactivation ends every session at once
+            return _saved(user, changes or "no change", f"Saved {user.name}.", revoked=revoked)
     elif submitted == "reset" and reset_form.validate_on_submit():
         try:
-            reset_password(user, reset_form.password.data, current_app.config["STAFF_PASSWORD_MIN_LENGTH"])
+            reset_password(db.session, user, reset_form.password.data, PasswordPolicy.from_config(current_app.config))
         except StaffError as error:
             reset_form.password.errors.append(str(error))
         else:
-            record_request_event(db.session, "change_staff", target_type="staff_user", target_id=user.id,
-                                 detail="password reset")
-            db.session.commit()
-            flash(f"Password reset for {user.name}; they are signed out everywhere.", "success")
-            return redirect(url_for("staff.staff_edit", user_id=user.id))
-    return render_template("staff/staff_edit.html", user=user, form=form, reset_form=reset_form)
+            return _saved(user, "password reset", f"Password reset for {user.name}; they are signed out everywhere "
+                          "and must choose a new password when they next sign in.")
+    elif submitted == "factor" and button_form.validate_on_submit():
+        reset_second_factor(db.session, user)
+        return _saved(user, "second factor reset", f"Two-factor sign-in reset for {user.name}; they are signed "
+                      "out and will set up an authenticator app when they next sign in.")
+    elif submitted == "sessions" and button_form.validate_on_submit():
+        end_sessions(user)
+        return _saved(user, "all sessions ended", f"{user.name} is signed out everywhere.")
+    return render_template("staff/staff_edit.html", user=user, form=form, reset_form=reset_form,
+                           button_form=button_form,
+                           sessions=web_session.store().for_user(user.id),
+                           recovery_left=unused_recovery_codes(db.session, user))
+
+
+def _saved(user, detail, message, revoked=True):
+    """Audit an account change, drop the sessions it revoked, commit and go back to the account."""
+    if revoked:
+        web_session.store().end_all(user.id)  # already dead by their version; this tidies the store
+    record_request_event(db.session, "change_staff", target_type="staff_user", target_id=user.id, detail=detail)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("staff.staff_edit", user_id=user.id))
 
 
 def describe_changes(user, role, active):
@@ -107,10 +122,9 @@ def audit_log():
         for field, bound in ((form.since, "since"), (form.until, "until")):
             if not field.data:
                 continue
-            try:
-                day = datetime.strptime(field.data, "%Y-%m-%d").date()
-            except ValueError:
-                field.errors.append("Use a real date written as YYYY-MM-DD.")
+            day = parse_day(field.data)
+            if day is None:
+                field.errors.append(DATE_FILTER_ERROR)
                 continue
             if bound == "since":
                 query = query.where(AuditEvent.at >= datetime.combine(day, time(), zone))

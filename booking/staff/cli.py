@@ -8,7 +8,7 @@ from flask import current_app
 from booking.extensions import db
 from booking.models import ROLES
 from booking.staff import bp
-from booking.staff.accounts import StaffError, create_staff
+from booking.staff.accounts import PasswordPolicy, StaffError, create_staff
 
 
 @bp.cli.command("create-staff")
@@ -24,9 +24,11 @@ def create_staff_command(email, name, role, password_stdin):
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = create_staff(db.session, email=email, name=name, role=role, password=password,
-                            min_length=current_app.config["STAFF_PASSWORD_MIN_LENGTH"])
+                            policy=PasswordPolicy.from_config(current_app.config))
         db.session.commit()
     except StaffError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from error
     click.echo(f"Created {user.role} {user.email}.")
+    if user.role != "receptionist" or current_app.config["STAFF_TOTP_FOR_RECEPTIONISTS"]:
+        click.echo("At the first sign-in they set up an authenticator app (a QR code is shown).")

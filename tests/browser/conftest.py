@@ -143,3 +143,18 @@ def save_step_screenshot(page, name):
     """Save a named screenshot of a journey step under tests/artifacts/ (kept even on success)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, user):
+    """Sign `user` in through the real forms: email and password, then the authenticator code if asked."""
+    import pyotp
+
+    page.goto("/staff/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    if "/staff/login/code" in page.url:
+        page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(user.totp).now())
+        page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(lambda url: "/staff/login" not in url)

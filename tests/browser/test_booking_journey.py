@@ -10,7 +10,7 @@ from booking.appointments.availability import clinic_day
 from booking.extensions import db
 from booking.models import Booking
 from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake, earlier_today
-from tests.browser.conftest import assert_accessible, save_step_screenshot
+from tests.browser.conftest import assert_accessible, save_step_screenshot, sign_in
 from tests.browser.intake_pages import complete_intake
 from tests.factories import create_staff_user
 from tests.intake_factories import answers_with
@@ -40,10 +40,7 @@ def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_br
     app = live_server.app
     clinician, _token, reception = setup_clinic(app)  # this patient starts from a fresh intake
     desk = playwright_browser.new_context(base_url=live_server.url).new_page()
-    desk.goto("/staff/login")
-    desk.get_by_label("Email").fill(reception.email)
-    desk.get_by_label("Password").fill(reception.password)
-    desk.get_by_role("button", name="Sign in").click()
+    sign_in(desk, reception)
 
     # The patient fills in the health questionnaire, then follows its "Book a consultation" button.
     complete_intake(page, answers_with(about={"legal_name": "Pat Browser", "email": "pat@example.org"}))

@@ -1,14 +1,6 @@
 """Staff calendar and outbox pages in a real browser (they use no JavaScript): accessible and usable."""
 
-from tests.browser.conftest import assert_accessible
-
-
-def sign_in(page, user):
-    page.goto("/staff/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(user.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/staff/")
+from tests.browser.conftest import assert_accessible, sign_in
 
 
 def test_admin_rotates_a_feed_link_exports_with_an_error_and_sees_the_outbox(page, live_server):

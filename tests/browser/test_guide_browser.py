@@ -1,5 +1,7 @@
 """The guide and sign-in in a real browser: accessible, keyboard-usable, nothing from elsewhere."""
 
+import pyotp
+
 from tests.browser.conftest import assert_accessible
 from tests.test_guide import SLUGS
 
@@ -49,6 +51,10 @@ def test_staff_sign_in_by_keyboard_only(browser_session, live_server):
     page.keyboard.type(user.email)
     page.keyboard.press("Tab")
     page.keyboard.type(user.password)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/staff/login/code")
+    page.get_by_label("Code from your authenticator app").focus()
+    page.keyboard.type(pyotp.TOTP(user.totp).now())
     page.keyboard.press("Enter")
     page.wait_for_url("**/staff/")
     assert page.get_by_role("heading", level=1).inner_text() == f"Welcome, {user.name}"

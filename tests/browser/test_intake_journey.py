@@ -1,6 +1,8 @@
 """A patient completes the intake by keyboard alone, meets the crisis panel, sends it; a clinician
 finds it at the top of the queue marked urgent. axe checks every page; each step is photographed."""
 
+import pyotp
+
 from booking.extensions import db as _db
 from booking.intake.steps import STEPS
 from tests.browser.conftest import assert_accessible, save_step_screenshot
@@ -132,6 +134,8 @@ def test_keyboard_only_intake_with_crisis_panel_reaches_the_top_of_the_queue(pag
     type_into(page, "email", clinician.email)
     type_into(page, "password", clinician.password)
     press_button(page, "Sign in")
+    type_into(page, "code", pyotp.TOTP(clinician.totp).now())  # the second factor, by keyboard too
+    press_button(page, "Continue")
     tab_to(page, 'a[href="/staff/intakes"]')
     with page.expect_navigation():
         page.keyboard.press("Enter")
