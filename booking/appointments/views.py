@@ -21,16 +21,16 @@ from booking.appointments.web import (booking_context, calendar_link, manage_lin
 from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
 from booking.models import Booking, Intake
+from booking.patient_session import remember_intake, remembered_intake_id
 from booking.tokens import plausible_token, token_hash
 
-INTAKE_KEY = "booking_intake_id"
 JUST_BOOKED_KEY = "just_booked"
 
 
 def current_intake():
     """The intake remembered in this browser's session, if it may still book."""
-    intake_id = session.get(INTAKE_KEY)
-    intake = db.session.get(Intake, intake_id) if isinstance(intake_id, int) else None
+    intake_id = remembered_intake_id()
+    intake = db.session.get(Intake, intake_id) if intake_id is not None else None
     return intake if _may_book(intake) else None
 
 
@@ -136,7 +136,7 @@ def start_from_intake(token):
         return render_template("appointments/link_invalid.html"), 404
     if not _may_book(intake):
         return render_template("appointments/not_yet.html"), 403
-    session[INTAKE_KEY] = intake.id
+    remember_intake(intake.id)
     return redirect(url_for("appointments.choose"))
 
 
@@ -144,8 +144,8 @@ def start_from_intake(token):
 def choose():
     """Choose a clinician (or the first available) and a time, week by week."""
     # The busiest page: one query when the week is cached (the intake's state with the schedule version).
-    intake_id = session.get(INTAKE_KEY)
-    state = patient_state(db.engine, intake_id) if isinstance(intake_id, int) else None
+    intake_id = remembered_intake_id()
+    state = patient_state(db.engine, intake_id) if intake_id is not None else None
     if not _may_book(state):
         return render_template("appointments/no_intake.html")
     snapshot = schedule_snapshot(db.session, cache_for(current_app), current_app.config,
