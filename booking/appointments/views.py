@@ -11,8 +11,9 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 
 from booking.appointments import bp
 from booking.appointments.availability import clinic_day, days_between, parse_day, week_start
-from booking.appointments.bookings import (AlreadyBooked, BookingError, Patient, SlotTaken, cancel_booking,
-                                           create_booking, find_by_token, move_booking, patient_state)
+from booking.appointments.bookings import (AlreadyBooked, BookingError, ManageLinkExpired, Patient, SlotTaken,
+                                           cancel_booking, create_booking, find_by_manage_link, find_by_token,
+                                           move_booking, patient_state)
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
 from booking.appointments.week_cache import bookable_clinicians as cached_clinicians
 from booking.appointments.week_cache import cache_for, schedule_snapshot, week_slots
@@ -22,6 +23,7 @@ from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
 from booking.models import Booking, Intake
 from booking.patient_session import remember_intake, remembered_intake_id
+from booking.timeutil import utcnow
 from booking.tokens import plausible_token, token_hash
 
 JUST_BOOKED_KEY = "just_booked"
@@ -227,12 +229,36 @@ def confirm():
     return redirect(url_for("appointments.manage", token=token))
 
 
+class LinkRefused(Exception):
+    """A manage link that opens nothing; `response` is the page to answer with."""
+
+    def __init__(self, response):
+        super().__init__("manage link refused")
+        self.response = response
+
+
+@bp.app_errorhandler(LinkRefused)
+def link_refused(error):
+    """The friendly page for a made-up or expired manage link."""
+    return error.response
+
+
+def open_manage_link(token, lock=False):
+    """The booking a manage link opens. Raises LinkRefused (404 made up, 410 expired) otherwise."""
+    try:
+        booking = find_by_manage_link(db.session, token, now=utcnow(), days=current_app.config["MANAGE_LINK_DAYS"],
+                                      lock=lock)
+    except ManageLinkExpired as error:
+        raise LinkRefused((render_template("appointments/link_expired.html", message=error.message), 410)) from None
+    if booking is None:
+        raise LinkRefused((render_template("appointments/link_invalid.html"), 404))
+    return booking
+
+
 @bp.get("/book/manage/<token>")
 def manage(token):
     """The private manage page: the booking's details and what can be done with it."""
-    booking = find_by_token(db.session, token)
-    if booking is None:
-        return render_template("appointments/link_invalid.html"), 404
+    booking = open_manage_link(token)
     just_booked = session.pop(JUST_BOOKED_KEY, None) == booking.id
     return render_template("appointments/manage.html", booking=booking, token=token, just_booked=just_booked,
                            manage_url=manage_link(token), ics_url=calendar_link(token),
@@ -242,9 +268,7 @@ def manage(token):
 @bp.route("/book/manage/<token>/cancel", methods=["POST"])
 def cancel(token):
     """Cancel from the manage link, with an optional reason."""
-    booking = find_by_token(db.session, token, lock=True)
-    if booking is None:
-        return render_template("appointments/link_invalid.html"), 404
+    booking = open_manage_link(token, lock=True)
     form = CancelForm()
     ctx = booking_context()
     error = None
@@ -267,9 +291,7 @@ def cancel(token):
 @bp.route("/book/manage/<token>/reschedule", methods=["GET", "POST"])
 def reschedule(token):
     """Pick another free time, with the same or another clinician; moving it is one step."""
-    booking = find_by_token(db.session, token, lock=request.method == "POST")
-    if booking is None:
-        return render_template("appointments/link_invalid.html"), 404
+    booking = open_manage_link(token, lock=request.method == "POST")
     ctx = booking_context()
     form = RescheduleForm(data=None if request.method == "POST" else {
         "start": request.args.get("start", ""), "clinician": request.args.get("clinician", "")})

@@ -7,7 +7,6 @@ from flask import abort, current_app, flash, make_response, render_template, req
 from flask_login import current_user
 
 from booking.audit import record_event, record_request_event
-from booking.appointments.bookings import find_by_token
 from booking.calendar import bp
 from booking.calendar.feed_cache import cache_for
 from booking.calendar.feeds import (FeedOptions, FeedTokenError, RangeError, clinician_feed, clinician_for_token,
@@ -52,9 +51,9 @@ def feed_options(config):
 @bp.get("/book/manage/<token>/invite.ics")
 def booking_ics(token):
     """The booking's invite as it stands: REQUEST, or CANCEL once cancelled. 404 for any other token."""
-    booking = find_by_token(db.session, token)
-    if booking is None:
-        abort(404)
+    from booking.appointments.views import open_manage_link  # the booking feature owns its links
+
+    booking = open_manage_link(token)
     config = current_app.config
     method, text = invite_for(booking, config=config, now=utcnow(),
                               link=absolute(config, MANAGE_PATH.format(token=token)))
