@@ -23,6 +23,7 @@ from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
 from booking.models import Booking, Intake
 from booking.patient_session import remember_intake, remembered_intake_id
+from booking.ratelimit import enforce, rate_limited
 from booking.timeutil import utcnow
 from booking.tokens import plausible_token, token_hash
 
@@ -184,7 +185,15 @@ def _prefill(intake):
         return {}
 
 
+def count_email_to(address):
+    """Count one patient email caused by a booking change, per address (429 once the day's share is used)."""
+    if address:
+        # One budget for booking, moving and cancelling: each sends clinic-branded mail to it.
+        enforce("BOOKING_EMAIL_RATE_LIMIT", "appointments.patient-email", address.strip().lower())
+
+
 @bp.route("/book/confirm", methods=["GET", "POST"])
+@rate_limited("BOOKING_ADDRESS_RATE_LIMIT", methods=("POST",))
 def confirm():
     """Check the chosen time and the patient's details, then book it."""
     intake = current_intake()
@@ -210,6 +219,7 @@ def confirm():
         return render_template("appointments/confirm.html", **page), (400 if request.method == "POST" else 200)
     patient = Patient(name=form.name.data.strip(), email=form.email.data.strip().lower(),
                       phone=(form.phone.data or "").strip() or None, timezone=page["patient_tz"])
+    count_email_to(patient.email)
     try:
         booking, token = create_booking(db.session, ctx, clinician_id=clinician_id, starts_at=starts_at,
                                         patient=patient, link_for=manage_link, intake_id=intake.id)
@@ -266,6 +276,7 @@ def manage(token):
 
 
 @bp.route("/book/manage/<token>/cancel", methods=["POST"])
+@rate_limited("BOOKING_ADDRESS_RATE_LIMIT")
 def cancel(token):
     """Cancel from the manage link, with an optional reason."""
     booking = open_manage_link(token, lock=True)
@@ -273,6 +284,7 @@ def cancel(token):
     ctx = booking_context()
     error = None
     if form.validate_on_submit():
+        count_email_to(booking.patient_email)
         try:
             cancel_booking(db.session, ctx, booking, reason=form.reason.data)
         except BookingError as refusal:
@@ -289,6 +301,7 @@ def cancel(token):
 
 
 @bp.route("/book/manage/<token>/reschedule", methods=["GET", "POST"])
+@rate_limited("BOOKING_ADDRESS_RATE_LIMIT", methods=("POST",))
 def reschedule(token):
     """Pick another free time, with the same or another clinician; moving it is one step."""
     booking = open_manage_link(token, lock=request.method == "POST")
@@ -311,6 +324,7 @@ def reschedule(token):
         if starts_at is None:
             page["error"] = "That time is not one we offer. Please choose a time from the list."
         else:
+            count_email_to(booking.patient_email)
             try:
                 move_booking(db.session, ctx, booking, starts_at=starts_at, clinician_id=clinician_id)
             except SlotTaken as error:

@@ -14,6 +14,8 @@ from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, RadioF
 from wtforms import widgets
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from booking.input_check import one_line
+
 ADULT_AGE = 18
 EARLIEST_BIRTH_YEAR = 1900
 PHONE_PATTERN = re.compile(r"^[0-9 +().\-]{7,30}$")
@@ -90,7 +92,7 @@ def field_for(question):
                                               iso_date])
     if kind == "textarea":
         return TextAreaField(label, validators=[required, length])
-    return StringField(label, validators=[required, length])
+    return StringField(label, validators=[required, length, one_line])
 
 
 @lru_cache(maxsize=None)
