@@ -1,5 +1,7 @@
 """URL converters shared by every blueprint."""
 
+import re
+
 from werkzeug.routing import IntegerConverter
 
 
@@ -11,6 +13,11 @@ class RecordIdConverter(IntegerConverter):
     """
 
     regex = r"[1-9]\d{0,8}"
+
+
+def parse_record_id(text):
+    """`text` as a record id if it is one (see RecordIdConverter), else None: no overflow reaches the database."""
+    return int(text) if isinstance(text, str) and re.fullmatch(RecordIdConverter.regex, text) else None
 
 
 def init_app(app):

@@ -1,7 +1,5 @@
 """Calendar routes: a booking's .ics, the token-authenticated clinician feed, and staff pages."""
 
-import re
-
 import sqlalchemy as sa
 from flask import abort, current_app, flash, make_response, render_template, request
 from flask_login import current_user
@@ -16,7 +14,7 @@ from booking.extensions import db
 from booking.models import StaffUser
 from booking.outbox.receivers import absolute
 from booking.ratelimit import rate_limited
-from booking.routing import RecordIdConverter
+from booking.routing import parse_record_id
 from booking.staff.access import staff_only
 from booking.timeutil import utcnow
 
@@ -37,9 +35,8 @@ def calendar_response(text, filename, method=None):
 
 def staff_by_id(text):
     """The staff member whose id is `text`, or None for anything that is not a plausible record id."""
-    if not re.fullmatch(RecordIdConverter.regex, text or ""):
-        return None  # also keeps 20-digit numbers away from the database's integer column
-    return db.session.get(StaffUser, int(text))
+    record_id = parse_record_id(text)  # also keeps 20-digit numbers away from the database's integer column
+    return None if record_id is None else db.session.get(StaffUser, record_id)
 
 
 def feed_options(config):

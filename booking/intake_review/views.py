@@ -1,11 +1,10 @@
 """Staff views of intakes. Receptionists see the list only; every view of answers is audited."""
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from booking.appointments.availability import parse_day
 from booking.audit import record_request_event
 from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
@@ -31,11 +30,10 @@ def _parse_day(field):
     """A YYYY-MM-DD filter field as a date, or None with an error on the field."""
     if not field.data or field.errors:
         return None
-    try:
-        return datetime.strptime(field.data.strip(), "%Y-%m-%d").date()
-    except ValueError:
+    day = parse_day(field.data)
+    if day is None:  # impossible, or so far off (year 9999) that a day after it overflows
         field.errors = list(field.errors) + ["Use a real date written as YYYY-MM-DD."]
-        return None
+    return day
 
 
 @bp.get("")

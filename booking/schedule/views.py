@@ -17,6 +17,7 @@ from booking.extensions import db
 from booking.models import Booking
 from booking.schedule import bp
 from booking.schedule.bookings import clinician_choices
+from booking.routing import parse_record_id
 from booking.schedule.grid import STATE_LABELS, build_grid, plan_day, row_times
 from booking.staff.access import staff_only
 from booking.timeutil import to_zone, utcnow
@@ -30,9 +31,7 @@ def clinician_scope(requested):
     """Which clinician(s) this person may see: a clinician only ever sees their own schedule."""
     if current_user.role == "clinician":
         return current_user.id
-    if requested and requested.isdigit():
-        return int(requested)
-    return None
+    return parse_record_id(requested)
 
 
 def bookings_between(session, first_day, last_day, zone, clinician_id=None, include_cancelled=False):

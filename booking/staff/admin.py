@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from booking.appointments.availability import parse_day
 from booking.audit import record_request_event
 from booking.extensions import db
 from booking.models import AuditEvent, StaffUser
@@ -107,9 +108,8 @@ def audit_log():
         for field, bound in ((form.since, "since"), (form.until, "until")):
             if not field.data:
                 continue
-            try:
-                day = datetime.strptime(field.data, "%Y-%m-%d").date()
-            except ValueError:
+            day = parse_day(field.data)
+            if day is None:  # impossible, or so far off (year 9999) that a day after it overflows
                 field.errors.append("Use a real date written as YYYY-MM-DD.")
                 continue
             if bound == "since":
