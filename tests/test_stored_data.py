@@ -8,11 +8,14 @@ from datetime import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
+from booking.extensions import db as _db
 from booking.models import OutboxMessage
 from tests.booking_factories import add_clinician
-from tests.conftest import sqlite_only
+from tests.conftest import TEST_INTAKE_KEY, sqlite_only
 from tests.intake_factories import complete_intake
+from tests.outbox_helpers import queue
 
 LINK = re.compile(rb"/(?:intake/resume|intake/correct|book/manage)/([A-Za-z0-9_-]{40,})")
 EVERY_DAY = {day: [(time(9), time(17))] for day in range(7)}
@@ -66,3 +69,16 @@ def test_no_private_link_is_readable_in_the_database_or_its_wal_before_or_after_
     assert after["wal"] == b""  # checkpointed and truncated after erasing
     # Not even the erased ciphertext survives (in free space), for whoever later holds a key.
     assert not [text for text in ciphertexts if any(text[:60] in content for content in after.values())]
+
+
+def test_rotating_the_keys_keeps_waiting_emails_deliverable(app, runner, tmp_path):
+    new_key = Fernet.generate_key().decode()
+    with app.app_context():
+        queue(_db.session, body="Your link: http://x/book/manage/secret")
+    app.config["INTAKE_ENCRYPTION_KEYS"] = [new_key, TEST_INTAKE_KEY]
+    result = runner.invoke(args=["rotate-intake-key"])
+    assert "and 1 waiting email(s)" in result.output, result.output
+    app.config["INTAKE_ENCRYPTION_KEYS"] = [new_key]  # the old key dropped, as the README says
+    result = runner.invoke(args=["outbox", "send"])
+    assert "Sent 1 message(s)" in result.output and "; 0 failed" in result.output, result.output
+    assert b"book/manage/secret" in b"".join(email_text(path) for path in (tmp_path / "outbox").glob("*.eml"))

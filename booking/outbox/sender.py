@@ -74,6 +74,21 @@ def open_message(message, cipher):
     return body, cipher.decrypt(message.ics) if message.ics else None
 
 
+def rotate_waiting_messages(session, cipher):
+    """Re-encrypt the body and invite of every message not yet delivered under `cipher`'s first key.
+
+    Returns how many changed. Raises booking.crypto.InvalidToken if one fits no configured key
+    (the caller rolls back). Delivered messages hold nothing to rotate: they were erased.
+    """
+    changed = 0
+    for message in session.scalars(sa.select(OutboxMessage).where(OutboxMessage.status != "sent")):
+        message.body_text = cipher.rotate(message.body_text) if message.body_text else message.body_text
+        message.ics = cipher.rotate(message.ics) if message.ics else None
+        changed += 1
+    session.flush()
+    return changed
+
+
 def worker_name():
     """An identity for this sender process, kept on the rows it claims."""
     import os
