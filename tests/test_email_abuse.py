@@ -7,11 +7,12 @@ from datetime import time, timedelta
 import pytest
 import sqlalchemy as sa
 
+from booking.appointments.availability import Rules, free_slots
 from booking.appointments.web import slot_value
 from booking.extensions import db as _db
 from booking.models import Booking, OutboxMessage, ScheduleException
 from booking.timeutil import utcnow
-from tests.booking_factories import add_booking, add_clinician, add_intake
+from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake
 from tests.intake_factories import form_data
 
 EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
@@ -20,9 +21,6 @@ CONTROL_PAGE = "held characters we cannot accept"
 
 def open_slots(app, count, clinician):
     """`count` free start times with `clinician`, a few days ahead."""
-    from booking.appointments.availability import Rules, free_slots
-    from tests.booking_factories import ZONE
-
     with app.app_context():
         today = utcnow().date()
         slots = free_slots(_db.session, today + timedelta(days=3), today + timedelta(days=9), ZONE, now=utcnow(),

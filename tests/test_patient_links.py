@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from booking.extensions import db as _db
 from booking.models import Booking, Intake, OutboxMessage
 from booking.timeutil import utcnow
-from tests.booking_factories import add_booking, add_clinician, add_intake
+from tests.booking_factories import add_booking, add_clinician, add_intake, book_first_free_time
 from tests.intake_factories import answers_with, complete_intake
 from tests.outbox_helpers import emailed_path
 
@@ -144,12 +144,7 @@ def test_the_session_cookie_holds_no_private_link(app, client, db):
     add_clinician(db.session, name="Dr Cookie", hours=EVERY_DAY)
     _intake, link = sent_questionnaire(app, client)
     client.get(link)
-    week = client.get("/book/").get_data(as_text=True)
-    slot = re.search(r'<a class="slot"[^>]*href="([^"]+)"', week).group(1).replace("&amp;", "&")
-    page = client.get(slot).get_data(as_text=True)
-    fields = dict(re.findall(r'<input[^>]*name="(clinician|start|tz)"[^>]*value="([^"]*)"', page))
-    booked = client.post("/book/confirm", data={**fields, "name": "Jordan Example", "email": "jordan@example.org"})
-    manage_token = booked.location.rsplit("/", 1)[1]
+    manage_token = book_first_free_time(client)
     cookie = client.get_cookie("session").value
     stored = app.session_interface.get_signing_serializer(app).loads(cookie)
     text = repr(stored)

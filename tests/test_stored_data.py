@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 
 from booking.extensions import db as _db
 from booking.models import OutboxMessage
-from tests.booking_factories import add_clinician
+from tests.booking_factories import add_clinician, book_first_free_time
 from tests.conftest import TEST_INTAKE_KEY, sqlite_only
 from tests.intake_factories import complete_intake
 from tests.outbox_helpers import queue
@@ -34,22 +34,12 @@ def email_text(path):
     return "".join(part.get_content() for part in message.walk() if part.get_content_maintype() == "text").encode()
 
 
-def book_a_time(client):
-    """Book the first free time from the week page; returns the manage link's token."""
-    week = client.get("/book/").get_data(as_text=True)
-    slot = re.search(r'<a class="slot"[^>]*href="([^"]+)"', week).group(1).replace("&amp;", "&")
-    page = client.get(slot).get_data(as_text=True)
-    fields = dict(re.findall(r'<input[^>]*name="(clinician|start|tz)"[^>]*value="([^"]*)"', page))
-    response = client.post("/book/confirm", data={**fields, "name": "Jordan Example", "email": "jordan@example.org"})
-    return response.location.rsplit("/", 1)[1]
-
-
 def test_no_private_link_is_readable_in_the_database_or_its_wal_before_or_after_sending(app, client, db, runner,
                                                                                         tmp_path):
     sqlite_only()
     add_clinician(db.session, name="Dr Disk", hours=EVERY_DAY)
     complete_intake(client)
-    manage_token = book_a_time(client)
+    manage_token = book_first_free_time(client)
     client.post("/intake/correct")  # a one-time correction link, emailed
     before = database_files(app)
     ciphertexts = [row.body_text.encode() for row in db.session.scalars(sa.select(OutboxMessage))]
