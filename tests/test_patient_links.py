@@ -79,7 +79,9 @@ def test_correct_my_answers_emails_a_one_time_link_to_the_address_on_file(app, c
     page = patient.get(correction).get_data(as_text=True)
     assert "Open my answers to correct them" in page and "Jordan Example" not in page  # a mail scanner uses nothing
     assert patient.post(correction).location.endswith("/intake/step/10")
-    assert 'value="Jordan Example"' in patient.get("/intake/step/1").get_data(as_text=True)
+    step_page = patient.get("/intake/step/1").get_data(as_text=True)
+    assert 'value="Jordan Example"' in step_page
+    assert "ask for a new correction link" in step_page  # no resume link was emailed for this copy
     draft = latest_intake(app)
     assert draft.previous_id == sent.id and draft.status == "draft"
 

@@ -56,9 +56,12 @@ def _no_intake():
 
 
 def _page_context(intake, now):
-    """What every intake page shows: whether the private link was emailed, and until when it works."""
-    return {"resume_emailed": bool(intake and intake.contact_encrypted),
-            "resume_expires_at": intake.resume_expires_at if intake else None}
+    """What every intake page shows: how to come back later (see the resume_box macro), and until when."""
+    if intake is not None and intake.previous_id is not None:
+        how = "correction"  # its link is the one-time correction link, already used
+    else:
+        how = "emailed" if intake is not None and intake.contact_encrypted else "not_yet"
+    return {"resume_how": how, "resume_expires_at": intake.resume_expires_at if intake else None}
 
 
 @bp.route("/start", methods=["GET", "POST"])
