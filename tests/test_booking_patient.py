@@ -276,7 +276,8 @@ def test_reschedule_to_a_clinician_who_does_not_take_bookings_changes_nothing(cl
     assert (booking.clinician_id, booking.starts_at, booking.sequence) == (clinic["alice"], slot.starts_at, 0)
 
 
-@pytest.mark.parametrize("query", ["clinician=" + "9" * 40, "clinician=-1", "clinician=%00", "clinician=any",
+# A NUL (clinician=%00) is refused before any view with a 400: tests/test_email_abuse.py.
+@pytest.mark.parametrize("query", ["clinician=" + "9" * 40, "clinician=-1", "clinician=any",
                                    "week=9999-99-99", "week=0001-01-01&clinician=", "start=x&clinician=1e9",
                                    "start=2026-02-30T10:00Z", "week=" + "1" * 500])
 def test_odd_reschedule_addresses_get_a_page_not_an_error(client, db, clinic, query):
