@@ -197,8 +197,8 @@ def _submit(intake, form, now):
     """The consent step: sign and send."""
     try:
         service.submit_intake(db.session, intake, signature=form.signature.data.strip(), cipher=_cipher(),
-                                      now=now, settings=current_app.config, ip=request.remote_addr,
-                                      user_agent=request.user_agent.string)
+                              now=now, settings=current_app.config, ip=request.remote_addr,
+                              user_agent=request.user_agent.string)
     except service.StepsMissing as error:
         db.session.rollback()
         flash(error.message, "warning")
