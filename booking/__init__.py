@@ -48,9 +48,10 @@ def create_app(test_config=None):
     register_blueprints(app)
     register_commands(app)
 
-    from booking import errors, security, templating
+    from booking import errors, input_check, security, templating
 
     security.init_app(app)
+    input_check.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     return app

@@ -71,6 +71,14 @@ class Config:
     INTAKE_START_RATE_LIMIT = "30 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_KEY_PREFIX = "booking"  # keeps these counters apart from other programs in the same Redis
+    # Patient links and email (issue 10): each email the app sends on a patient's request is
+    # clinic-branded mail to an address someone typed, so every such request is counted.
+    INTAKE_CORRECTION_LINK_MINUTES = 60  # a "correct my answers" link works once, this long
+    INTAKE_CORRECTION_RATE_LIMIT = "3 per hour"  # correction links per questionnaire
+    INTAKE_CORRECTION_ADDRESS_RATE_LIMIT = "10 per hour"  # ...and per client address
+    BOOKING_ADDRESS_RATE_LIMIT = "20 per hour"  # bookings, and cancellations, per client address
+    BOOKING_EMAIL_RATE_LIMIT = "6 per day"  # bookings, and cancellations, per patient email address
+    MANAGE_LINK_DAYS = 30  # a manage link stops working this long after the consultation or cancellation
 
     # Each server process keeps computed weeks of free times this many seconds at most (0: off).
     # Changes made through the app show at once anyway (the schedule version); the limit heals

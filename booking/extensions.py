@@ -34,7 +34,7 @@ login_manager = LoginManager()
 
 @event.listens_for(Engine, "connect")
 def _sqlite_settings(dbapi_connection, connection_record):
-    """Per SQLite connection: enforce foreign keys (off unless asked) and use write-ahead logging.
+    """Per SQLite connection: enforce foreign keys (off unless asked), zero deleted content, use write-ahead logging.
 
     With write-ahead logging, pages keep reading while a booking is being written and a
     commit costs one sync instead of several; `synchronous` stays FULL, so a committed
@@ -45,6 +45,9 @@ def _sqlite_settings(dbapi_connection, connection_record):
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted and overwritten content is zeroed, not left in free pages: an erased email
+        # body (a private link) must not be readable in a copy of the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         if cursor.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):
             try:
                 cursor.execute("PRAGMA journal_mode=WAL")

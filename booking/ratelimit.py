@@ -1,4 +1,5 @@
-"""Per-address rate limits for the few views that need them: staff sign-in and calendar feeds.
+"""Rate limits for the few views that need them: per client address (sign-in, feeds, booking)
+and per other key (an intake, a patient's email address) where an address alone is too weak.
 
 Built on the `limits` library (the engine under Flask-Limiter) rather than on Flask-Limiter:
 that extension checks every request of every page in a before_request hook, even with no
@@ -13,6 +14,7 @@ If the store cannot be reached the request goes ahead and the failure is logged:
 outage must not lock every clinician out, and sign-in still has its per-account lockout.
 """
 
+import hashlib
 import logging
 import math
 import time
@@ -46,14 +48,25 @@ def rate_limited(setting, methods=None):
         @wraps(view)
         def limited(*args, **kwargs):
             if methods is None or request.method in methods:
-                retry_after = _hit(current_app.config[setting], scope, request.remote_addr or "unknown")
-                if retry_after is not None:
-                    abort(429, retry_after=retry_after)
+                enforce(setting, scope, request.remote_addr or "unknown")
             return view(*args, **kwargs)
 
         return limited
 
     return decorate
+
+
+def enforce(setting, scope, key):
+    """Count one request for `key` under app.config[setting]; abort with 429 and Retry-After once used up.
+
+    `scope` names what is counted (e.g. "booking.email"), `key` whom it is counted for: an
+    address, an intake id, an email address. The store sees only a hash of the key, so no
+    patient's address sits in Redis.
+    """
+    digest = hashlib.sha256(str(key).encode("utf-8")).hexdigest()[:32]
+    retry_after = _hit(current_app.config[setting], scope, digest)
+    if retry_after is not None:
+        abort(429, retry_after=retry_after)
 
 
 def _hit(limit_text, scope, address):

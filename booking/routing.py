@@ -16,9 +16,8 @@ class RecordIdConverter(IntegerConverter):
 
 
 def parse_record_id(text):
-    """A record id from a query string or form, as the `<id:>` converter would read it, or None."""
-    text = text or ""
-    return int(text) if re.fullmatch(RecordIdConverter.regex, text, re.ASCII) else None
+    """`text` as a record id if it is one (see RecordIdConverter), else None: no overflow reaches the database."""
+    return int(text) if isinstance(text, str) and re.fullmatch(RecordIdConverter.regex, text, re.ASCII) else None
 
 
 def init_app(app):

@@ -17,6 +17,9 @@ _signals = Namespace()
 intake_started = _signals.signal("intake-started")
 # intake=Intake (status submitted; intake.urgent tells whether it needs attention now).
 intake_submitted = _signals.signal("intake-submitted")
+# intake=Intake (sent), email=str (the address on file), link=str (the one-time correction
+# link). The patient asked to correct a sent questionnaire: the link goes to that address only.
+intake_correction_requested = _signals.signal("intake-correction-requested")
 # intake=Intake, actor=StaffUser, link=str (the private booking link). A clinician cleared
 # the patient to book.
 intake_cleared = _signals.signal("intake-cleared")

@@ -1,6 +1,7 @@
 """Test data builders for the booking feature: clinicians with hours, intakes, bookings."""
 
 import itertools
+import re
 from datetime import datetime, time, timedelta, timezone
 
 from booking.appointments.availability import Rules, clinic_day, local_instant
@@ -85,3 +86,14 @@ def add_many_bookings(session, clinician_id, starts, minutes=30):
                             status="booked", patient_name=f"Volume Person {next(_counter)}",
                             manage_token_hash=token_hash(new_token()), source="phone"))
     session.commit()
+
+
+def book_first_free_time(client, name="Jordan Example", email="jordan@example.org"):
+    """Book the first free time on `client`'s week page (its browser may book); returns the manage token."""
+    week = client.get("/book/").get_data(as_text=True)
+    slot = re.search(r'<a class="slot"[^>]*href="([^"]+)"', week).group(1).replace("&amp;", "&")
+    page = client.get(slot).get_data(as_text=True)
+    fields = dict(re.findall(r'<input[^>]*name="(clinician|start|tz)"[^>]*value="([^"]*)"', page))
+    response = client.post("/book/confirm", data={**fields, "name": name, "email": email})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response.location.rsplit("/", 1)[1]

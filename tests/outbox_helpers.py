@@ -1,13 +1,41 @@
 """Helpers for outbox tests: fake backends and a sender set up like the CLI's."""
 
+import re
 import threading
 from datetime import datetime, timezone
 
+import sqlalchemy as sa
+
+from booking.crypto import Cipher
+from booking.extensions import db
+from booking.models import OutboxMessage
 from booking.outbox.backends import FolderBackend
-from booking.outbox.sender import Envelope, SenderPolicy, queue_email
+from booking.outbox.sender import Envelope, SenderPolicy, open_message, queue_email
+from tests.conftest import TEST_INTAKE_KEY
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
-ENVELOPE = Envelope(sender="Riverside Infusion Clinic <hello@clinic.example>", domain="clinic.example")
+CIPHER = Cipher([TEST_INTAKE_KEY])
+ENVELOPE = Envelope(sender="Riverside Infusion Clinic <hello@clinic.example>", domain="clinic.example",
+                    cipher=CIPHER)
+
+
+def body_of(row):
+    """The words of an outbox row, decrypted with the test key ("" once delivered)."""
+    return open_message(row, CIPHER)[0]
+
+
+def emailed_path(app, kind, pattern):
+    """The first match of `pattern` (a link's path) in the latest email of `kind`, or None."""
+    with app.app_context():
+        row = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == kind)
+                                 .order_by(OutboxMessage.id.desc())).first()
+        found = re.search(pattern, body_of(row)) if row is not None else None
+        return found.group(0) if found else None
+
+
+def ics_of(row):
+    """The invite of an outbox row, decrypted with the test key (None if it has none)."""
+    return open_message(row, CIPHER)[1]
 
 
 class RecordingBackend:
@@ -35,7 +63,7 @@ def queue(session, count=1, **fields):
     ids = []
     for number in range(count):
         values = {"kind": "booking_reminder", "recipient": f"patient{number}@patient.example",
-                  "subject": "Reminder", "body": "Hello", "now": NOW}
+                  "subject": "Reminder", "body": "Hello", "now": NOW, "cipher": CIPHER}
         values.update(fields)
         message = queue_email(session, **values)
         session.flush()
@@ -51,4 +79,4 @@ def policy(**fields):
     return SenderPolicy(**values)
 
 
-__all__ = ["FolderBackend", "RecordingBackend", "ENVELOPE", "NOW", "policy", "queue"]
+__all__ = ["FolderBackend", "RecordingBackend", "CIPHER", "ENVELOPE", "NOW", "body_of", "emailed_path", "ics_of", "policy", "queue"]

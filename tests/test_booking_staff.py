@@ -14,6 +14,7 @@ from booking.models import (AuditEvent, Booking, ClinicianProfile, ClinicSetting
                             ScheduleException)
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician, earlier_today
+from tests.outbox_helpers import body_of
 
 EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
 
@@ -108,7 +109,7 @@ def test_phone_booking_and_its_refusals(client, db, staff):
     assert "Phone Patient" in page and "created" in page and staff["reception"].name in page
     # The phone patient's intake follows by email: the confirmation links to the questionnaire.
     confirmation = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "booking_confirmation")).one()
-    assert confirmation.recipient == "phone@example.org" and "/intake/start" in confirmation.body_text
+    assert confirmation.recipient == "phone@example.org" and "/intake/start" in body_of(confirmation)
     taken = client.post("/staff/schedule/book", data=phone_form(staff, name="Second Caller"))
     assert taken.status_code == 409 and "That time was just taken" in text(taken)
     assert "Second Caller" in text(taken)  # what was typed is kept

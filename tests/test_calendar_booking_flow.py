@@ -11,6 +11,7 @@ from booking.models import Booking, OutboxMessage
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_clinician, add_intake
 from tests.libical import libical_problems
+from tests.outbox_helpers import body_of, ics_of
 
 EVERY_DAY = {day: [(time(9), time(17))] for day in range(7)}
 
@@ -28,7 +29,7 @@ def patient_invites(db):
                               .order_by(OutboxMessage.id)).all()
     found = []
     for row in rows:
-        calendar = icalendar.Calendar.from_ical(row.ics)
+        calendar = icalendar.Calendar.from_ical(ics_of(row))
         event = calendar.walk("VEVENT")[0]
         assert row.ics_method == str(calendar["METHOD"])
         found.append((row.kind, row.ics_method, str(event["UID"]), int(event["SEQUENCE"])))
@@ -61,10 +62,10 @@ def test_book_move_move_cancel_through_the_pages(app, client, db):
         ("booking_confirmation", "REQUEST", uid), ("booking_change", "REQUEST", uid),
         ("booking_change", "REQUEST", uid), ("booking_cancellation", "CANCEL", uid)]
     assert [sequence for *_, sequence in invites] == [0, 1, 2, 3]
-    assert token in rows[0].body_text  # the confirmation carries the manage link
-    assert "Work clash" not in "".join(row.body_text for row in rows)  # the reason stays on the booking
+    assert token in body_of(rows[0])  # the confirmation carries the manage link
+    assert "Work clash" not in "".join(body_of(row) for row in rows)  # the reason stays on the booking
     for row in (rows[0], rows[-1]):
-        assert libical_problems(row.ics) == []
+        assert libical_problems(ics_of(row)) == []
     # The staff side heard about each change.
     staff_kinds = db.session.scalars(sa.select(OutboxMessage.kind).where(OutboxMessage.recipient != "pat@example.org"))
     assert list(staff_kinds) == ["staff_booking_changed"] * 4

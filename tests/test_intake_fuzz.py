@@ -10,7 +10,6 @@ from booking.extensions import db as _db
 from booking.intake import service
 from booking.intake.steps import STEP_NUMBER, STEPS
 from booking.models import Intake
-from booking.tokens import new_token, token_hash
 from tests.intake_factories import create_intake
 
 POSTABLE = [step for step in STEPS if step.kind in ("form", "consent")]
@@ -39,12 +38,10 @@ def fresh_draft(app, client):
     with app.app_context():
         intake = create_intake(_db.session, app.config, submit=False)
         service.mark_review_seen(intake, intake.updated_at, 30)
-        token = new_token()
-        intake.resume_token_hash = token_hash(token)
         _db.session.commit()
         intake_id = intake.id
     with client.session_transaction() as session:
-        session["intake_token"] = token
+        session["patient_intake_id"] = intake_id
     return intake_id
 
 

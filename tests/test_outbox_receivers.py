@@ -13,7 +13,7 @@ from booking.models import Booking, Intake, OutboxMessage
 from booking.outbox.backends import FolderBackend
 from booking.outbox.sender import send_due
 from tests.calendar_factories import BASE_TIME, add_booking
-from tests.outbox_helpers import ENVELOPE, NOW, policy
+from tests.outbox_helpers import ENVELOPE, NOW, policy, body_of, ics_of
 
 LINK = "http://127.0.0.1:5000/book/manage/secret-token"
 HEALTH_WORDS = ("ketamine", "depress", "phq", "gad", "suicid", "psychosis", "pregnan", "intake answers")
@@ -34,7 +34,7 @@ def uid_and_sequence(ics):
 
 def assert_no_health_data(rows):
     for row in rows:
-        text = f"{row.subject}\n{row.body_text}\n{row.ics or ''}".lower()
+        text = f"{row.subject}\n{body_of(row)}\n{ics_of(row) or ''}".lower()
         for word in HEALTH_WORDS:
             assert word not in text, (row.kind, word)
 
@@ -64,14 +64,14 @@ def test_booking_life_cycle_keeps_the_uid_and_raises_the_sequence(db, make_staff
     assert [row.kind for row in patient] == ["booking_confirmation", "booking_change", "booking_change",
                                              "booking_cancellation"]
     assert [row.kind for row in staff] == ["staff_booking_changed"] * 4
-    invites = [uid_and_sequence(row.ics) for row in patient]
+    invites = [uid_and_sequence(ics_of(row)) for row in patient]
     assert {uid for uid, _, _ in invites} == {f"booking-{booking.id}@clinic.example"}
     sequences = [sequence for _, sequence, _ in invites]
     assert sequences == sorted(sequences) and len(set(sequences)) == 4 and sequences[0] == 0
     assert [method for _, _, method in invites] == ["REQUEST", "REQUEST", "REQUEST", "CANCEL"]
     assert [row.ics_method for row in patient] == ["REQUEST", "REQUEST", "REQUEST", "CANCEL"]
-    assert LINK in patient[0].body_text
-    assert "Jordan" not in "".join(row.body_text + row.subject for row in staff)  # no patient details to staff
+    assert LINK in body_of(patient[0])
+    assert "Jordan" not in "".join(body_of(row) + row.subject for row in staff)  # no patient details to staff
     assert_no_health_data(rows)
 
 
@@ -147,9 +147,9 @@ def test_intake_signals_queue_patient_links_and_staff_notices_without_health_dat
         ("staff_urgent_intake", clinicians[1].email),
         ("intake_cleared", "sam@patient.example"),
     ]
-    assert "http://x/intake/resume/abc" in rows[0].body_text
-    assert "/staff/intakes" in rows[1].body_text and rows[1].subject.startswith("URGENT")
-    assert "http://x/book/start/def" in rows[3].body_text
+    assert "http://x/intake/resume/abc" in body_of(rows[0])
+    assert "/staff/intakes" in body_of(rows[1]) and rows[1].subject.startswith("URGENT")
+    assert "http://x/book/start/def" in body_of(rows[3])
     assert_no_health_data(rows)
 
 
@@ -166,6 +166,6 @@ def test_patient_times_show_the_patient_zone_when_it_differs(db, make_staff):
     booking, _ = add_booking(db.session, clinician.id, starts_at=BASE_TIME, patient_timezone="America/Los_Angeles")
     signals.booking_created.send(None, session=db.session, now=NOW, booking=booking, actor=None, link=LINK)
     db.session.commit()
-    body = messages(db.session)[0].body_text
+    body = body_of(messages(db.session)[0])
     # 15:00 UTC on 1 December is 10:00 in New York and 07:00 in Los Angeles.
     assert "10:00 AM EST" in body and "7:00 AM PST, your time" in body

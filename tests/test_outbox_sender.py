@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from booking.models import OutboxMessage
 from booking.outbox.sender import claim_due, retry_now, send_due
 from tests.conftest import postgres_only
-from tests.outbox_helpers import ENVELOPE, NOW, FolderBackend, RecordingBackend, policy, queue
+from tests.outbox_helpers import ENVELOPE, NOW, FolderBackend, RecordingBackend, body_of, policy, queue
 
 
 def statuses(session):
@@ -46,7 +46,8 @@ def test_a_delivered_message_keeps_no_private_link_but_an_undelivered_one_keeps_
     delivered, waiting = db.session.get(OutboxMessage, delivered_id), db.session.get(OutboxMessage, waiting_id)
     assert (delivered.status, delivered.subject, delivered.body_text, delivered.ics) == (
         "sent", "Your consultation", "", None)
-    assert waiting.status == "pending" and waiting.body_text == body  # still to be sent: nothing lost
+    assert waiting.status == "pending" and body_of(waiting) == body  # still to be sent: nothing lost
+    assert "private-token" not in waiting.body_text  # ...and stored encrypted while it waits
 
 
 def test_failure_is_retried_after_back_off_then_delivered(db):

@@ -8,6 +8,7 @@ refusal by the database the function rolls the session back itself and raises Sl
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -101,6 +102,30 @@ def find_by_token(session, token, lock=False):
     if lock:
         query = query.with_for_update(of=Booking)
     return session.scalar(query)
+
+
+class ManageLinkExpired(BookingError):
+    """The manage link has outlived its booking (see manage_link_expires_at)."""
+
+    def __init__(self):
+        super().__init__("This link has expired: a booking's private link stops working some time after the "
+                         "consultation or the cancellation. To book again, or for anything about a past "
+                         "appointment, call the clinic.")
+
+
+def manage_link_expires_at(booking, days):
+    """When `booking`'s manage link stops working: `days` after the consultation ends, or after it was cancelled."""
+    if booking.status == "cancelled" and booking.cancelled_at is not None:
+        return booking.cancelled_at + timedelta(days=days)
+    return booking.ends_at + timedelta(days=days)
+
+
+def find_by_manage_link(session, token, *, now, days, lock=False):
+    """The booking a manage link opens, or None for a made-up one. Raises ManageLinkExpired once it has expired."""
+    booking = find_by_token(session, token, lock=lock)
+    if booking is not None and now >= manage_link_expires_at(booking, days):
+        raise ManageLinkExpired()
+    return booking
 
 
 def active_booking_for_intake(session, intake_id):

@@ -4,13 +4,15 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from booking.input_check import one_line
+
 PHONE = Regexp(r"^[0-9+()\-. ]{5,40}$", message="Use digits, spaces and + ( ) - only.")
 
 
 class ContactMixin:
     """Name, email and phone of the person booking."""
 
-    name = StringField("Full name", validators=[DataRequired("Enter your full name."), Length(max=120)])
+    name = StringField("Full name", validators=[DataRequired("Enter your full name."), Length(max=120), one_line])
     email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254),
                                             Email("Enter an email address like name@example.com.")])
     phone = TelField("Phone", validators=[Optional(), Length(max=40), PHONE])
@@ -44,7 +46,8 @@ class PhoneBookingForm(FlaskForm):
     date = StringField("Date (YYYY-MM-DD)", validators=[DataRequired("Enter the date."), Length(max=10)])
     time = StringField("Time (HH:MM, 24-hour, clinic time)", validators=[DataRequired("Enter the time."),
                                                                           Length(max=5)])
-    name = StringField("Patient's full name", validators=[DataRequired("Enter the patient's name."), Length(max=120)])
+    name = StringField("Patient's full name", validators=[DataRequired("Enter the patient's name."), Length(max=120),
+                                                          one_line])
     email = EmailField("Email", validators=[Optional(), Length(max=254),
                                             Email("Enter an email address like name@example.com.")])
     phone = TelField("Phone", validators=[DataRequired("Enter a phone number."), Length(max=40), PHONE])

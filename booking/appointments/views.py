@@ -11,8 +11,9 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 
 from booking.appointments import bp
 from booking.appointments.availability import clinic_day, days_between, local_midnight, parse_day, week_start
-from booking.appointments.bookings import (AlreadyBooked, BookingError, Patient, SlotTaken, cancel_booking,
-                                           create_booking, find_by_token, move_booking, patient_state)
+from booking.appointments.bookings import (AlreadyBooked, BookingError, ManageLinkExpired, Patient, SlotTaken,
+                                           cancel_booking, create_booking, find_by_manage_link, find_by_token,
+                                           move_booking, patient_state)
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
 from booking.appointments.week_cache import bookable_clinicians as cached_clinicians
 from booking.appointments.week_cache import cache_for, schedule_snapshot, week_slots
@@ -23,16 +24,18 @@ from booking.extensions import db
 from booking.models import Booking, Intake
 from booking.outbox.sender import queued_recipient
 from booking.staff import web_session
+from booking.patient_session import remember_intake, remembered_intake_id
+from booking.ratelimit import enforce, rate_limited
+from booking.timeutil import utcnow
 from booking.tokens import plausible_token, token_hash
 
-INTAKE_KEY = "booking_intake_id"
 JUST_BOOKED_KEY = "just_booked"
 
 
 def current_intake():
     """The intake remembered in this browser's session, if it may still book."""
-    intake_id = session.get(INTAKE_KEY)
-    intake = db.session.get(Intake, intake_id) if isinstance(intake_id, int) else None
+    intake_id = remembered_intake_id()
+    intake = db.session.get(Intake, intake_id) if intake_id is not None else None
     return intake if _may_book(intake) else None
 
 
@@ -172,7 +175,7 @@ def start_from_intake(token):
         return render_template("appointments/link_invalid.html"), 404
     if not _may_book(intake):
         return render_template("appointments/not_yet.html"), 403
-    session[INTAKE_KEY] = intake.id
+    remember_intake(intake.id)
     return redirect(url_for("appointments.choose"))
 
 
@@ -180,8 +183,8 @@ def start_from_intake(token):
 def choose():
     """Choose a clinician (or the first available) and a time, week by week."""
     # The busiest page: one query when the week is cached (the intake's state with the schedule version).
-    intake_id = session.get(INTAKE_KEY)
-    state = patient_state(db.engine, intake_id) if isinstance(intake_id, int) else None
+    intake_id = remembered_intake_id()
+    state = patient_state(db.engine, intake_id) if intake_id is not None else None
     if not _may_book(state):
         return render_template("appointments/no_intake.html")
     snapshot = schedule_snapshot(db.session, cache_for(current_app), current_app.config,
@@ -220,7 +223,15 @@ def _prefill(intake):
         return {}
 
 
+def count_email_to(address):
+    """Count one patient email caused by a booking change, per address (429 once the day's share is used)."""
+    if address:
+        # One budget for booking, moving and cancelling: each sends clinic-branded mail to it.
+        enforce("BOOKING_EMAIL_RATE_LIMIT", "appointments.patient-email", address.strip().lower())
+
+
 @bp.route("/book/confirm", methods=["GET", "POST"])
+@rate_limited("BOOKING_ADDRESS_RATE_LIMIT", methods=("POST",))
 def confirm():
     """Check the chosen time and the patient's details, then book it."""
     intake = current_intake()
@@ -246,6 +257,7 @@ def confirm():
         return render_template("appointments/confirm.html", **page), (400 if request.method == "POST" else 200)
     patient = Patient(name=form.name.data.strip(), email=form.email.data.strip().lower(),
                       phone=(form.phone.data or "").strip() or None, timezone=page["patient_tz"])
+    count_email_to(patient.email)
     try:
         booking, token = create_booking(db.session, ctx, clinician_id=clinician_id, starts_at=starts_at,
                                         patient=patient, link_for=manage_link, intake_id=intake.id)
@@ -265,12 +277,36 @@ def confirm():
     return redirect(url_for("appointments.manage", token=token))
 
 
+class LinkRefused(Exception):
+    """A manage link that opens nothing; `response` is the page to answer with."""
+
+    def __init__(self, response):
+        super().__init__("manage link refused")
+        self.response = response
+
+
+@bp.app_errorhandler(LinkRefused)
+def link_refused(error):
+    """The friendly page for a made-up or expired manage link."""
+    return error.response
+
+
+def open_manage_link(token, lock=False):
+    """The booking a manage link opens. Raises LinkRefused (404 made up, 410 expired) otherwise."""
+    try:
+        booking = find_by_manage_link(db.session, token, now=utcnow(), days=current_app.config["MANAGE_LINK_DAYS"],
+                                      lock=lock)
+    except ManageLinkExpired as error:
+        raise LinkRefused((render_template("appointments/link_expired.html", message=error.message), 410)) from None
+    if booking is None:
+        raise LinkRefused((render_template("appointments/link_invalid.html"), 404))
+    return booking
+
+
 @bp.get("/book/manage/<token>")
 def manage(token):
     """The private manage page: the booking's details and what can be done with it."""
-    booking = find_by_token(db.session, token)
-    if booking is None:
-        return render_template("appointments/link_invalid.html"), 404
+    booking = open_manage_link(token)
     just_booked = session.pop(JUST_BOOKED_KEY, None) == booking.id
     # "We have emailed you" only when a confirmation is really queued (or sent) for this booking.
     emailed_to = queued_recipient(db.session, booking_id=booking.id, kind="booking_confirmation") \
@@ -282,15 +318,15 @@ def manage(token):
 
 
 @bp.route("/book/manage/<token>/cancel", methods=["GET", "POST"])
+@rate_limited("BOOKING_ADDRESS_RATE_LIMIT", methods=("POST",))
 def cancel(token):
     """Ask once more (GET: a page of its own, so it works without JavaScript), then cancel (POST)."""
-    booking = find_by_token(db.session, token, lock=request.method == "POST")
-    if booking is None:
-        return render_template("appointments/link_invalid.html"), 404
+    booking = open_manage_link(token, lock=request.method == "POST")
     form = CancelForm()
     ctx = booking_context()
     error = None
     if request.method == "POST" and form.validate_on_submit():
+        count_email_to(booking.patient_email)
         try:
             cancel_booking(db.session, ctx, booking, reason=form.reason.data)
         except BookingError as refusal:
@@ -307,11 +343,10 @@ def cancel(token):
 
 
 @bp.route("/book/manage/<token>/reschedule", methods=["GET", "POST"])
+@rate_limited("BOOKING_ADDRESS_RATE_LIMIT", methods=("POST",))
 def reschedule(token):
     """Pick another free time, with the same or another clinician; moving it is one step."""
-    booking = find_by_token(db.session, token, lock=request.method == "POST")
-    if booking is None:
-        return render_template("appointments/link_invalid.html"), 404
+    booking = open_manage_link(token, lock=request.method == "POST")
     ctx = booking_context()
     form = RescheduleForm(data=None if request.method == "POST" else {
         "start": request.args.get("start", ""), "clinician": request.args.get("clinician", "")})
@@ -331,6 +366,7 @@ def reschedule(token):
         if starts_at is None:
             page["error"] = "That time is not one we offer. Please choose a time from the list."
         else:
+            count_email_to(booking.patient_email)
             try:
                 move_booking(db.session, ctx, booking, starts_at=starts_at, clinician_id=clinician_id)
             except SlotTaken as error:

@@ -1,13 +1,10 @@
 """Calendar routes: a booking's .ics, the token-authenticated clinician feed, and staff pages."""
 
-import re
-
 import sqlalchemy as sa
 from flask import abort, current_app, flash, make_response, render_template, request
 from flask_login import current_user
 
 from booking.audit import record_event, record_request_event
-from booking.appointments.bookings import find_by_token
 from booking.calendar import bp
 from booking.calendar.feed_cache import cache_for
 from booking.calendar.feeds import (FeedOptions, FeedTokenError, RangeError, clinician_feed, clinician_for_token,
@@ -17,7 +14,7 @@ from booking.extensions import db
 from booking.models import StaffUser
 from booking.outbox.receivers import absolute
 from booking.ratelimit import rate_limited
-from booking.routing import RecordIdConverter
+from booking.routing import parse_record_id
 from booking.staff.access import staff_only
 from booking.timeutil import utcnow
 
@@ -38,9 +35,8 @@ def calendar_response(text, filename, method=None):
 
 def staff_by_id(text):
     """The staff member whose id is `text`, or None for anything that is not a plausible record id."""
-    if not re.fullmatch(RecordIdConverter.regex, text or ""):
-        return None  # also keeps 20-digit numbers away from the database's integer column
-    return db.session.get(StaffUser, int(text))
+    record_id = parse_record_id(text)  # also keeps 20-digit numbers away from the database's integer column
+    return None if record_id is None else db.session.get(StaffUser, record_id)
 
 
 def feed_options(config):
@@ -52,9 +48,9 @@ def feed_options(config):
 @bp.get("/book/manage/<token>/invite.ics")
 def booking_ics(token):
     """The booking's invite as it stands: REQUEST, or CANCEL once cancelled. 404 for any other token."""
-    booking = find_by_token(db.session, token)
-    if booking is None:
-        abort(404)
+    from booking.appointments.views import open_manage_link  # the booking feature owns its links
+
+    booking = open_manage_link(token)
     config = current_app.config
     method, text = invite_for(booking, config=config, now=utcnow(),
                               link=absolute(config, MANAGE_PATH.format(token=token)))

@@ -7,6 +7,7 @@ from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
 from booking.intake import bp
 from booking.intake.maintenance import purge_drafts, rotate_intake_keys
+from booking.outbox.sender import rotate_waiting_messages
 from booking.timeutil import utcnow
 
 
@@ -23,13 +24,16 @@ def purge_drafts_command(days):
 
 @bp.cli.command("rotate-intake-key")
 def rotate_intake_key_command():
-    """Re-encrypt every intake under the first key in INTAKE_ENCRYPTION_KEYS."""
+    """Re-encrypt every intake, and every email still waiting in the outbox, under the first key."""
+    cipher = cipher_for(current_app.config)
     try:
-        count = rotate_intake_keys(db.session, cipher_for(current_app.config))
+        count = rotate_intake_keys(db.session, cipher)
+        waiting = rotate_waiting_messages(db.session, cipher)
     except InvalidToken as error:
         db.session.rollback()
-        raise click.ClickException("An intake could not be decrypted with any configured key; nothing was "
+        raise click.ClickException("An intake or a waiting email could not be decrypted with any configured key; nothing was "
                                    "changed. Keep every old key in INTAKE_ENCRYPTION_KEYS until rotation "
                                    "finishes.") from error
     db.session.commit()
-    click.echo(f"Re-encrypted {count} intake(s) under the first key. Old keys can now be removed.")
+    click.echo(f"Re-encrypted {count} intake(s) and {waiting} waiting email(s) under the first key. "
+               "Old keys can now be removed.")

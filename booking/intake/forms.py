@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from booking.intake.steps import NONE_OF_THESE
 from booking.timeutil import parse_date
+from booking.input_check import one_line
 
 ADULT_AGE = 18
 EARLIEST_BIRTH_YEAR = 1900
@@ -149,7 +150,7 @@ def field_for(question):
             required, Length(max=10, message="Write the date as MM/DD/YYYY."), typed_date])
     if kind == "textarea":
         return TextAreaField(label, validators=[required, length])
-    return StringField(label, validators=[required, length])
+    return StringField(label, validators=[required, length, one_line])
 
 
 @lru_cache(maxsize=None)

@@ -15,6 +15,18 @@ def resume_path(token):
     return url_for("intake.resume", token=token)
 
 
+def correction_path(token):
+    """The one-time "correct my answers" link's path."""
+    return url_for("intake.open_correction", token=token)
+
+
+def booking_home_path():
+    """Where a browser that remembers a bookable intake chooses a time."""
+    if "appointments.choose" in current_app.view_functions:
+        return url_for("appointments.choose")
+    return "/book/"
+
+
 def booking_path(token):
     """The booking link's path; the booking feature owns the route, which may not be registered yet."""
     if BOOKING_ENDPOINT in current_app.view_functions:

@@ -74,7 +74,11 @@ def start_intake(session, *, cipher, now, draft_days, answers=None, previous=Non
 
 
 def find_by_resume_token(session, token, now):
-    """The intake a resume token opens. Raises ResumeLinkInvalid if made up, unknown or expired."""
+    """The intake a resume token opens. Raises ResumeLinkInvalid if made up, unknown or expired.
+
+    A link expires `draft_days` after the last save, sent or not: a sent questionnaire's link
+    shows only its status, and even that not forever.
+    """
     invalid = ResumeLinkInvalid(
         "This link does not open a questionnaire. Check that you copied the whole link, or start again.")
     if not plausible_token(token):
@@ -82,10 +86,73 @@ def find_by_resume_token(session, token, now):
     intake = session.scalar(sa.select(Intake).where(Intake.resume_token_hash == token_hash(token)))
     if intake is None:
         raise invalid
-    if intake.status == "draft" and (intake.resume_expires_at is None or intake.resume_expires_at <= now):
-        raise ResumeLinkInvalid("This link has expired: unfinished questionnaires are kept for a limited time. "
-                                "Please start a new one.")
+    if not link_open(intake, now):
+        raise ResumeLinkInvalid("This link has expired: questionnaires can be opened from their link for a "
+                                "limited time after the last change. Please start a new one, or call the clinic.")
     return intake
+
+
+def link_open(intake, now):
+    """True while the intake may be opened by its patient (its resume link, or this browser)."""
+    return intake.resume_expires_at is not None and intake.resume_expires_at > now
+
+
+def open_intake(session, intake_id, now):
+    """The intake with id `intake_id` if its patient may still open it, else None."""
+    intake = session.get(Intake, intake_id) if intake_id is not None else None
+    return intake if intake is not None and link_open(intake, now) else None
+
+
+def issue_resume_token(intake):
+    """A new private resume link token for `intake` (any earlier one stops working)."""
+    token = new_token()
+    intake.resume_token_hash = token_hash(token)
+    return token
+
+
+class CorrectionLinkInvalid(IntakeError):
+    """The one-time correction link is unknown, used already, or expired."""
+
+
+def issue_correction_token(intake, *, now, minutes):
+    """A one-time token that opens a correction of sent `intake` for `minutes`. Raises IntakeError for a draft."""
+    if intake.status == "draft":
+        raise IntakeError("This questionnaire has not been sent yet: you can still change it directly.")
+    token = new_token()
+    intake.correction_token_hash = token_hash(token)
+    intake.correction_expires_at = now + timedelta(minutes=minutes)
+    return token
+
+
+def redeem_correction_token(session, token, now):
+    """The sent intake a correction token opens, using the token up. Raises CorrectionLinkInvalid.
+
+    The token is cleared by one UPDATE that only an unused, unexpired token matches, so two
+    clicks at once open one correction.
+    """
+    invalid = CorrectionLinkInvalid("This link has expired or has already been used. Open your questionnaire "
+                                    "link and ask for a new one, or call the clinic.")
+    if not plausible_token(token):
+        raise invalid
+    digest = token_hash(token)
+    intake_id = session.scalar(sa.select(Intake.id).where(Intake.correction_token_hash == digest))
+    used = session.execute(sa.update(Intake).where(Intake.id == intake_id, Intake.correction_token_hash == digest,
+                                                   Intake.correction_expires_at > now)
+                           .values(correction_token_hash=None, correction_expires_at=None)
+                           .execution_options(synchronize_session=False))
+    if intake_id is None or used.rowcount != 1:
+        raise invalid
+    intake = session.get(Intake, intake_id)
+    session.refresh(intake)
+    return intake
+
+
+def find_by_correction_token(session, token, now):
+    """The sent intake an unused, unexpired correction token would open, or None (nothing is used up)."""
+    if not plausible_token(token):
+        return None
+    return session.scalar(sa.select(Intake).where(Intake.correction_token_hash == token_hash(token),
+                                                  Intake.correction_expires_at > now))
 
 
 def read_answers(intake, cipher):
@@ -190,8 +257,8 @@ def submit_intake(session, intake, *, signature, cipher, now, settings, ip=None,
     scores = compute_scores(answers, settings.get("PCL5_CUTOFF", q.DEFAULT_PCL5_CUTOFF))
     flags = screen(answers, settings)
     intake.status = "submitted"
-    intake.submitted_at = intake.updated_at = now
-    flag_modified(intake, "updated_at")
+    intake.submitted_at = now
+    _touch(intake, now, settings.get("INTAKE_DRAFT_DAYS", 30))  # sending is a save: the link's 30 days restart
     intake.answers_encrypted = cipher.encrypt(answers)
     intake.phq9_total, intake.gad7_total, intake.pcl5_total = (
         getattr(scores.get(key), "total", None) for key in ("phq9", "gad7", "pcl5"))

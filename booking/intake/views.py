@@ -1,10 +1,11 @@
 """Patient intake views: parse the form, call booking.intake.service, redirect.
 
-The patient has no account: the intake they are filling in is found from the private
-resume token, which is kept in the (signed) session cookie for their convenience.
+The patient has no account: the intake they are filling in is remembered in the session
+cookie by its id only (booking.patient_session); the private links themselves go by email
+and are never kept in the cookie.
 """
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from booking.appointments.bookings import active_booking_for_intake
 from booking.crypto import cipher_for
@@ -12,16 +13,13 @@ from booking.extensions import db
 from booking.intake import bp, service
 from booking.intake.consent import consent_text
 from booking.intake.forms import check_step, form_class, form_data_from_values, values_from_form
-from booking.intake.links import absolute, booking_path, resume_path
+from booking.intake.links import absolute, booking_home_path, correction_path, resume_path
 from booking.intake.questionnaires import crisis_questions
 from booking.intake.steps import STEP_COUNT, STEP_NUMBER, STEPS, step_at
-from booking.ratelimit import rate_limited
-from booking.signals import intake_started, intake_submitted, intake_urgent
+from booking.patient_session import forget_intake, remember_intake, remembered_intake_id
+from booking.ratelimit import enforce, rate_limited
+from booking.signals import intake_correction_requested, intake_started, intake_submitted, intake_urgent
 from booking.timeutil import to_zone, utcnow
-from booking.tokens import same_token
-
-SESSION_TOKEN = "intake_token"
-SESSION_BOOKING_TOKEN = "intake_booking_token"
 
 
 def _cipher():
@@ -35,15 +33,11 @@ def _draft_days():
 
 
 def _current_intake(now):
-    """The intake whose resume token is in the session cookie, or None."""
-    token = session.get(SESSION_TOKEN)
-    if not token:
-        return None
-    try:
-        return service.find_by_resume_token(db.session, token, now)
-    except service.ResumeLinkInvalid:
-        session.pop(SESSION_TOKEN, None)
-        return None
+    """The intake this browser remembers, while its patient may still open it; else None."""
+    intake = service.open_intake(db.session, remembered_intake_id(), now)
+    if intake is None:
+        forget_intake()
+    return intake
 
 
 def _next_step_number(intake):
@@ -64,11 +58,12 @@ def _no_intake():
 
 
 def _page_context(intake, now):
-    """What every intake page shows: the resume link."""
-    token = session.get(SESSION_TOKEN)
-    # Shown on the site the patient is using; emails use PUBLIC_BASE_URL (the signal's link).
-    return {"resume_link": url_for("intake.resume", token=token, _external=True) if token else None,
-            "resume_expires_at": intake.resume_expires_at if intake else None}
+    """What every intake page shows: how to come back later (see the resume_box macro), and until when."""
+    if intake is not None and intake.previous_id is not None:
+        how = "correction"  # its link is the one-time correction link, already used
+    else:
+        how = "emailed" if intake is not None and intake.contact_encrypted else "not_yet"
+    return {"resume_how": how, "resume_expires_at": intake.resume_expires_at if intake else None}
 
 
 @bp.route("/start", methods=["GET", "POST"])
@@ -78,10 +73,10 @@ def start():
     now = utcnow()
     current = _current_intake(now)
     if request.method == "POST":
-        intake, token = service.start_intake(db.session, cipher=_cipher(), now=now, draft_days=_draft_days())
+        # The start token is never shown: the link is emailed once the patient gives an address.
+        intake, _token = service.start_intake(db.session, cipher=_cipher(), now=now, draft_days=_draft_days())
         db.session.commit()
-        session[SESSION_TOKEN] = token
-        session.pop(SESSION_BOOKING_TOKEN, None)
+        remember_intake(intake.id)
         return _go_to_step(1)
     return render_template("intake/start.html", current=current, step_count=STEP_COUNT,
                            draft_days=_draft_days())
@@ -95,7 +90,7 @@ def resume(token):
         intake = service.find_by_resume_token(db.session, token, now)
     except service.ResumeLinkInvalid as error:
         return render_template("intake/link_error.html", message=error.message), 404
-    session[SESSION_TOKEN] = token
+    remember_intake(intake.id)
     if intake.status != "draft":
         return redirect(url_for("intake.done"))
     flash("Welcome back. Your answers so far are saved.", "info")
@@ -167,8 +162,9 @@ def _send_step_signals(intake, result, now):
     """Tell other features what this save made known (before the commit, in the same transaction)."""
     if result.email_first_known:
         contact = service.read_contact(intake, _cipher())
+        token = service.issue_resume_token(intake)  # shown nowhere else: this email is the link's one copy
         intake_started.send(current_app._get_current_object(), session=db.session, now=now, intake=intake,
-                            email=contact["email"], link=absolute(resume_path(session[SESSION_TOKEN])))
+                            email=contact["email"], link=absolute(resume_path(token)))
     if result.newly_urgent:
         intake_urgent.send(current_app._get_current_object(), session=db.session, now=now, intake=intake)
 
@@ -202,9 +198,9 @@ def _review(intake, number, now):
 def _submit(intake, form, now):
     """The consent step: sign and send."""
     try:
-        token = service.submit_intake(db.session, intake, signature=form.signature.data.strip(), cipher=_cipher(),
-                                      now=now, settings=current_app.config, ip=request.remote_addr,
-                                      user_agent=request.user_agent.string)
+        service.submit_intake(db.session, intake, signature=form.signature.data.strip(), cipher=_cipher(),
+                              now=now, settings=current_app.config, ip=request.remote_addr,
+                              user_agent=request.user_agent.string)
     except service.StepsMissing as error:
         db.session.rollback()
         flash(error.message, "warning")
@@ -215,8 +211,6 @@ def _submit(intake, form, now):
         return redirect(url_for("intake.done"))
     intake_submitted.send(current_app._get_current_object(), session=db.session, now=now, intake=intake)
     db.session.commit()
-    if token:
-        session[SESSION_BOOKING_TOKEN] = token
     return redirect(url_for("intake.done"))
 
 
@@ -238,52 +232,73 @@ def crisis():
 
 @bp.get("/done")
 def done():
-    """What happens next: book now, or wait for a clinician's clearance."""
+    """A sent questionnaire's status (never its answers): book now, or wait for a clinician's clearance."""
     now = utcnow()
     intake = _current_intake(now)
     if intake is None:
         return _no_intake()
     if intake.status == "draft":
         return _go_to_step(_next_step_number(intake))
-    token = session.get(SESSION_BOOKING_TOKEN)
-    booking_link = booking_path(token) if token and same_token(token, intake.booking_token_hash) else None
     allowed = intake.booking_allowed(current_app.config["INTAKE_CLEARANCE_BLOCKS_BOOKING"])
     booking = active_booking_for_intake(db.session, intake.id)
-    return render_template("intake/done.html", intake=intake, booking_allowed=allowed, booking_link=booking_link,
-                           booking=booking,
+    # This browser remembers the intake, so the booking pages know it: the link needs no token.
+    return render_template("intake/done.html", intake=intake, booking_allowed=allowed,
+                           booking_link=booking_home_path() if allowed else None, booking=booking,
                            response_time=current_app.config["INTAKE_REVIEW_RESPONSE_TIME"],
                            **_page_context(intake, now))
 
 
-@bp.post("/booking-link")
-def new_booking_link():
-    """Issue a fresh booking link for a sent intake that may book (for a patient who lost theirs)."""
-    now = utcnow()
-    intake = _current_intake(now)
-    if intake is None:
-        return _no_intake()
-    if intake.status != "draft" and intake.booking_allowed(current_app.config["INTAKE_CLEARANCE_BLOCKS_BOOKING"]):
-        session[SESSION_BOOKING_TOKEN] = service.issue_booking_token(intake)
-        db.session.commit()
-    return redirect(url_for("intake.done"))
-
-
 @bp.post("/correct")
+@rate_limited("INTAKE_CORRECTION_ADDRESS_RATE_LIMIT")
 def correct():
-    """Start a corrected version of a sent questionnaire (the sent one stays as it was)."""
+    """Email a one-time link that opens a correction of the sent questionnaire (not the answers here)."""
     now = utcnow()
     intake = _current_intake(now)
     if intake is None:
         return _no_intake()
+    enforce("INTAKE_CORRECTION_RATE_LIMIT", "intake.correct", intake.id)
+    email = service.read_contact(intake, _cipher()).get("email")
+    if not email:
+        flash("We have no email address for this questionnaire. Please call the clinic to correct it.", "warning")
+        return redirect(url_for("intake.done"))
     try:
-        draft, token = service.start_correction(db.session, intake, cipher=_cipher(), now=now,
-                                                draft_days=_draft_days())
+        token = service.issue_correction_token(intake, now=now,
+                                               minutes=current_app.config["INTAKE_CORRECTION_LINK_MINUTES"])
     except service.IntakeError as error:
         db.session.rollback()
         flash(error.message, "info")
         return _go_to_step(_next_step_number(intake))
+    intake_correction_requested.send(current_app._get_current_object(), session=db.session, now=now, intake=intake,
+                                     email=email, link=absolute(correction_path(token)))
     db.session.commit()
-    session[SESSION_TOKEN] = token
-    session.pop(SESSION_BOOKING_TOKEN, None)
+    flash("We have emailed you a link to correct your answers, to the address you gave. "
+          "It works once, within the next hour.", "success")
+    return redirect(url_for("intake.done"))
+
+
+@bp.route("/correct/<token>", methods=["GET", "POST"])
+def open_correction(token):
+    """The emailed one-time link: a button (so a mail scanner's visit uses nothing), then a new draft."""
+    now = utcnow()
+    if request.method == "GET":
+        if service.find_by_correction_token(db.session, token, now) is None:
+            return _correction_link_error()
+        return render_template("intake/correct.html", token=token)
+    try:
+        sent = service.redeem_correction_token(db.session, token, now)
+        draft, _token = service.start_correction(db.session, sent, cipher=_cipher(), now=now,
+                                                 draft_days=_draft_days())
+    except service.IntakeError:
+        db.session.rollback()
+        return _correction_link_error()
+    db.session.commit()
+    remember_intake(draft.id)
     flash("Your earlier answers are copied below. Change what you need, then sign and send again.", "info")
     return _go_to_step(draft.last_step + 1)
+
+
+def _correction_link_error():
+    """The page for a correction link that is made up, used or expired."""
+    message = ("This link has expired or has already been used. Open your questionnaire link and ask for "
+               "a new one, or call the clinic.")
+    return render_template("intake/link_error.html", message=message), 410

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from booking.intake.service import issue_booking_token
 from booking.models import Intake
@@ -47,7 +48,13 @@ def queue_query(status="waiting", since=None, until=None, zone_name="UTC"):
     """The SELECT for the queue; `since`/`until` are clinic-local dates (inclusive) or None."""
     query = sa.select(Intake)
     if status == "waiting":
-        query = query.where(sa.or_(Intake.status == "submitted", sa.and_(Intake.status == "draft", Intake.urgent)))
+        # One entry per questionnaire: a correction still being written is not a new one, and a
+        # sent correction takes the place of the version it corrects (the page shows both).
+        later = aliased(Intake)
+        superseded = sa.exists().where(later.previous_id == Intake.id, later.status != "draft")
+        query = query.where(sa.or_(Intake.status == "submitted",
+                                   sa.and_(Intake.status == "draft", Intake.urgent, Intake.previous_id.is_(None))),
+                            ~superseded)
     elif status in ("submitted", "reviewed", "draft"):
         query = query.where(Intake.status == status)
     arrived = sa.func.coalesce(Intake.submitted_at, Intake.created_at)

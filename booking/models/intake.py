@@ -35,6 +35,10 @@ class Intake(db.Model):
     # Private resume link: only the SHA-256 of the token is kept.
     resume_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     resume_expires_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    # One-time "correct my answers" link of a sent intake, emailed to the address on file:
+    # the hash until it is used (then NULL), and when it stops working.
+    correction_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    correction_expires_at: Mapped[object | None] = mapped_column(UTCDateTime())
     # Private booking link, issued on submit (no clearance flag) or when a clinician clears.
     booking_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 

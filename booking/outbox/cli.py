@@ -4,6 +4,7 @@ import click
 from flask import current_app
 
 from booking.calendar.ical import Clinic
+from booking.crypto import cipher_for
 from booking.extensions import db
 from booking.outbox import bp
 from booking.outbox.backends import backend_from_config
@@ -17,7 +18,7 @@ def sender_setup(app):
     config = app.config
     clinic = Clinic.from_config(config)
     envelope = Envelope(sender=from_address(clinic.name, clinic.email, config.get("MAIL_FROM")),
-                        domain=clinic.domain)
+                        domain=clinic.domain, cipher=cipher_for(config))
     return backend_from_config(config, app.instance_path), envelope, SenderPolicy.from_config(config)
 
 

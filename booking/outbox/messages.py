@@ -82,6 +82,14 @@ def intake_resume(clinic, *, link):
     return f"Your questionnaire link for {clinic.name}", body + _sign_off(clinic)
 
 
+def intake_correction(clinic, *, link):
+    """Patient: the one-time link to correct a sent questionnaire."""
+    body = _greeting(None) + f"You asked to correct the health questionnaire you sent to {clinic.name}.\n\n"
+    body += f"Open your answers with this link, which works once, within the next hour: {link}\n\n"
+    body += ("If you did not ask for this, you can ignore this email: nothing changes unless the link is used.\n")
+    return f"Correct your questionnaire for {clinic.name}", body + _sign_off(clinic)
+
+
 def intake_cleared(clinic, *, link):
     """Patient: you can now book a consultation."""
     body = _greeting(None) + f"A clinician at {clinic.name} has reviewed your questionnaire, "

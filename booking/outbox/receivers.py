@@ -13,11 +13,16 @@ from booking.calendar.ical import Clinic, invite_for
 from booking.crypto import cipher_for
 from booking.models import OutboxMessage, StaffUser
 from booking.outbox import messages
-from booking.outbox.sender import queue_email
+from booking.outbox.sender import queue_email as queue_encrypted
 
 STAFF_SCHEDULE_PATH = "/staff/schedule"
 STAFF_INTAKES_PATH = "/staff/intakes"
 INTAKE_START_PATH = "/intake/start"
+
+
+def queue_email(session, **fields):
+    """Queue an email, its body and invite encrypted with this app's intake keys."""
+    return queue_encrypted(session, cipher=cipher_for(current_app.config), **fields)
 
 
 def absolute(config, path):
@@ -102,6 +107,14 @@ def on_intake_started(sender, *, session, now, intake=None, email=None, link=Non
     queue_email(session, kind="intake_resume", recipient=email, subject=subject, body=body, now=now)
 
 
+def on_intake_correction_requested(sender, *, session, now, intake=None, email=None, link=None, **extra):
+    """Email the one-time correction link, to the address on the questionnaire only."""
+    if not email or not link:
+        return
+    subject, body = messages.intake_correction(Clinic.from_config(current_app.config), link=link)
+    queue_email(session, kind="intake_correction", recipient=email, subject=subject, body=body, now=now)
+
+
 def on_intake_urgent(sender, *, session, now, intake, **extra):
     """A crisis answer: tell every active clinician at once, before the intake is even sent."""
     _notify_clinicians(session, now, intake, urgent=True)
@@ -151,6 +164,7 @@ RECEIVERS = (
     (signals.booking_moved, on_booking_moved),
     (signals.booking_cancelled, on_booking_cancelled),
     (signals.intake_started, on_intake_started),
+    (signals.intake_correction_requested, on_intake_correction_requested),
     (signals.intake_urgent, on_intake_urgent),
     (signals.intake_submitted, on_intake_submitted),
     (signals.intake_cleared, on_intake_cleared),

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from booking.calendar.ical import Clinic
 from booking.models import Booking, OutboxMessage
 from booking.outbox import messages
+from booking.crypto import cipher_for
 from booking.outbox.sender import queue_email
 
 
@@ -44,6 +45,7 @@ def queue_reminders(session, *, now, lead_hours, config):
     else:
         existing = set()
     queued = 0
+    cipher = cipher_for(config)
     for key, booking in keys.items():
         if key in existing:
             continue
@@ -52,7 +54,7 @@ def queue_reminders(session, *, now, lead_hours, config):
         try:
             with session.begin_nested():
                 queue_email(session, kind="booking_reminder", recipient=booking.patient_email, subject=subject,
-                            body=body, now=now, dedupe_key=key, booking_id=booking.id)
+                            body=body, now=now, dedupe_key=key, booking_id=booking.id, cipher=cipher)
         except sa.exc.IntegrityError:
             continue  # another run queued it a moment ago
         queued += 1

@@ -1,7 +1,9 @@
 """Queue emails in the outbox, and deliver them: claim, send, mark; retry with back-off.
 
 `queue_email` only adds a row to the caller's session, so the message commits or rolls back
-with the change that caused it. `send_due` claims due rows (FOR UPDATE SKIP LOCKED on
+with the change that caused it. Bodies and invites hold private links, so they are stored
+encrypted with the intake keys (booking.crypto) and erased once delivered; on SQLite the
+write-ahead log is then checkpointed so no older copy of a page outlives the erasure. `send_due` claims due rows (FOR UPDATE SKIP LOCKED on
 PostgreSQL, plus a compare-and-set on the status everywhere), so several senders at once
 never take the same message.
 """
@@ -44,18 +46,24 @@ class SenderPolicy:
 
 @dataclass(frozen=True)
 class Envelope:
-    """What every email needs besides its row: who it is from, the domain for Message-IDs."""
+    """What every email needs besides its row: who it is from, the domain for Message-IDs, and
+    the booking.crypto.Cipher that opens its body and invite."""
 
     sender: str
     domain: str
+    cipher: object
 
 
-def queue_email(session, *, kind, recipient, subject, body, now, ics=None, ics_method=None,
+def queue_email(session, *, kind, recipient, subject, body, now, cipher, ics=None, ics_method=None,
                 dedupe_key=None, booking_id=None):
-    """Add an outbox row to `session` (the caller commits, with the change that caused it)."""
-    message = OutboxMessage(kind=kind, recipient=recipient, subject=subject, body_text=body, ics=ics,
-                            ics_method=ics_method, dedupe_key=dedupe_key, booking_id=booking_id,
-                            status="pending", tries=0, next_attempt_at=now, created_at=now)
+    """Add an outbox row to `session` (the caller commits, with the change that caused it).
+
+    The body and the invite are encrypted with `cipher` (a booking.crypto.Cipher).
+    """
+    message = OutboxMessage(kind=kind, recipient=recipient, subject=subject, body_text=cipher.encrypt(body),
+                            ics=None if ics is None else cipher.encrypt(ics), ics_method=ics_method,
+                            dedupe_key=dedupe_key, booking_id=booking_id, status="pending", tries=0,
+                            next_attempt_at=now, created_at=now)
     session.add(message)
     return message
 
@@ -65,6 +73,27 @@ def queued_recipient(session, *, booking_id, kind):
     return session.scalar(sa.select(OutboxMessage.recipient).where(
         OutboxMessage.booking_id == booking_id, OutboxMessage.kind == kind, OutboxMessage.status != "failed")
         .order_by(OutboxMessage.id.desc()).limit(1))
+
+
+def open_message(message, cipher):
+    """(body, ics) of a queued message, decrypted; ("", None) once it has been delivered and erased."""
+    body = cipher.decrypt(message.body_text) if message.body_text else ""
+    return body, cipher.decrypt(message.ics) if message.ics else None
+
+
+def rotate_waiting_messages(session, cipher):
+    """Re-encrypt the body and invite of every message not yet delivered under `cipher`'s first key.
+
+    Returns how many changed. Raises booking.crypto.InvalidToken if one fits no configured key
+    (the caller rolls back). Delivered messages hold nothing to rotate: they were erased.
+    """
+    changed = 0
+    for message in session.scalars(sa.select(OutboxMessage).where(OutboxMessage.status != "sent")):
+        message.body_text = cipher.rotate(message.body_text) if message.body_text else message.body_text
+        message.ics = cipher.rotate(message.ics) if message.ics else None
+        changed += 1
+    session.flush()
+    return changed
 
 
 def worker_name():
@@ -126,9 +155,10 @@ def _finish(session, message, worker, values):
 def deliver(session, message, *, backend, envelope, worker, policy, now):
     """Send one claimed message and record the outcome. Returns True if it was delivered."""
     try:
+        body, ics = open_message(message, envelope.cipher)
         email = build_email(outbox_id=message.id, created_at=message.created_at, sender=envelope.sender,
-                            recipient=message.recipient, subject=message.subject, body=message.body_text,
-                            domain=envelope.domain, ics=message.ics, ics_method=message.ics_method)
+                            recipient=message.recipient, subject=message.subject, body=body,
+                            domain=envelope.domain, ics=ics, ics_method=message.ics_method)
         backend.send(email, message.id)
     except Exception as error:  # noqa: BLE001  every failure is recorded and retried, none is lost
         error_text = describe_error(error, message.recipient)
@@ -152,6 +182,8 @@ def send_due(session, *, backend, envelope, policy, now, worker=None):
     while True:
         batch = claim_due(session, now=now, worker=worker, policy=policy)
         if not batch:
+            if sent:
+                checkpoint_erasures(session)
             return sent, failed
         for message in batch:
             if deliver(session, message, backend=backend, envelope=envelope, worker=worker,
@@ -159,6 +191,19 @@ def send_due(session, *, backend, envelope, policy, now, worker=None):
                 sent += 1
             else:
                 failed += 1
+
+
+def checkpoint_erasures(session):
+    """On SQLite, move the write-ahead log into the database file and empty it.
+
+    With `secure_delete` on (booking.extensions) an erased body is zeroed in the database
+    file, but until a checkpoint the WAL still holds the page as it was before. TRUNCATE
+    copies every committed page back and cuts the WAL to zero bytes. If a reader holds an
+    old snapshot the checkpoint stops short; the next one finishes the job.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        session.commit()
 
 
 def run_loop(session_factory, *, backend, envelope, policy, clock, interval=10, rounds=None, sleep=time.sleep):

@@ -18,6 +18,7 @@ from booking.models import Booking
 from booking.routing import parse_record_id
 from booking.schedule import bp
 from booking.schedule.bookings import clinician_choices
+from booking.routing import parse_record_id
 from booking.schedule.grid import STATE_LABELS, build_grid, plan_day, row_times
 from booking.staff.access import staff_only
 from booking.timeutil import to_zone, utcnow

@@ -1,0 +1,48 @@
+"""A sent questionnaire's link in the browser: status only, a correction by emailed one-time link
+(keyboard, axe on each page), and the "this link has expired" page of an old manage link."""
+
+from datetime import timedelta
+
+from booking.extensions import db as _db
+from booking.intake import service
+from booking.timeutil import utcnow
+from tests.booking_factories import add_booking, add_clinician
+from tests.browser.conftest import assert_accessible
+from tests.intake_factories import create_intake
+from tests.outbox_helpers import emailed_path
+
+
+def test_correcting_a_sent_questionnaire_by_the_emailed_one_time_link(page, live_server):
+    app = live_server.app
+    with app.app_context():
+        intake = create_intake(_db.session, app.config)
+        token = service.issue_resume_token(intake)
+        _db.session.commit()
+    page.goto(f"/intake/resume/{token}")
+    assert "your questionnaire was sent" in page.locator("h1").inner_text()
+    assert "Jordan Example" not in page.content()
+    assert_accessible(page)
+    page.get_by_role("button", name="Email me a link to correct my answers").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "emailed you a link" in page.content()
+    assert_accessible(page)
+
+    page.goto(emailed_path(app, "intake_correction", r"/intake/correct/[A-Za-z0-9_-]+"))
+    assert page.locator("h1").inner_text() == "Correct your answers"
+    assert_accessible(page)
+    page.get_by_role("button", name="Open my answers to correct them").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/intake/step/10") and "Jordan Example" in page.content()
+
+
+def test_an_old_manage_link_says_it_has_expired(page, live_server):
+    app = live_server.app
+    with app.app_context():
+        clinician = add_clinician(_db.session)
+        _booking, token = add_booking(_db.session, clinician, utcnow() - timedelta(days=60), status="completed")
+    response = page.goto(f"/book/manage/{token}")
+    assert response.status == 410
+    assert page.locator("h1").inner_text() == "This link has expired"
+    assert_accessible(page)
