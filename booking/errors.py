@@ -7,6 +7,8 @@ from flask import render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from booking.extensions import db
+
 log = logging.getLogger("booking.errors")
 
 MESSAGES = {
@@ -66,6 +68,17 @@ def init_app(app):
         log.error("database unavailable: %s", type(getattr(error, "orig", error)).__name__)
         body, code = render_error(503)[:2]
         return body, code, {"Retry-After": "30"}
+
+    @app.teardown_appcontext
+    def close_session(_error):
+        # Runs before Flask-SQLAlchemy's own teardown (teardowns run in reverse order). When the
+        # server went away mid-request, the closing ROLLBACK fails too; the answer is already
+        # made, so it must not be replaced by the WSGI server's bare 500. The pool's pre-ping
+        # drops the dead connection on its next checkout.
+        try:
+            db.session.remove()
+        except sa.exc.SQLAlchemyError as error:
+            log.warning("database session could not be closed: %s", type(getattr(error, "orig", error)).__name__)
 
     @app.errorhandler(Exception)
     def unexpected_error(error):

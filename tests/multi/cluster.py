@@ -73,7 +73,7 @@ class Processes:
         """Start an instance of the app; returns its base URL once /healthz answers."""
         port = free_port()
         self.start(name, [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-                          "--graceful-timeout", "5", APP_MODULE + ":app"])
+                          "--graceful-timeout", "5", "--no-control-socket", APP_MODULE + ":app"])
         base = f"http://127.0.0.1:{port}"
         wait_for(base + "/healthz")
         return base
@@ -158,9 +158,9 @@ class PrivateCluster:
             shutil.chown(self.directory, "postgres", "postgres")
             self.user_prefix = ["runuser", "-u", "postgres", "--"]
 
-    @property
-    def url(self):
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+    def url(self, database="postgres"):
+        """A SQLAlchemy URL of one of the cluster's databases."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args):
         return subprocess.run([*self.user_prefix, *args], capture_output=True, text=True, check=True, timeout=120)

@@ -100,3 +100,13 @@ def start_questionnaire(browser, base):
     """Begin a new questionnaire: 302 to its first step, 429 when limited."""
     page = browser.get(base, "/intake/start")
     return browser.post(base, "/intake/start", {"csrf_token": csrf_token(page)})
+
+
+def try_to_book(browser, base, clinician_id, slot):
+    """Open the form and send it, as under load: the answers, stopping at the first that is not OK."""
+    page = browser.get(base, f"/book/confirm?clinician={clinician_id}&start={slot}")
+    if page.status != 200:
+        return [page]
+    form = {"csrf_token": csrf_token(page), "clinician": str(clinician_id), "start": slot,
+            "name": "Load Patient", "email": "load@example.org", "phone": "", "tz": ""}
+    return [page, browser.post(base, "/book/confirm", form)]
