@@ -40,18 +40,26 @@ def flask(config, *args, check=True):
                           capture_output=True, text=True, check=check, timeout=300)
 
 
-def wait_for(url, timeout=60, want=200):
-    """Poll `url` until it answers `want`; raise if it does not within `timeout` seconds."""
+def wait_until_answers(check, timeout=60, what="the server"):
+    """Call `check()` until it returns True (connection errors count as not yet); raise after `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == want:
-                    return
+            if check():
+                return
         except OSError:
             pass
         time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer {want} within {timeout} s")
+    raise TimeoutError(f"{what} did not answer within {timeout} s")
+
+
+def wait_for(url, timeout=60):
+    """Poll `url` until it answers 200."""
+    def answers():
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+
+    wait_until_answers(answers, timeout, url)
 
 
 class Processes:
@@ -70,8 +78,11 @@ class Processes:
         return child
 
     def gunicorn(self, name, workers=2):
-        """Start an instance of the app; returns its base URL once /healthz answers."""
-        port = free_port()
+        """Start an instance of the app on a free port; returns its base URL once /healthz answers."""
+        return self.gunicorn_on(free_port(), name, workers)
+
+    def gunicorn_on(self, port, name, workers=2):
+        """Start an instance of the app on `port`; returns its base URL once /healthz answers."""
         self.start(name, [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
                           "--graceful-timeout", "5", "--no-control-socket", APP_MODULE + ":app"])
         base = f"http://127.0.0.1:{port}"

@@ -102,7 +102,7 @@ def cluster(tmp_path_factory):
     require_redis()
     require_gunicorn()
     tmp_path = tmp_path_factory.mktemp("multi")
-    database_url = fresh_database("multi")
+    database_url = fresh_database("harness")
     with MailCatcher(slow=0.03) as catcher:
         config = harness_config(tmp_path, database_url, RATELIMIT_STORAGE_URI=TEST_REDIS_URL,
                                 MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=catcher.port, MAIL_SMTP_STARTTLS=False,
