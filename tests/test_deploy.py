@@ -126,7 +126,9 @@ def test_nginx_in_front_of_gunicorn_serves_static_files_and_passes_the_real_clie
 
     nginx = tool("nginx")
     app_port, https_port = free_port(), free_port()
-    config = base_test_config(tmp_path, TRUSTED_PROXIES=1, LOGIN_RATE_LIMIT="2 per minute")
+    # Its own SQLite file on either pass: the subject is nginx, not the database.
+    config = base_test_config(tmp_path, TRUSTED_PROXIES=1, LOGIN_RATE_LIMIT="2 per minute",
+                              SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'deploy.sqlite'}")
     flask(config, "db", "upgrade")
     cert, key = write_certificate(tmp_path)
     folder = rendered(tmp_path, TLS_CERT=str(cert), TLS_KEY=str(key), PORT=str(app_port),
