@@ -20,7 +20,8 @@ from booking.extensions import db as _db
 from booking.models import Booking, BookingEvent, Intake, OutboxMessage, StaffUser
 from booking.timeutil import utcnow
 from tests.booking_factories import add_clinician, add_intake, context
-from tests.conftest import POSTGRES, TEST_DATABASE_URL, base_test_config
+from tests.conftest import POSTGRES, base_test_config
+from tests.databases import extra_postgres_database
 
 EVERY_DAY = {day: [(time(0), time(23, 30))] for day in range(7)}
 PLANTED = {"phq9_item_1": 2, "note": "planted answer for the restore check"}
@@ -32,16 +33,8 @@ def empty_database_url(tmp_path):
     if not POSTGRES:
         yield f"sqlite:///{tmp_path / 'restored.sqlite'}"
         return
-    url = sa.engine.make_url(normalise_database_url(TEST_DATABASE_URL))
-    name = f"{url.database}_restore"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with extra_postgres_database("restore") as url:
+        yield url
 
 
 def seed_clinic(app):

@@ -9,12 +9,11 @@ import os
 import shutil
 
 import pytest
-import sqlalchemy as sa
 
 from booking import create_app
-from booking.config import normalise_database_url
 from booking.extensions import db as _db
-from tests.conftest import TEST_DATABASE_URL, base_test_config, postgres_only, require_or_skip
+from tests.conftest import base_test_config, postgres_only, require_or_skip
+from tests.databases import extra_postgres_database
 from tests.multi.cluster import BIN, MailCatcher, Processes, flask
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -34,30 +33,6 @@ def require_redis():
 def require_gunicorn():
     if not (BIN / "gunicorn").exists() and not shutil.which("gunicorn"):
         require_or_skip("gunicorn is not installed beside this Python")
-
-
-def fresh_database(name_suffix):
-    """Create (again) a database named after TEST_DATABASE_URL's plus `name_suffix`; returns its URL."""
-    url = sa.engine.make_url(normalise_database_url(TEST_DATABASE_URL))
-    name = f"{url.database}_{name_suffix}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url):
-    url = sa.engine.make_url(url)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 def harness_config(tmp_path, database_url, **overrides):
@@ -102,8 +77,7 @@ def cluster(tmp_path_factory):
     require_redis()
     require_gunicorn()
     tmp_path = tmp_path_factory.mktemp("multi")
-    database_url = fresh_database("harness")
-    with MailCatcher(slow=0.03) as catcher:
+    with extra_postgres_database("harness") as database_url, MailCatcher(slow=0.03) as catcher:
         config = harness_config(tmp_path, database_url, RATELIMIT_STORAGE_URI=TEST_REDIS_URL,
                                 MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=catcher.port, MAIL_SMTP_STARTTLS=False,
                                 OUTBOX_CLAIM_TIMEOUT_SECONDS=2)
@@ -119,4 +93,3 @@ def cluster(tmp_path_factory):
                 _db.engine.dispose()
         finally:
             processes.stop_all()
-            drop_database(database_url)
