@@ -2,9 +2,12 @@
 
 import logging
 
+import sqlalchemy as sa
 from flask import render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from booking.extensions import db
 
 log = logging.getLogger("booking.errors")
 
@@ -20,6 +23,9 @@ MESSAGES = {
     429: ("Too many attempts",
           "Please wait a few minutes before trying again; this limit protects patients and staff "
           "from automated abuse. If you need help now, call the clinic."),
+    503: ("The booking system is briefly unavailable",
+          "Nothing was saved from this request. Please try again in a minute; if it keeps happening, "
+          "call the clinic."),
     500: ("Something went wrong on our side",
           "Nothing you did caused this. Please try again in a moment; if it keeps happening, call the clinic."),
 }
@@ -53,6 +59,26 @@ def init_app(app):
             # Keep what the error tells the client beyond the page (Allow on 405, Retry-After on 429).
             return body, code, [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
         return error
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def database_unavailable(error):
+        # The server is down or restarting: the transaction never committed, so telling the
+        # person to retry is true; the pool's pre-ping reconnects once it is back.
+        log.error("database unavailable: %s", type(getattr(error, "orig", error)).__name__)
+        body, code = render_error(503)[:2]
+        return body, code, {"Retry-After": "30"}
+
+    @app.teardown_appcontext
+    def close_session(_error):
+        # Runs before Flask-SQLAlchemy's own teardown (teardowns run in reverse order). When the
+        # server went away mid-request, the closing ROLLBACK fails too; the answer is already
+        # made, so it must not be replaced by the WSGI server's bare 500. The pool's pre-ping
+        # drops the dead connection on its next checkout.
+        try:
+            db.session.remove()
+        except sa.exc.SQLAlchemyError as error:
+            log.warning("database session could not be closed: %s", type(getattr(error, "orig", error)).__name__)
 
     @app.errorhandler(Exception)
     def unexpected_error(error):

@@ -51,6 +51,13 @@ def bump_version(session):
             bump_version(session)
 
 
+def raise_version(connection, at_least):
+    """Set the version to `at_least` unless it is higher already (after a restore: see booking.backups)."""
+    connection.execute(sa.update(ScheduleVersion).where(ScheduleVersion.id == VERSION_ID,
+                                                        ScheduleVersion.version < at_least)
+                       .values(version=at_least))
+
+
 def affects_availability(session, instance, deleted=False):
     """True if adding, changing or deleting `instance` can change which times are free."""
     if isinstance(instance, WATCHED):

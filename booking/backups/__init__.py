@@ -1,0 +1,1 @@
+"""`flask backup PATH` and `flask restore PATH`: whole-database copies that restore."""

@@ -1,0 +1,169 @@
+"""Two gunicorn instances on one PostgreSQL database and one Redis, two outbox workers.
+
+What a clinic running several instances relies on: one winner in a race across processes,
+a week page that is fresh on the other instance, limits counted in total, and every email
+delivered (once, or again under the same Message-ID) when a sender dies mid-send.
+"""
+
+import os
+import random
+import signal
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import time as clock_time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.appointments.availability import clinic_day, week_start
+from booking.models import Booking, OutboxMessage
+from booking.outbox.mime import message_id
+from booking.outbox.sender import queue_email
+from booking.timeutil import utcnow
+from tests.booking_factories import ZONE, add_clinician, add_intake
+from tests.multi.conftest import INTAKE_LIMIT, LOGIN_LIMIT
+from tests.multi.patient_http import (Browser, book, booking_form, offered_slots, open_booking, sign_in_attempt,
+                                      start_questionnaire)
+
+pytestmark = pytest.mark.multi_instance
+
+RACERS = 64
+EVERY_DAY = {day: [(clock_time(8), clock_time(18))] for day in range(7)}
+KILL_RUNS = 20
+MESSAGES_PER_RUN = 8
+
+
+def next_week():
+    """The Monday of a week whose every slot is past the minimum notice."""
+    return week_start(clinic_day(utcnow() + timedelta(days=1), ZONE)) + timedelta(days=7)
+
+
+def patients(cluster, count):
+    """`count` browsers, each holding a fresh intake's booking session, on alternating instances."""
+    with cluster.session() as session:
+        tokens = [add_intake(session, cluster.app.config)[1] for _ in range(count)]
+    browsers = []
+    for number, token in enumerate(tokens):
+        browser = Browser()
+        open_booking(browser, cluster.bases[number % 2], token)
+        browsers.append(browser)
+    return browsers
+
+
+def test_64_patients_racing_for_one_time_across_two_instances_leave_one_booking(cluster):
+    with cluster.session() as session:
+        clinician = add_clinician(session, hours=EVERY_DAY)
+    racers = patients(cluster, RACERS)
+    slot = offered_slots(racers[0], cluster.bases[0], clinician, next_week())[0]
+    forms = [booking_form(browser, cluster.bases[n % 2], clinician, slot) for n, browser in enumerate(racers)]
+    barrier = threading.Barrier(RACERS)
+
+    def race(number):
+        barrier.wait(timeout=60)
+        return book(racers[number], cluster.bases[(number + 1) % 2], forms[number])  # the other instance
+
+    with ThreadPoolExecutor(max_workers=RACERS) as pool:
+        answers = list(pool.map(race, range(RACERS)))
+    statuses = sorted(answer.status for answer in answers)
+    print(f"\n64-way race across two instances: statuses {statuses.count(302)}x302, "
+          f"{statuses.count(409)}x409, {sum(s >= 500 for s in statuses)}x5xx")
+    assert statuses == [302] + [409] * (RACERS - 1)
+    assert all("That time was just taken" in a.text for a in answers if a.status == 409)
+    with cluster.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Booking)
+                              .where(Booking.clinician_id == clinician, Booking.status != "cancelled")) == 1
+
+
+def test_a_booking_on_one_instance_leaves_the_other_instances_week_page_at_once(cluster):
+    with cluster.session() as session:
+        clinician = add_clinician(session, hours=EVERY_DAY)
+    viewer, booker = patients(cluster, 2)
+    first, second = cluster.bases
+    week = next_week()
+    before = offered_slots(viewer, second, clinician, week)
+    assert offered_slots(viewer, second, clinician, week) == before  # the week is now cached on instance B
+    taken = before[3]
+    assert book(booker, first, booking_form(booker, first, clinician, taken)).status == 302
+    after = offered_slots(viewer, second, clinician, week)
+    assert taken not in after
+    assert after == [slot for slot in before if slot != taken]
+
+
+def client_address():
+    """A client address no other run has used (limits are counted per address)."""
+    return "10." + ".".join(str(random.randrange(1, 255)) for _ in range(3))
+
+
+def test_sign_in_attempts_are_limited_in_total_across_instances(cluster):
+    browser = Browser(client_address())
+    statuses = [sign_in_attempt(browser, cluster.bases[n % 2], f"nobody-{uuid.uuid4().hex}@clinic.example",
+                                "wrong password 123").status for n in range(2 * LOGIN_LIMIT)]
+    # Counted per process, each instance would have allowed LOGIN_LIMIT attempts: 12 refusals of 401.
+    assert statuses == [401] * LOGIN_LIMIT + [429] * LOGIN_LIMIT
+
+
+def test_new_questionnaires_are_limited_in_total_across_instances(cluster):
+    browser = Browser(client_address())
+    statuses = [start_questionnaire(browser, cluster.bases[n % 2]).status for n in range(2 * INTAKE_LIMIT)]
+    assert statuses == [302] * INTAKE_LIMIT + [429] * INTAKE_LIMIT
+
+
+def wait_until(condition, timeout, step=0.02):
+    """Poll `condition()` until it is truthy (returned) or `timeout` seconds pass (None)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(step)
+    return None
+
+
+def queue_run(cluster, run):
+    """Queue this run's messages, each to its own address; returns {recipient: expected Message-ID}."""
+    with cluster.session() as session:
+        now = utcnow()
+        rows = [queue_email(session, kind="test", recipient=f"run{run}-{n}@example.org", subject="Harness",
+                            body="A message of the multi-instance harness.", now=now)
+                for n in range(MESSAGES_PER_RUN)]
+        session.commit()
+        return {row.recipient: message_id(row.id, row.created_at, cluster.app.config["CLINIC_DOMAIN"])
+                for row in rows}
+
+
+def sender_pid(cluster, recipients):
+    """The pid of the worker holding one of these messages mid-send, if any (claimed_by is host:pid)."""
+    with cluster.session() as session:
+        holder = session.scalar(sa.select(OutboxMessage.claimed_by)
+                                .where(OutboxMessage.recipient.in_(recipients), OutboxMessage.status == "sending"))
+    return int(holder.rsplit(":", 1)[1]) if holder else None
+
+
+def all_sent(cluster, recipients):
+    with cluster.session() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.recipient.in_(recipients), OutboxMessage.status == "sent")) == len(recipients)
+
+
+def test_every_message_arrives_when_a_worker_is_killed_mid_send(cluster):
+    duplicates_per_run = []
+    for run in range(KILL_RUNS):
+        expected = queue_run(cluster, run)
+        pid = wait_until(lambda: sender_pid(cluster, list(expected)), timeout=20)
+        assert pid is not None, "no worker picked the messages up"
+        time.sleep(random.uniform(0, MESSAGES_PER_RUN * 0.03))
+        os.kill(pid, signal.SIGKILL)
+        cluster.processes.outbox_worker(f"worker-after-kill-{run}")  # as systemd would restart it
+        assert wait_until(lambda: all_sent(cluster, list(expected)), timeout=30, step=0.2), "messages left unsent"
+        received = {}
+        for message in list(cluster.catcher.messages):
+            if message["To"] in expected:
+                received.setdefault(message["To"], []).append(message["Message-ID"])
+        # Every message arrived, and a second copy carries the first one's Message-ID.
+        assert {to: set(ids) for to, ids in received.items()} == {to: {mid} for to, mid in expected.items()}
+        duplicates = sum(len(ids) - 1 for ids in received.values())
+        assert duplicates <= 1  # only the one message in flight when the worker died can go twice
+        duplicates_per_run.append(duplicates)
+    print(f"\nSIGKILL mid-send: {sum(duplicates_per_run)} duplicate(s) in {KILL_RUNS} runs {duplicates_per_run}")
