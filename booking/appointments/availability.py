@@ -18,9 +18,9 @@ import sqlalchemy as sa
 
 from booking.models import Booking, ClinicianProfile, OpeningHours, ScheduleException, StaffUser
 
-
-# "Active" spelled as in the partial indexes' WHERE, so SQLite can use them (a bound parameter would not match).
-ACTIVE = Booking.status != sa.literal_column("'cancelled'")
+# Who can be booked at all: an active account that is (still) a clinician. A clinician demoted to
+# another role keeps their profile and hours, but is no longer offered.
+BOOKABLE = sa.and_(StaffUser.active.is_(True), StaffUser.role == "clinician")
 # No booking is busy for longer than this (consultation plus buffer are capped at 8 + 4 hours).
 MAX_BUSY = timedelta(hours=12)
 
@@ -200,7 +200,7 @@ def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only
     query = (sa.select(ClinicianProfile.clinician_id, StaffUser.name, ClinicianProfile.accepts_bookings,
                        ClinicianProfile.consultation_minutes, ClinicianProfile.buffer_minutes)
              .join(StaffUser, StaffUser.id == ClinicianProfile.clinician_id)
-             .where(StaffUser.active.is_(True)).order_by(StaffUser.name, StaffUser.id))
+             .where(BOOKABLE).order_by(StaffUser.name, StaffUser.id))
     if only_bookable:
         query = query.where(ClinicianProfile.accepts_bookings.is_(True))
     if clinician_ids is not None:
@@ -225,7 +225,7 @@ def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only
             plans[target].exceptions.append((kind, starts_at, ends_at, note))
     for clinician_id, starts_at, busy_until, booking_id in session.execute(
             sa.select(Booking.clinician_id, Booking.starts_at, Booking.busy_until, Booking.id).where(
-                Booking.clinician_id.in_(ids), ACTIVE,
+                Booking.clinician_id.in_(ids), Booking.active,
                 Booking.starts_at < window_end, Booking.busy_until > window_start)):
         plans[clinician_id].busy.append((starts_at, busy_until, booking_id))
     return list(plans.values())

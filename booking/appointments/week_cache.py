@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from booking.appointments.availability import Rules, free_slots
+from booking.appointments.availability import BOOKABLE, Rules, free_slots
 from booking.appointments.schedule_version import read_version
 from booking.appointments.settings import load_rules
 from booking.appointments.web import slot_value
@@ -108,7 +108,7 @@ def bookable_clinicians(session):
     """(id, name) of every active clinician who takes bookings, by name."""
     return session.execute(
         sa.select(StaffUser.id, StaffUser.name).join(ClinicianProfile, ClinicianProfile.clinician_id == StaffUser.id)
-        .where(ClinicianProfile.accepts_bookings.is_(True), StaffUser.active.is_(True))
+        .where(ClinicianProfile.accepts_bookings.is_(True), BOOKABLE)
         .order_by(StaffUser.name, StaffUser.id)).all()
 
 

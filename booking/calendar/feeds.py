@@ -15,7 +15,6 @@ from booking.calendar.ical import FeedEvent, booking_uid, build_feed
 from booking.models import Booking, ClinicSettings, FeedToken, StaffUser
 from booking.tokens import new_token, plausible_token, token_hash
 
-FEED_STATUSES = ("booked", "arrived", "completed", "no_show")
 STATUS_WORDS = {"booked": "Booked", "arrived": "Arrived", "completed": "Completed", "no_show": "Did not attend"}
 
 
@@ -117,7 +116,7 @@ def booking_events(session, *, clinician, start, end, options):
         columns.append(Booking.patient_name)
     rows = session.execute(
         sa.select(*columns)
-        .where(Booking.clinician_id == clinician.id, Booking.status.in_(FEED_STATUSES),
+        .where(Booking.clinician_id == clinician.id, Booking.active,
                Booking.starts_at >= start, Booking.starts_at < end)
         .order_by(Booking.starts_at, Booking.id)).all()
     where = f"with {clinician.name} at {options.clinic_name}."
@@ -139,7 +138,7 @@ def clinician_feed(session, clinician, *, now, config, options, cache=None):
     from booking.calendar.feed_cache import etag_for, feed_version
 
     start, end = feed_window(now, days_back=int(config["FEED_DAYS_BACK"]), days_ahead=horizon_days(session, config))
-    version = feed_version(session, clinician_id=clinician.id, start=start, end=end, statuses=FEED_STATUSES)
+    version = feed_version(session, clinician_id=clinician.id, start=start, end=end)
     key = (clinician.id, clinician.name, version, options)
     text = cache.get(key, now) if cache is not None else None
     if text is None:
