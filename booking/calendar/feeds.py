@@ -104,6 +104,7 @@ class FeedOptions:
     """How events are titled and described."""
 
     clinic_name: str
+    zone: str
     domain: str
     address: str
     show_patient_names: bool = False
@@ -144,7 +145,8 @@ def clinician_feed(session, clinician, *, now, config, options, cache=None):
     if text is None:
         events = booking_events(session, clinician=clinician, start=start, end=end, options=options)
         # Cached as bytes: encoding half a megabyte on every poll would cost as much as the rest.
-        text = build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now).encode("utf-8")
+        text = build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now,
+                          zone=options.zone).encode("utf-8")
         if cache is not None:
             cache.put(key, text, now)
     return text, etag_for(key)
@@ -153,4 +155,4 @@ def clinician_feed(session, clinician, *, now, config, options, cache=None):
 def range_export(session, clinician, *, start, end, now, options):
     """The .ics text of every active booking of `clinician` starting in [start, end)."""
     events = booking_events(session, clinician=clinician, start=start, end=end, options=options)
-    return build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now)
+    return build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now, zone=options.zone)
