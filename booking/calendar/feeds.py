@@ -134,21 +134,21 @@ def booking_events(session, *, clinician, start, end, options):
 def clinician_feed(session, clinician, *, now, config, options, cache=None):
     """(ics as UTF-8 bytes, etag) of `clinician`'s feed: FEED_DAYS_BACK days back to the horizon.
 
-    With a FeedCache, the text rendered for the same bookings is reused.
+    With the feed cache (booking.cache.TTLCache), the text rendered for the same bookings is reused.
     """
     from booking.calendar.feed_cache import etag_for, feed_version
 
     start, end = feed_window(now, days_back=int(config["FEED_DAYS_BACK"]), days_ahead=horizon_days(session, config))
     version = feed_version(session, clinician_id=clinician.id, start=start, end=end)
     key = (clinician.id, clinician.name, version, options)
-    text = cache.get(key, now) if cache is not None else None
+    text = cache.get(key) if cache is not None else None
     if text is None:
         events = booking_events(session, clinician=clinician, start=start, end=end, options=options)
         # Cached as bytes: encoding half a megabyte on every poll would cost as much as the rest.
         text = build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now,
                           zone=options.zone).encode("utf-8")
         if cache is not None:
-            cache.put(key, text, now)
+            cache.put(key, text)
     return text, etag_for(key)
 
 
