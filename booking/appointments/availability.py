@@ -11,12 +11,13 @@ length, including on the days daylight saving time starts and ends.
 
 from dataclasses import dataclass, field
 from typing import NamedTuple
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from booking.models import Booking, ClinicianProfile, OpeningHours, ScheduleException, StaffUser
+from booking.timeutil import parse_date
 
 # Who can be booked at all: an active account that is (still) a clinician. A clinician demoted to
 # another role keeps their profile and hours, but is no longer offered.
@@ -267,12 +268,6 @@ def days_between(first_day, last_day):
 
 
 def parse_day(text, default=None):
-    """A YYYY-MM-DD date from 2000 to 2199, or `default` for anything else (impossible dates included).
-
-    The bounds keep date arithmetic (a day before, a week after) far from datetime's limits.
-    """
-    try:
-        day = date.fromisoformat((text or "").strip()[:10]) if text else None
-    except ValueError:
-        return default
-    return day if day is not None and 2000 <= day.year < 2200 else default
+    """timeutil.parse_date(text), or `default` for anything it does not read as a date."""
+    day = parse_date(text)
+    return default if day is None else day

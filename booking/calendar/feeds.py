@@ -6,13 +6,14 @@ columns (no ORM objects, no per-row lookups), since calendar apps poll feeds oft
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from booking.calendar.ical import FeedEvent, booking_uid, build_feed
 from booking.models import Booking, ClinicSettings, FeedToken, StaffUser
+from booking.timeutil import parse_date
 from booking.tokens import new_token, plausible_token, token_hash
 
 STATUS_WORDS = {"booked": "Booked", "arrived": "Arrived", "completed": "Completed", "no_show": "Did not attend"}
@@ -90,11 +91,8 @@ def parse_range(start_text, end_text, *, zone_name, max_days):
 def _parse_day(text, field, label):
     if not text or not text.strip():
         raise RangeError(field, f"Enter the {label}, for example 2026-12-01.")
-    try:
-        day = date.fromisoformat(text.strip()[:10]) if len(text.strip()) == 10 else None
-    except ValueError:
-        day = None
-    if day is None or not (1900 <= day.year <= 2200):
+    day = parse_date(text)
+    if day is None:
         raise RangeError(field, f"The {label} must be a real date written as YYYY-MM-DD.")
     return day
 

@@ -5,7 +5,7 @@ message on the field, never an error page.
 """
 
 import re
-from datetime import datetime
+from booking.timeutil import parse_date
 from functools import lru_cache
 
 from flask_wtf import FlaskForm
@@ -34,11 +34,8 @@ class ChoiceOf:
 
 def iso_date(form, field):
     """A real calendar date written as YYYY-MM-DD."""
-    if field.data:
-        try:
-            datetime.strptime(field.data.strip(), "%Y-%m-%d")
-        except ValueError as error:
-            raise ValidationError("Enter a real date written as YYYY-MM-DD, for example 1985-03-27.") from error
+    if field.data and parse_date(field.data) is None:
+        raise ValidationError("Enter a real date written as YYYY-MM-DD, for example 1985-03-27.")
 
 
 def phone_number(form, field):
@@ -144,7 +141,7 @@ def check_step(step, form, today):
         ok = False
 
     if step.key == "about" and not form.date_of_birth.errors and form.date_of_birth.data:
-        born = datetime.strptime(form.date_of_birth.data.strip(), "%Y-%m-%d").date()
+        born = parse_date(form.date_of_birth.data)
         if born.year < EARLIEST_BIRTH_YEAR:
             error("date_of_birth", "Please check the year of your date of birth.")
         elif born > today:
@@ -154,7 +151,7 @@ def check_step(step, form, today):
                                    "Please talk to your family doctor about other options.")
     if step.key == "medical":
         if form.bp_date.data and not form.bp_date.errors:
-            if datetime.strptime(form.bp_date.data.strip(), "%Y-%m-%d").date() > today:
+            if parse_date(form.bp_date.data) > today:
                 error("bp_date", "The date of the reading cannot be in the future.")
         systolic, diastolic = form.bp_systolic, form.bp_diastolic
         if (systolic.data is not None and diastolic.data is not None and not systolic.errors

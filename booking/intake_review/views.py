@@ -1,6 +1,5 @@
 """Staff views of intakes. Receptionists see the list only; every view of answers is audited."""
 
-from datetime import datetime
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -19,7 +18,7 @@ from booking.intake_review.decisions import (DECISION_LABELS, STATUS_FILTERS, Re
 from booking.intake_review.forms import ClearForm, DecisionForm, QueueFilterForm
 from booking.models import Intake, StaffUser
 from booking.staff.access import staff_only
-from booking.timeutil import utcnow
+from booking.timeutil import parse_date, utcnow
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000  # larger offsets (or ids) overflow the database's integers: a 404 or an empty page, not a 500
@@ -30,11 +29,10 @@ def _parse_day(field):
     """A YYYY-MM-DD filter field as a date, or None with an error on the field."""
     if not field.data or field.errors:
         return None
-    try:
-        return datetime.strptime(field.data.strip(), "%Y-%m-%d").date()
-    except ValueError:
+    day = parse_date(field.data)
+    if day is None:
         field.errors = list(field.errors) + ["Use a real date written as YYYY-MM-DD."]
-        return None
+    return day
 
 
 @bp.get("")

@@ -14,7 +14,7 @@ from booking.models.audit import AUDIT_ACTIONS
 from booking.staff import bp
 from booking.staff.access import staff_only
 from booking.staff.accounts import StaffError, create_staff, reset_password
-from booking.timeutil import utcnow
+from booking.timeutil import parse_date, utcnow
 from booking.staff.forms import AuditFilterForm, EditStaffForm, NewStaffForm, ResetPasswordForm
 
 AUDIT_PAGE_SIZE = 50
@@ -107,9 +107,8 @@ def audit_log():
         for field, bound in ((form.since, "since"), (form.until, "until")):
             if not field.data:
                 continue
-            try:
-                day = datetime.strptime(field.data, "%Y-%m-%d").date()
-            except ValueError:
+            day = parse_date(field.data)
+            if day is None:
                 field.errors.append("Use a real date written as YYYY-MM-DD.")
                 continue
             if bound == "since":
