@@ -5,6 +5,7 @@ migrations' triggers, exclusion constraint and partial indexes refuse what they 
 let through what they must, on the engine of this run (SQLite, or TEST_DATABASE_URL).
 """
 
+import contextlib
 import shutil
 from datetime import timedelta
 
@@ -13,11 +14,10 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from booking import create_app
-from booking.config import normalise_database_url
 from booking.extensions import db as _db
 from booking.models import AuditEvent, Booking
 from tests.booking_factories import add_booking, add_intake, utc
-from tests.conftest import POSTGRES, TEST_DATABASE_URL, base_test_config
+from tests.conftest import POSTGRES, base_test_config, scratch_postgres_database
 from tests.factories import create_staff_user
 
 NINE = utc(2030, 6, 3, 13, 0)  # any instant: the guards do not care about "now"
@@ -28,25 +28,14 @@ def migrated_url(tmp_path_factory, postgres_ready):
     """A database built once per run by the migrations: a SQLite file, or a PostgreSQL database
     named after the test database (so parallel runs on other databases never clash)."""
     folder = tmp_path_factory.mktemp("migrated")
-    if POSTGRES:
-        url = sa.engine.make_url(normalise_database_url(TEST_DATABASE_URL))
-        name = f"{url.database}_guards"
-        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        target = url.set(database=name).render_as_string(hide_password=False)
-    else:
-        target = f"sqlite:///{folder / 'migrated.sqlite'}"
-    app = create_app(base_test_config(folder, SQLALCHEMY_DATABASE_URI=target))
-    with app.app_context():
-        upgrade()
-        _db.engine.dispose()
-    yield target
-    if POSTGRES:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with contextlib.ExitStack() as stack:
+        target = (stack.enter_context(scratch_postgres_database("guards")) if POSTGRES
+                  else f"sqlite:///{folder / 'migrated.sqlite'}")
+        app = create_app(base_test_config(folder, SQLALCHEMY_DATABASE_URI=target))
+        with app.app_context():
+            upgrade()
+            _db.engine.dispose()
+        yield target
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from booking import create_app
-from booking.config import normalise_database_url
 from booking.extensions import db
-from tests.conftest import TEST_DATABASE_URL, base_test_config, postgres_only
+from tests.conftest import base_test_config, postgres_only, scratch_postgres_database
 
 
 def schema_differences(app):
@@ -40,16 +39,8 @@ def test_upgrade_builds_an_empty_sqlite_database_matching_the_models(tmp_path):
 def empty_postgres_database():
     """A brand-new PostgreSQL database beside the test database, dropped afterwards."""
     postgres_only()
-    url = sa.engine.make_url(normalise_database_url(TEST_DATABASE_URL))
-    name = f"{url.database}_migrations"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres_database("migrations") as url:
+        yield url
 
 
 def test_upgrade_builds_an_empty_postgresql_database_matching_the_models(empty_postgres_database, tmp_path):

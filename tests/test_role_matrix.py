@@ -52,6 +52,16 @@ RULES = {
 }
 
 
+def answers_as(response, want):
+    """True if `response` is what the table wants: LOGIN, ALLOWED (past the role check) or a status."""
+    to_login = response.status_code == 302 and "/staff/login" in response.headers.get("Location", "")
+    if want == LOGIN:
+        return to_login
+    if want == ALLOWED:
+        return response.status_code != 403 and not to_login and response.status_code < 500
+    return response.status_code == want
+
+
 @pytest.fixture
 def signed_in(app, make_staff, login):
     """A test client per role, signed in (or not)."""
@@ -74,11 +84,7 @@ def test_every_staff_page_answers_each_role_as_the_table_says(app, signed_in):
         url = template.format(admin_id=users["admin"].id, intake_id=intake_id, booking_id=booking_id)
         for role, want in zip(ROLES, expected):
             response = clients[role].get(url)
-            if want == LOGIN:
-                ok = response.status_code == 302 and "/staff/login" in response.headers["Location"]
-            else:
-                ok = response.status_code == want
-            if not ok:
+            if not answers_as(response, want):
                 failures.append(f"{role} GET {url}: got {response.status_code}, want {want}")
     assert not failures, "\n".join(failures)
 
@@ -172,14 +178,7 @@ def test_every_staff_post_answers_each_role_as_the_table_says(app, signed_in):
         url = template.format(receptionist_id=users["receptionist"].id, intake_id=intake_id, booking_id=booking_id)
         for role, want in zip(ROLES, expected):
             response = clients[role].post(url, data={})
-            to_login = response.status_code == 302 and "/staff/login" in response.headers.get("Location", "")
-            if want == LOGIN:
-                ok = to_login
-            elif want == ALLOWED:
-                ok = response.status_code != 403 and not to_login and response.status_code < 500
-            else:
-                ok = response.status_code == want
-            if not ok:
+            if not answers_as(response, want):
                 failures.append(f"{role} POST {url}: got {response.status_code}, want {want}")
     assert not failures, "\n".join(failures)
 
