@@ -11,7 +11,7 @@ LINK_HOST := $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
 PUBLIC_BASE_URL ?= http://$(LINK_HOST):$(PORT)
 export FLASK_APP := booking
 
-.PHONY: run test serve install install-dev migrate seed clean-venv
+.PHONY: run test serve install install-dev migrate seed clean-venv mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,12 @@ serve: migrate
 ## make test: install the test tools and run the whole suite (TEST_DATABASE_URL picks PostgreSQL)
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make mutation: mutation testing of the rule modules (slow; not part of `make test` or CI).
+## Each module is mutated in turn against the fast tests listed in setup.cfg; survivors are listed,
+## and README "Mutation testing" says which remaining ones are equivalent.
+MUTATED := booking.intake.screening booking.intake.questionnaires booking.appointments.availability \
+	booking.appointments.bookings
+mutation: install-dev
+	for module in $(MUTATED); do nice -n 10 $(BIN)/mutmut run --max-children 1 "$$module*" || exit 1; done
+	$(BIN)/mutmut results

@@ -79,13 +79,14 @@ def register_extensions(app):
     """Bind the unbound extensions to this app."""
     from booking import models  # noqa: F401  (every table must be known to Migrate)
     from booking import ratelimit
-    from booking.extensions import csrf, db, login_manager, migrate
+    from booking.extensions import csrf, db, init_database_events, login_manager, migrate
 
     db.init_app(app)
     from booking import filemodes
 
     with app.app_context():  # creates the engine object only; nothing connects here
         filemodes.init_app(app, db.engine)
+    init_database_events(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)
     ratelimit.init_app(app)

@@ -7,7 +7,6 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints, so that migrations can drop and alter them on every database.
@@ -32,7 +31,6 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 
 
-@event.listens_for(Engine, "connect")
 def _sqlite_settings(dbapi_connection, connection_record):
     """Per SQLite connection: enforce foreign keys (off unless asked), zero deleted content, use write-ahead logging.
 
@@ -54,3 +52,18 @@ def _sqlite_settings(dbapi_connection, connection_record):
             except sqlite3.OperationalError:  # locked by another connection: next time
                 pass
         cursor.close()
+
+
+def init_database_events(app):
+    """Register the database hooks on this app's own engines and session only.
+
+    (Listening on every `Engine` or `Session` class would reach other apps' and other
+    libraries' connections in the same process.)
+    """
+    from booking.appointments import schedule_version
+
+    with app.app_context():
+        for engine in db.engines.values():
+            if not event.contains(engine, "connect", _sqlite_settings):
+                event.listen(engine, "connect", _sqlite_settings)
+    schedule_version.init_app(db.session)

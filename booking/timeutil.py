@@ -56,12 +56,19 @@ def zone_label(name):
 
 
 # The two ways people write a date in our forms: ISO (what a native date input sends) and US month-first.
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
+# Years a typed date may have: a year short of datetime's limit, so that a day or a week either side
+# never overflows; how far ahead or back a date makes sense is each form's own message.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 9998
 
 
 def parse_date(text):
-    """The date in `text` written as YYYY-MM-DD or MM/DD/YYYY, or None if it is neither or not a real date."""
+    """The date in `text` written as YYYY-MM-DD or MM/DD/YYYY, or None if it is neither or not a real date.
+
+    The one way the app reads a typed date: anything else (20260601, 2026-02-30, day-first dates,
+    a year outside EARLIEST_YEAR..LATEST_YEAR, non-ASCII digits) is None.
+    """
     text = (text or "").strip()
     if match := _ISO_DATE.match(text):
         year, month, day = match.groups()
@@ -70,9 +77,10 @@ def parse_date(text):
     else:
         return None
     try:
-        return date(int(year), int(month), int(day))
+        found = date(int(year), int(month), int(day))
     except ValueError:
         return None
+    return found if EARLIEST_YEAR <= found.year <= LATEST_YEAR else None
 
 
 class UTCDateTime(TypeDecorator):

@@ -5,6 +5,7 @@ REQUIRE_ALL_TESTS=1 (set by .ci/run) turns "PostgreSQL/browser not available" sk
 failures, so CI cannot pass by skipping.
 """
 
+import contextlib
 import os
 
 import pyotp
@@ -39,6 +40,24 @@ def sqlite_only():
     """For tests of the embedded database's own behaviour: skip on the PostgreSQL pass."""
     if POSTGRES:
         pytest.skip("SQLite-only behaviour; runs in the SQLite pass")
+
+
+@contextlib.contextmanager
+def scratch_postgres_database(suffix):
+    """A brand-new PostgreSQL database named after the test database plus `suffix` (so parallel
+    runs on other test databases never clash); yields its URL and drops it afterwards."""
+    url = sa.engine.make_url(normalise_database_url(TEST_DATABASE_URL))
+    name = f"{url.database}_{suffix}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def base_test_config(tmp_path, **overrides):

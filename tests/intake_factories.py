@@ -1,5 +1,8 @@
 """Test data for the intake: valid answers for every step, as stored values and as form posts."""
 
+import re
+from datetime import timedelta
+
 from booking.crypto import cipher_for
 from booking.intake import service
 from booking.intake.steps import STEP_NUMBER, STEPS
@@ -22,7 +25,7 @@ def default_values():
                          for part in ("name", "dose", "weeks", "response")},
                       "therapy": "yes", "advanced": [], "hospitalisations": None},
         "medical": {"conditions": ["none"], "pregnant": "no", "breastfeeding": "no", "bp_systolic": 120, "bp_diastolic": 80,
-                    "bp_date": "2026-11-01", "other_conditions": None},
+                    "bp_date": (utcnow().date() - timedelta(days=7)).isoformat(), "other_conditions": None},
         "medications": {"medications": "sertraline 100 mg", "allergies": None, "ketamine_allergy": "no"},
         "substance": {"alcohol": "monthly", "cannabis": "never", "stimulants": "never", "opioids": "never",
                       "ketamine_nonmedical": "no", "substance_disorder": "no"},
@@ -89,3 +92,14 @@ def create_intake(session, config, answers=None, now=None, submit=True):
                               settings=config, ip="127.0.0.1", user_agent="pytest")
     session.commit()
     return intake
+
+
+def queue_badges(page):
+    """{name on the row: the words of its status badges} from the intake queue page."""
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", page, re.S):
+        cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+        if len(cells) > 3:
+            name = re.sub(r"<[^>]+>", "", cells[0]).strip()
+            rows[name] = re.findall(r'<span class="badge ([^"]+)">([^<]+)</span>', cells[3])
+    return rows

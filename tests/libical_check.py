@@ -35,6 +35,9 @@ def main():
         return 2
     valid = ICalGLib.restriction_check(component)
     problems = errors_in(component)
+    if component.count_components(ICalGLib.ComponentKind.ANY_COMPONENT) == 0:
+        # RFC 5545 3.4: icalbody = calprops component, with component = 1*(...); libical lets it pass.
+        problems.append("VCALENDAR holds no component (RFC 5545 requires at least one)")
     if not valid and not problems:
         problems.append("restriction_check returned false")
     for problem in problems:

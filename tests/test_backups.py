@@ -21,7 +21,7 @@ from booking.models import Booking, BookingEvent, Intake, OutboxMessage, StaffUs
 from booking.timeutil import utcnow
 from tests.booking_factories import add_clinician, add_intake, context
 from tests.conftest import POSTGRES, base_test_config
-from tests.databases import extra_postgres_database
+from tests.conftest import scratch_postgres_database
 
 EVERY_DAY = {day: [(time(0), time(23, 30))] for day in range(7)}
 PLANTED = {"phq9_item_1": 2, "note": "planted answer for the restore check"}
@@ -33,7 +33,7 @@ def empty_database_url(tmp_path):
     if not POSTGRES:
         yield f"sqlite:///{tmp_path / 'restored.sqlite'}"
         return
-    with extra_postgres_database("restore") as url:
+    with scratch_postgres_database("restore") as url:
         yield url
 
 

@@ -66,7 +66,7 @@ def test_booking_link_checks(client, app, db):
 
 def test_book_confirm_and_manage(client, db, clinic):
     sent = []
-    booking_created.connect(lambda sender, **kw: sent.append(kw), weak=False)
+    receiver = booking_created.connect(lambda sender, **kw: sent.append(kw), weak=False)
     try:
         start(client, clinic["token"])
         week = client.get("/book/").get_data(as_text=True)
@@ -82,7 +82,7 @@ def test_book_confirm_and_manage(client, db, clinic):
         token = manage_path.rsplit("/", 1)[1]
         page = client.get(manage_path).get_data(as_text=True)
     finally:
-        booking_created.receivers.clear()
+        booking_created.disconnect(receiver)
     assert "Your booking is confirmed" in page
     assert "Dr Alice Adams" in page and "100 Main Street" in page and "photo ID" in page
     assert f"http://localhost/book/manage/{token}" in page  # the page links to the site being used
@@ -218,7 +218,7 @@ def booked(client, db, clinic, index=0):
 def test_reschedule_moves_in_one_step_and_releases_the_old_time(client, db, clinic):
     token, slot = booked(client, db, clinic)
     moves = []
-    booking_moved.connect(lambda sender, **kw: moves.append(kw), weak=False)
+    receiver = booking_moved.connect(lambda sender, **kw: moves.append(kw), weak=False)
     try:
         page = client.get(f"/book/manage/{token}/reschedule").get_data(as_text=True)
         assert "Move your booking" in page and 'class="slot"' in page
@@ -228,7 +228,7 @@ def test_reschedule_moves_in_one_step_and_releases_the_old_time(client, db, clin
         response = client.post(f"/book/manage/{token}/reschedule", data={"start": slot_value(target.starts_at)})
         assert response.status_code == 302
     finally:
-        booking_moved.receivers.clear()
+        booking_moved.disconnect(receiver)
     booking = db.session.scalars(sa.select(Booking)).one()
     assert booking.starts_at == target.starts_at and booking.sequence == 1
     assert [e.kind for e in booking.events] == ["created", "moved"]
@@ -303,11 +303,11 @@ def test_reschedule_onto_a_taken_time_changes_nothing(client, db, clinic):
 def test_cancel_frees_the_time_and_the_token_then_changes_nothing(client, db, clinic):
     token, slot = booked(client, db, clinic)
     cancelled = []
-    booking_cancelled.connect(lambda sender, **kw: cancelled.append(kw), weak=False)
+    receiver = booking_cancelled.connect(lambda sender, **kw: cancelled.append(kw), weak=False)
     try:
         response = client.post(f"/book/manage/{token}/cancel", data={"reason": "Work clash"})
     finally:
-        booking_cancelled.receivers.clear()
+        booking_cancelled.disconnect(receiver)
     assert response.status_code == 302
     booking = db.session.scalars(sa.select(Booking)).one()
     assert booking.status == "cancelled" and booking.cancel_reason == "Work clash" and booking.sequence == 1

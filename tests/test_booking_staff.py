@@ -3,6 +3,7 @@
 import csv
 import html
 import io
+import re
 from datetime import time, timedelta
 
 import pytest
@@ -17,6 +18,18 @@ from tests.booking_factories import ZONE, add_booking, add_clinician, earlier_to
 from tests.outbox_helpers import body_of
 
 EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
+
+
+def grid_cells(page):
+    """{(row time, column index): (the cell's class, its words)} of the first grid on the page."""
+    grid = page[page.index('<table class="grid">'):]
+    grid = grid[:grid.index("</table>")]
+    cells = {}
+    for wall, row in re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', grid, re.S):
+        for index, (css, inner) in enumerate(re.findall(r'<td class="([^"]+)">(.*?)</td>', row, re.S)):
+            words = re.sub(r'<span class="visually-hidden">.*?</span>', "", inner, flags=re.S)
+            cells[(wall, index)] = (css, " ".join(re.sub(r"<[^>]+>", " ", words).split()))
+    return cells
 
 
 def text(response):
@@ -59,11 +72,18 @@ def test_day_grid_shows_free_booked_blocked_and_past_in_words(client, db, staff)
     db.session.commit()
     page = text(client.get(f"/staff/schedule?date={staff['day'].isoformat()}"))
     assert "Dr Alice Adams" in page and "Dr Bob Brown" in page
-    assert "Jamie Grid" in page and "Booked" in page and "continued" in page
-    assert "Blocked: Training" in page and "Not working" in page and "Free" in page
+    # The cell itself (its class and words), not the page: the intro and legend name every state.
+    cells = grid_cells(page)
+    assert cells[("10:00 AM", 0)][0] == "cell--booked" and "Jamie Grid" in cells[("10:00 AM", 0)][1]
+    assert "Booked" in cells[("10:00 AM", 0)][1]
+    assert cells[("10:15 AM", 0)] == ("cell--booked", "↳ continued")
+    assert cells[("9:00 AM", 1)] == ("cell--blocked", "Blocked: Training")
+    assert cells[("12:00 PM", 0)] == ("cell--off", "Not working")
+    assert cells[("9:00 AM", 0)][0] == "cell--free" and cells[("9:00 AM", 0)][1].startswith("Free")
     assert "/staff/schedule/book?clinician=" in page  # free cells lead to a phone booking
     yesterday = (clinic_day(utcnow(), ZONE) - timedelta(days=1)).isoformat()
-    assert "Past" in text(client.get(f"/staff/schedule?date={yesterday}"))
+    past = grid_cells(text(client.get(f"/staff/schedule?date={yesterday}")))
+    assert past[("9:00 AM", 0)] == ("cell--past cell--past", "Past")
     week = text(client.get(f"/staff/schedule?date={staff['day'].isoformat()}&view=week&clinician={staff['alice']}"))
     assert "Week of" in week and "Jamie Grid" in week and "Dr Bob Brown</caption>" not in week
     assert client.get("/staff/schedule?date=2026-02-30").status_code == 200  # impossible date: today instead

@@ -104,7 +104,7 @@ def test_feed_round_trips_through_icalendar_with_escaping_and_folding():
                         ends_at=START + timedelta(hours=n, minutes=30), title=f"Consultation: {long_name}",
                         description="Line one\nLine two, with; punctuation", location=CLINIC.address)
               for n in range(3)]
-    text = build_feed(events, name="Dr Patel · Riverside", now=NOW)
+    text = build_feed(events, name="Dr Patel · Riverside", now=NOW, zone="America/New_York")
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
     calendar = icalendar.Calendar.from_ical(text)
     parsed = calendar.walk("VEVENT")
@@ -121,3 +121,11 @@ def test_fold_never_splits_a_multibyte_character():
     folded = fold(line)
     assert folded.replace("\r\n ", "") == line
     assert all(len(part.encode()) <= 75 for part in folded.split("\r\n"))
+
+
+def test_an_empty_feed_is_still_a_calendar_every_reader_accepts():
+    text = build_feed([], name="Dr Patel · Riverside", now=NOW, zone="America/New_York")
+    assert libical_problems(text) == []  # the checker also refuses a VCALENDAR with no component
+    calendar = icalendar.Calendar.from_ical(text)
+    assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["America/New_York"]
+    assert calendar.walk("VEVENT") == []

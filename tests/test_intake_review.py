@@ -14,7 +14,7 @@ from booking.models import AuditEvent, Intake
 from booking.signals import intake_cleared
 from booking.timeutil import utcnow
 from booking.tokens import token_hash
-from tests.intake_factories import answers_with, create_intake
+from tests.intake_factories import answers_with, create_intake, queue_badges
 
 NOW = utcnow()
 
@@ -77,7 +77,9 @@ def test_receptionist_sees_the_list_but_not_the_answers(app, client, make_staff,
     page = client.get("/staff/intakes").get_data(as_text=True)
     assert "Clearance Person" in page and "jordan@example.org" in page and "555 010 0199" in page
     assert "PHQ-9" not in page and f"/staff/intakes/{names['Clearance Person']}" not in page
-    assert "Urgent" in page and "crisis answer" not in page  # that something is urgent, not why
+    badges = queue_badges(page)  # the row's badge: the page's intro always says "Urgent"
+    assert ("badge--urgent", "Urgent") in badges["Urgent Newest"] and "crisis answer" not in page
+    assert not any(css == "badge--urgent" for css, _ in badges["Clearance Person"])
     assert "Intake queue" in client.get("/staff/").get_data(as_text=True)
     assert client.get(f"/staff/intakes/{names['Clearance Person']}").status_code == 403
     assert client.post(f"/staff/intakes/{names['Clearance Person']}/clear").status_code == 403

@@ -8,8 +8,7 @@ from flask_migrate import downgrade, upgrade
 
 from booking import create_app
 from booking.extensions import db
-from tests.conftest import base_test_config, postgres_only
-from tests.databases import extra_postgres_database
+from tests.conftest import base_test_config, postgres_only, scratch_postgres_database
 
 
 def schema_differences(app):
@@ -40,7 +39,7 @@ def test_upgrade_builds_an_empty_sqlite_database_matching_the_models(tmp_path):
 def empty_postgres_database():
     """A brand-new PostgreSQL database beside the test database, dropped afterwards."""
     postgres_only()
-    with extra_postgres_database("migrations") as url:
+    with scratch_postgres_database("migrations") as url:
         yield url
 
 

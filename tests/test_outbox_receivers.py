@@ -9,9 +9,11 @@ import sqlalchemy as sa
 
 from booking import signals
 from booking.crypto import cipher_for
-from booking.models import Booking, Intake, OutboxMessage
+from booking.appointments.bookings import Patient, cancel_booking, create_booking, move_booking
+from booking.models import Booking, Intake, OutboxMessage, StaffUser
 from booking.outbox.backends import FolderBackend
 from booking.outbox.sender import send_due
+from tests.booking_factories import add_clinician, context, utc
 from tests.calendar_factories import BASE_TIME, add_booking
 from tests.outbox_helpers import ENVELOPE, NOW, policy, body_of, ics_of
 
@@ -39,23 +41,19 @@ def assert_no_health_data(rows):
             assert word not in text, (row.kind, word)
 
 
-def test_booking_life_cycle_keeps_the_uid_and_raises_the_sequence(db, make_staff):
-    clinician = make_staff("clinician", name="Dr Priya Patel")
-    booking, _ = add_booking(db.session, clinician.id)
-    signals.booking_created.send(None, session=db.session, now=NOW, booking=booking, actor=None, link=LINK)
+def test_booking_life_cycle_keeps_the_uid_and_raises_the_sequence(db):
+    # Driven through the booking rules, which raise SEQUENCE themselves (the test does not).
+    clinician = db.session.get(StaffUser, add_clinician(db.session, name="Dr Priya Patel"))
+    now = utc(2030, 6, 3, 12)  # Monday 8:00 in New York
+    tuesday = utc(2030, 6, 4, 14)  # 10:00 in New York
+    booking, _token = create_booking(db.session, context(now), clinician_id=clinician.id, starts_at=tuesday,
+                                     patient=Patient(name="Jordan Rivers", email="jordan@patient.example"),
+                                     link_for=lambda token: LINK)
     db.session.commit()
     for hours in (1, 2):  # move, move
-        previous = booking.starts_at
-        booking.starts_at += timedelta(hours=hours)
-        booking.ends_at += timedelta(hours=hours)
-        booking.busy_until = booking.ends_at
-        booking.sequence += 1
-        signals.booking_moved.send(None, session=db.session, now=NOW, booking=booking, previous_starts_at=previous,
-                                   actor=None, link=None)
+        move_booking(db.session, context(now), booking, starts_at=booking.starts_at + timedelta(hours=hours))
         db.session.commit()
-    booking.status = "cancelled"
-    booking.sequence += 1
-    signals.booking_cancelled.send(None, session=db.session, now=NOW, booking=booking, actor=None, reason=None)
+    cancel_booking(db.session, context(now), booking)
     db.session.commit()
 
     rows = messages(db.session)
@@ -66,8 +64,7 @@ def test_booking_life_cycle_keeps_the_uid_and_raises_the_sequence(db, make_staff
     assert [row.kind for row in staff] == ["staff_booking_changed"] * 4
     invites = [uid_and_sequence(ics_of(row)) for row in patient]
     assert {uid for uid, _, _ in invites} == {f"booking-{booking.id}@clinic.example"}
-    sequences = [sequence for _, sequence, _ in invites]
-    assert sequences == sorted(sequences) and len(set(sequences)) == 4 and sequences[0] == 0
+    assert [sequence for _, sequence, _ in invites] == [0, 1, 2, 3]
     assert [method for _, _, method in invites] == ["REQUEST", "REQUEST", "REQUEST", "CANCEL"]
     assert [row.ics_method for row in patient] == ["REQUEST", "REQUEST", "REQUEST", "CANCEL"]
     assert LINK in body_of(patient[0])

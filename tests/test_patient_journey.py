@@ -12,7 +12,7 @@ from icalendar import Calendar
 
 from booking.models import Booking, Intake, OutboxMessage
 from tests.booking_factories import add_clinician
-from tests.intake_factories import answers_with, complete_intake
+from tests.intake_factories import answers_with, complete_intake, queue_badges
 from tests.outbox_helpers import body_of, ics_of
 
 EVERY_DAY = {day: [(time(9), time(17))] for day in range(7)}
@@ -76,4 +76,5 @@ def test_a_crisis_answer_alerts_clinicians_once_and_the_intake_leads_the_queue(a
         assert not [word for word in HEALTH_WORDS if word in text]
     login(clinicians[0])
     queue = client.get("/staff/intakes").get_data(as_text=True)
-    assert "Urgent" in queue
+    assert [badge for row in queue_badges(queue).values() for badge in row
+            if badge[0] == "badge--urgent"] == [("badge--urgent", "Urgent: crisis answer")]

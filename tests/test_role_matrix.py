@@ -60,6 +60,16 @@ RULES = {
 }
 
 
+def answers_as(response, want):
+    """True if `response` is what the table wants: LOGIN, ALLOWED (past the role check) or a status."""
+    to_login = response.status_code == 302 and "/staff/login" in response.headers.get("Location", "")
+    if want == LOGIN:
+        return to_login
+    if want == ALLOWED:
+        return response.status_code != 403 and not to_login and response.status_code < 500
+    return response.status_code == want
+
+
 @pytest.fixture
 def signed_in(app, make_staff, login):
     """A test client per role, signed in (or not)."""
@@ -82,11 +92,7 @@ def test_every_staff_page_answers_each_role_as_the_table_says(app, signed_in):
         url = template.format(admin_id=users["admin"].id, intake_id=intake_id, booking_id=booking_id)
         for role, want in zip(ROLES, expected):
             response = clients[role].get(url)
-            if want == LOGIN:
-                ok = response.status_code == 302 and "/staff/login" in response.headers["Location"]
-            else:
-                ok = response.status_code == want
-            if not ok:
+            if not answers_as(response, want):
                 failures.append(f"{role} GET {url}: got {response.status_code}, want {want}")
     assert not failures, "\n".join(failures)
 
@@ -127,3 +133,65 @@ def test_staff_only_rejects_unknown_roles():
         staff_only("superuser")
     with pytest.raises(ValueError):
         staff_only()
+
+
+ALLOWED = "allowed"  # past the role check: anything but 403 or the sign-in page (a 400 for the empty form)
+# POST url -> (anonymous, receptionist, clinician, admin). Sign-in and sign-out are open to all.
+POST_MATRIX = {
+    "/staff/admin/staff": (LOGIN, 403, 403, ALLOWED),
+    "/staff/admin/staff/{receptionist_id}": (LOGIN, 403, 403, ALLOWED),
+    "/staff/calendar/rotate": (LOGIN, 403, ALLOWED, ALLOWED),
+    "/staff/intakes/{intake_id}/clear": (LOGIN, 403, ALLOWED, 403),
+    "/staff/intakes/{intake_id}/decision": (LOGIN, 403, ALLOWED, 403),
+    "/staff/outbox/999999/retry": (LOGIN, 403, 403, ALLOWED),
+    "/staff/schedule/book": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/schedule/booking/{booking_id}/cancel": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/schedule/booking/{booking_id}/move": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/schedule/booking/{booking_id}/status": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/schedule/hours/exceptions": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/schedule/hours/exceptions/999999/delete": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/schedule/hours/profile": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/schedule/hours/settings": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/schedule/hours/weekly": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/schedule/hours/weekly/999999/delete": (LOGIN, ALLOWED, 403, ALLOWED),
+}
+OPEN_POSTS = {"/staff/login", "/staff/logout"}
+POST_RULES = {
+    "/staff/admin/staff": "/staff/admin/staff",
+    "/staff/admin/staff/<id:user_id>": "/staff/admin/staff/{receptionist_id}",
+    "/staff/calendar/rotate": "/staff/calendar/rotate",
+    "/staff/intakes/<id:intake_id>/clear": "/staff/intakes/{intake_id}/clear",
+    "/staff/intakes/<id:intake_id>/decision": "/staff/intakes/{intake_id}/decision",
+    "/staff/outbox/<id:message_id>/retry": "/staff/outbox/999999/retry",
+    "/staff/schedule/book": "/staff/schedule/book",
+    "/staff/schedule/booking/<id:booking_id>/cancel": "/staff/schedule/booking/{booking_id}/cancel",
+    "/staff/schedule/booking/<id:booking_id>/move": "/staff/schedule/booking/{booking_id}/move",
+    "/staff/schedule/booking/<id:booking_id>/status": "/staff/schedule/booking/{booking_id}/status",
+    "/staff/schedule/hours/exceptions": "/staff/schedule/hours/exceptions",
+    "/staff/schedule/hours/exceptions/<id:exception_id>/delete": "/staff/schedule/hours/exceptions/999999/delete",
+    "/staff/schedule/hours/profile": "/staff/schedule/hours/profile",
+    "/staff/schedule/hours/settings": "/staff/schedule/hours/settings",
+    "/staff/schedule/hours/weekly": "/staff/schedule/hours/weekly",
+    "/staff/schedule/hours/weekly/<id:hours_id>/delete": "/staff/schedule/hours/weekly/999999/delete",
+}
+
+
+def test_every_staff_post_answers_each_role_as_the_table_says(app, signed_in):
+    with app.app_context():
+        intake_id = create_intake(db.session, app.config).id
+        booking_id, _token = add_booking(db.session, add_clinician(db.session), utc(2026, 3, 3, 15))
+    clients, users = signed_in
+    failures = []
+    for template, expected in POST_MATRIX.items():
+        url = template.format(receptionist_id=users["receptionist"].id, intake_id=intake_id, booking_id=booking_id)
+        for role, want in zip(ROLES, expected):
+            response = clients[role].post(url, data={})
+            if not answers_as(response, want):
+                failures.append(f"{role} POST {url}: got {response.status_code}, want {want}")
+    assert not failures, "\n".join(failures)
+
+
+def test_the_post_table_lists_every_staff_form(app):
+    posts = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/staff") and "POST" in rule.methods}
+    assert posts - OPEN_POSTS == set(POST_RULES), "add the new staff forms to POST_MATRIX and POST_RULES"
+    assert set(POST_RULES.values()) == set(POST_MATRIX)

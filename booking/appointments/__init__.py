@@ -4,8 +4,7 @@ from flask import Blueprint
 
 bp = Blueprint("appointments", __name__, cli_group=None)
 
-from booking.appointments import demo, schedule_version, views, web  # noqa: E402,F401
+from booking.appointments import demo, views, web  # noqa: E402,F401
 
 bp.record_once(web.init_filters)
 demo.register()
-schedule_version.install()

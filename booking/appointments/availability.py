@@ -11,16 +11,17 @@ length, including on the days daylight saving time starts and ends.
 
 from dataclasses import dataclass, field
 from typing import NamedTuple
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from booking.models import Booking, ClinicianProfile, OpeningHours, ScheduleException, StaffUser
+from booking.timeutil import parse_date
 
-
-# "Active" spelled as in the partial indexes' WHERE, so SQLite can use them (a bound parameter would not match).
-ACTIVE = Booking.status != sa.literal_column("'cancelled'")
+# Who can be booked at all: an active account that is (still) a clinician. A clinician demoted to
+# another role keeps their profile and hours, but is no longer offered.
+BOOKABLE = sa.and_(StaffUser.active.is_(True), StaffUser.role == "clinician")
 # No booking is busy for longer than this (consultation plus buffer are capped at 8 + 4 hours).
 MAX_BUSY = timedelta(hours=12)
 
@@ -200,7 +201,7 @@ def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only
     query = (sa.select(ClinicianProfile.clinician_id, StaffUser.name, ClinicianProfile.accepts_bookings,
                        ClinicianProfile.consultation_minutes, ClinicianProfile.buffer_minutes)
              .join(StaffUser, StaffUser.id == ClinicianProfile.clinician_id)
-             .where(StaffUser.active.is_(True)).order_by(StaffUser.name, StaffUser.id))
+             .where(BOOKABLE).order_by(StaffUser.name, StaffUser.id))
     if only_bookable:
         query = query.where(ClinicianProfile.accepts_bookings.is_(True))
     if clinician_ids is not None:
@@ -225,7 +226,7 @@ def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only
             plans[target].exceptions.append((kind, starts_at, ends_at, note))
     for clinician_id, starts_at, busy_until, booking_id in session.execute(
             sa.select(Booking.clinician_id, Booking.starts_at, Booking.busy_until, Booking.id).where(
-                Booking.clinician_id.in_(ids), ACTIVE,
+                Booking.clinician_id.in_(ids), Booking.active,
                 Booking.starts_at < window_end, Booking.busy_until > window_start)):
         plans[clinician_id].busy.append((starts_at, busy_until, booking_id))
     return list(plans.values())
@@ -270,12 +271,10 @@ DATE_FILTER_ERROR = "Use a real date from 2000 to 2199, written as YYYY-MM-DD."
 
 
 def parse_day(text, default=None):
-    """A YYYY-MM-DD date from 2000 to 2199, or `default` for anything else (impossible dates included).
+    """A date for a staff filter or a week to show: timeutil.parse_date(text) from 2000 to 2199, else `default`.
 
-    The bounds keep date arithmetic (a day before, a week after) far from datetime's limits.
+    The narrower years keep date arithmetic (a day before, a week after) and the database's
+    timestamps far from their limits.
     """
-    try:
-        day = date.fromisoformat((text or "").strip()[:10]) if text else None
-    except ValueError:
-        return default
+    day = parse_date(text)
     return day if day is not None and 2000 <= day.year < 2200 else default

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from booking.appointments.availability import (ACTIVE, candidate_slots, clinic_day, free_slots, load_plans,
+from booking.appointments.availability import (candidate_slots, clinic_day, free_slots, load_plans,
                                                nearest_free, overlaps_busy)
 from booking.appointments.schedule_version import VERSION_COLUMN
 from booking.models import Booking, BookingEvent, Intake
@@ -128,9 +128,22 @@ def find_by_manage_link(session, token, *, now, days, lock=False):
     return booking
 
 
+def intake_versions(session, intake_id):
+    """The ids of every version of one questionnaire: `intake_id`, what it corrects and its corrections."""
+    ids, frontier = {intake_id}, {intake_id}
+    while frontier:  # a handful of versions at most: one short query per generation
+        linked = session.execute(sa.select(Intake.id, Intake.previous_id).where(
+            sa.or_(Intake.id.in_(frontier), Intake.previous_id.in_(frontier)))).all()
+        found = {value for row in linked for value in row if value is not None}
+        frontier = found - ids
+        ids |= found
+    return ids
+
+
 def active_booking_for_intake(session, intake_id):
-    """The intake's active booking, or None."""
-    return session.scalar(sa.select(Booking).where(Booking.intake_id == intake_id, ACTIVE))
+    """The active booking of the intake, or of another version of the same questionnaire, or None."""
+    return session.scalar(sa.select(Booking).where(Booking.intake_id.in_(intake_versions(session, intake_id)),
+                                                   Booking.active).limit(1))
 
 
 class PatientState(NamedTuple):
@@ -155,7 +168,7 @@ class PatientState(NamedTuple):
 _intake, _booking = Intake.__table__, Booking.__table__
 _PATIENT_STATE = (sa.select(_intake.c.status, _intake.c.decision, _intake.c.flag_level, _intake.c.cleared_at,
                             _booking.c.id, VERSION_COLUMN)
-                  .select_from(_intake.outerjoin(_booking, sa.and_(_booking.c.intake_id == _intake.c.id, ACTIVE)))
+                  .select_from(_intake.outerjoin(_booking, sa.and_(_booking.c.intake_id == _intake.c.id, Booking.active)))
                   .where(_intake.c.id == sa.bindparam("intake_id")))
 
 
@@ -289,19 +302,69 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient, link_for, 
     raise SlotTaken(_alternatives(session, ctx, starts_at, None if clinician_id is None else [clinician_id], staff))
 
 
+def before_cutoff(booking, ctx):
+    """True while the patient may still move or cancel `booking` online (the manage page asks this too)."""
+    return booking.starts_at - ctx.now >= ctx.rules.cancel_cutoff
+
+
+def cutoff_hours(ctx):
+    """The patient's cut-off in whole hours, as the patient is told it."""
+    return int(ctx.rules.cancel_cutoff.total_seconds() // 3600)
+
+
 def _patient_may_change(booking, ctx):
     """Raise NotAllowed if the patient's cut-off has passed for `booking`."""
-    if booking.starts_at - ctx.now < ctx.rules.cancel_cutoff:
-        hours = int(ctx.rules.cancel_cutoff.total_seconds() // 3600)
-        raise NotAllowed(f"Bookings can be changed online up to {hours} hours before the appointment. "
+    if not before_cutoff(booking, ctx):
+        raise NotAllowed(f"Bookings can be changed online up to {cutoff_hours(ctx)} hours before the appointment. "
                          "Please call the clinic.")
+
+
+def patient_may_reschedule(session, booking):
+    """False once a clinician has found the patient not suitable: only the clinic moves such a booking."""
+    if booking.intake_id is None:
+        return True
+    decisions = session.scalars(sa.select(Intake.decision).where(
+        Intake.id.in_(intake_versions(session, booking.intake_id)))).all()
+    return "not_suitable" not in decisions
+
+
+def status_changes(booking, ctx):
+    """The statuses staff may give `booking` now, in the order the buttons show them.
+
+    The one place the rule lives: set_status and the day list's buttons both ask it.
+    """
+    if clinic_day(booking.starts_at, ctx.zone) > clinic_day(ctx.now, ctx.zone):
+        return ()
+    return tuple(status for status, sources in STATUS_CHANGES.items() if booking.status in sources)
+
+
+class PatientActions(NamedTuple):
+    """What the patient may do from the manage link now; `cutoff_hours` for the explanation."""
+
+    cancel: bool
+    reschedule: bool
+    past_cutoff: bool
+    cutoff_hours: int
+
+
+def patient_actions(session, booking, ctx):
+    """The PatientActions of `booking` at ctx.now: the same rules cancel_booking and move_booking apply."""
+    open_ = may_change(booking) and before_cutoff(booking, ctx)
+    return PatientActions(cancel=open_, reschedule=open_ and patient_may_reschedule(session, booking),
+                          past_cutoff=may_change(booking) and not before_cutoff(booking, ctx),
+                          cutoff_hours=cutoff_hours(ctx))
+
+
+def may_change(booking):
+    """True if `booking` can still be moved or cancelled at all (it is simply booked)."""
+    return booking.status == "booked"
 
 
 def _must_be_booked(booking, action):
     """Raise NotAllowed unless the booking is still simply booked."""
-    if booking.status == "cancelled":
+    if not booking.active:
         raise NotAllowed("This booking has been cancelled, so it cannot be changed. You are welcome to book again.")
-    if booking.status != "booked":
+    if not may_change(booking):
         raise NotAllowed(f"This booking is marked {STATUS_LABELS[booking.status].lower()}, "
                          f"so it cannot be {action}.")
 
@@ -317,6 +380,8 @@ def move_booking(session, ctx, booking, *, starts_at, clinician_id=None, actor=N
     _must_be_booked(booking, "moved")
     if not staff:
         _patient_may_change(booking, ctx)
+        if not patient_may_reschedule(session, booking):
+            raise NotAllowed("Please call the clinic to change this booking.")
     clinician_id = clinician_id or booking.clinician_id
     if clinician_id == booking.clinician_id and starts_at == booking.starts_at:
         raise NotAllowed("The booking is already at that time.")
@@ -360,11 +425,11 @@ def set_status(session, ctx, booking, status, *, actor):
     """Mark a booking arrived, completed or no-show (staff, on or after its day). Raises NotAllowed."""
     if status not in STATUS_CHANGES:
         raise NotAllowed("That is not a status a booking can be given.")
-    if booking.status not in STATUS_CHANGES[status]:
+    if status not in status_changes(booking, ctx):
+        if booking.status in STATUS_CHANGES[status]:
+            raise NotAllowed("That appointment is on a later day; it can be marked on the day.")
         raise NotAllowed(f"A booking marked {STATUS_LABELS[booking.status].lower()} cannot be marked "
                          f"{STATUS_LABELS[status].lower()}.")
-    if clinic_day(booking.starts_at, ctx.zone) > clinic_day(ctx.now, ctx.zone):
-        raise NotAllowed("That appointment is on a later day; it can be marked on the day.")
     booking.status = status
     booking.updated_at = ctx.now
     session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind=status, actor_id=getattr(actor, "id", None)))

@@ -110,7 +110,7 @@ def add_exception(session, *, clinician_id, kind, starts_at, ends_at, note, acto
     affected = 0
     if kind != "extra":
         query = sa.select(sa.func.count()).select_from(Booking).where(
-            Booking.status != "cancelled", Booking.starts_at < ends_at, Booking.ends_at > starts_at)
+            Booking.active, Booking.starts_at < ends_at, Booking.ends_at > starts_at)
         if clinician_id is not None:
             query = query.where(Booking.clinician_id == clinician_id)
         affected = session.scalar(query)

@@ -15,7 +15,6 @@ outside the ORM (raw SQL, another program) are not seen: the cache's short lifet
 """
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from booking.models import (Booking, ClinicianProfile, ClinicSettings, OpeningHours, ScheduleException,
                             ScheduleVersion, StaffUser)
@@ -96,15 +95,27 @@ def _bump_before_commit(session):
         bump_version(session)
 
 
-def _forget(session, *_args):
-    """after_commit / after_rollback: the next transaction starts with nothing noted."""
-    session.info.pop(CHANGED, None)
+def _forget(session, transaction):
+    """after_transaction_end: once the outermost transaction ends, the next starts with nothing noted.
+
+    Only the outermost: a savepoint's release or rollback (begin_nested, as the outbox's reminder
+    dedupe uses) also ends a transaction and fires after_commit/after_rollback, and forgetting
+    then would cancel the bump of everything the enclosing transaction had already changed.
+    """
+    if transaction.parent is None:
+        session.info.pop(CHANGED, None)
 
 
-def install():
-    """Register the session events (once per process; every Session, Flask-SQLAlchemy's included)."""
-    for name, handler in (("before_flush", _note_flush), ("do_orm_execute", _note_bulk),
-                          ("before_commit", _bump_before_commit), ("after_commit", _forget),
-                          ("after_rollback", _forget)):
-        if not sa.event.contains(Session, name, handler):
-            sa.event.listen(Session, name, handler)
+HANDLERS = (("before_flush", _note_flush), ("do_orm_execute", _note_bulk),
+            ("before_commit", _bump_before_commit), ("after_transaction_end", _forget))
+
+
+def init_app(session_factory):
+    """Register the session events on the app's own sessions (Flask-SQLAlchemy's `db.session`).
+
+    Listening on a scoped session reaches only the sessions its factory makes, never every
+    Session in the process (another library's, or a script's).
+    """
+    for name, handler in HANDLERS:
+        if not sa.event.contains(session_factory, name, handler):
+            sa.event.listen(session_factory, name, handler)

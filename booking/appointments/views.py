@@ -11,7 +11,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 
 from booking.appointments import bp
 from booking.appointments.availability import clinic_day, days_between, local_midnight, parse_day, week_start
-from booking.appointments.bookings import (AlreadyBooked, BookingError, ManageLinkExpired, Patient, SlotTaken,
+from booking.appointments.bookings import (AlreadyBooked, BookingError, Busy, ManageLinkExpired, Patient, SlotTaken,
                                            cancel_booking, create_booking, find_by_manage_link, find_by_token,
                                            move_booking, patient_state)
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
@@ -268,6 +268,10 @@ def confirm():
         db.session.rollback()
         page.update(error=error.message, alternatives=error.alternatives)
         return render_template("appointments/confirm.html", **page), 409
+    except Busy as error:  # the same time and details stay on the page: sending again is one click
+        db.session.rollback()
+        page.update(error=error.message)
+        return render_template("appointments/confirm.html", **page), 503
     except BookingError as error:
         db.session.rollback()
         page.update(error=error.message, starts_at=None)

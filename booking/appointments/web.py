@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, url_for
 
+from booking.appointments import bookings
 from booking.appointments.bookings import Context
 from booking.appointments.settings import load_rules
 from booking.extensions import db
@@ -83,3 +84,19 @@ def init_filters(state):
     state.app.add_template_filter(format_in_zone, "in_zone")
     state.app.add_template_filter(clock, "clock")
     state.app.add_template_filter(slot_value, "slot_value")
+    # Templates ask the rules module, never re-derive a rule.
+    state.app.add_template_global(staff_status_changes, "status_changes")
+    state.app.add_template_global(patient_actions, "patient_actions")
+    state.app.add_template_global(bookings.may_change, "may_change")
+
+
+def staff_status_changes(booking):
+    """bookings.status_changes for this request: the status buttons staff get for `booking` now."""
+    # Only now and the zone matter here: not reading the clinic's rules keeps the day list one query.
+    return bookings.status_changes(booking, Context(now=utcnow(), zone=current_app.config["CLINIC_TIMEZONE"],
+                                                    rules=None))
+
+
+def patient_actions(booking, ctx=None):
+    """bookings.patient_actions for this request: what the manage page offers the patient."""
+    return bookings.patient_actions(db.session, booking, ctx or booking_context())

@@ -12,20 +12,18 @@ Times that depend on `now` (minimum notice, horizon) are NOT baked into the cach
 slots: each request cuts its own window out of it, so time passing is always exact.
 """
 
-import threading
-import time
 from bisect import bisect_left, bisect_right
-from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from booking.appointments.availability import Rules, free_slots
+from booking.appointments.availability import BOOKABLE, Rules, free_slots
 from booking.appointments.schedule_version import read_version
 from booking.appointments.settings import load_rules
 from booking.appointments.web import slot_value
+from booking.cache import TTLCache
 from booking.models import ClinicianProfile, StaffUser
 
 MAX_ENTRIES = 512  # weeks x clinician filters x pages; rendered pages are ~16 KB, so 8 MB at most
@@ -33,49 +31,12 @@ MAX_ENTRIES = 512  # weeks x clinician filters x pages; rendered pages are ~16 K
 _DAWN = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-class TTLCache:
-    """A thread-safe mapping whose entries expire `seconds` after they were stored (LRU beyond `size`)."""
-
-    def __init__(self, seconds, size=MAX_ENTRIES, clock=time.monotonic):
-        self.seconds, self.size, self.clock = seconds, size, clock
-        self._data = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        """The stored value, or None if absent or expired."""
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is None:
-                return None
-            if entry[0] <= self.clock():
-                del self._data[key]
-                return None
-            self._data.move_to_end(key)
-            return entry[1]
-
-    def put(self, key, value):
-        """Store `value` (no-op when the cache is turned off)."""
-        if self.seconds <= 0:
-            return value
-        with self._lock:
-            self._data[key] = (self.clock() + self.seconds, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-        return value
-
-    def clear(self):
-        """Forget everything."""
-        with self._lock:
-            self._data.clear()
-
-
 def cache_for(app):
     """The app's week cache (one per app and process), created on first use."""
     cache = app.extensions.get("booking_week_cache")
     if cache is None:
         cache = app.extensions["booking_week_cache"] = TTLCache(
-            float(app.config.get("BOOKING_WEEK_CACHE_SECONDS", 60)))
+            float(app.config.get("BOOKING_WEEK_CACHE_SECONDS", 60)), MAX_ENTRIES)
     return cache
 
 
@@ -109,7 +70,7 @@ def bookable_clinicians(session):
     """(id, name) of every active clinician who takes bookings, by name."""
     return session.execute(
         sa.select(StaffUser.id, StaffUser.name).join(ClinicianProfile, ClinicianProfile.clinician_id == StaffUser.id)
-        .where(ClinicianProfile.accepts_bookings.is_(True), StaffUser.active.is_(True))
+        .where(ClinicianProfile.accepts_bookings.is_(True), BOOKABLE)
         .order_by(StaffUser.name, StaffUser.id)).all()
 
 

@@ -8,20 +8,18 @@ process keeps its own cache; none is needed for correctness, so several instance
 """
 
 import hashlib
-import threading
-from collections import OrderedDict
-from datetime import timedelta
 
 import sqlalchemy as sa
 
+from booking.cache import TTLCache
 from booking.models import Booking
 
 
-def feed_version(session, *, clinician_id, start, end, statuses):
+def feed_version(session, *, clinician_id, start, end):
     """(count, newest updated_at, highest id) of the bookings a feed would list: one indexed query."""
     return tuple(session.execute(
         sa.select(sa.func.count(), sa.func.max(Booking.updated_at), sa.func.max(Booking.id))
-        .where(Booking.clinician_id == clinician_id, Booking.status.in_(statuses),
+        .where(Booking.clinician_id == clinician_id, Booking.active,
                Booking.starts_at >= start, Booking.starts_at < end)).one())
 
 
@@ -30,33 +28,14 @@ def etag_for(key):
     return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
 
 
-class FeedCache:
-    """Least-recently-used rendered feeds, each valid for `ttl`."""
-
-    def __init__(self, size=64, ttl=timedelta(minutes=5)):
-        self.size, self.ttl = size, ttl
-        self._entries = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key, now):
-        """The text cached for `key`, or None if absent or expired."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or now - entry[0] > self.ttl:
-                self._entries.pop(key, None)
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
-
-    def put(self, key, text, now):
-        """Remember `text` for `key`, dropping the least recently used entry when full."""
-        with self._lock:
-            self._entries[key] = (now, text)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+# Calendar apps poll every few minutes; five minutes bounds how long a change behind the ORM's back shows.
+FEED_CACHE_SECONDS = 5 * 60
+FEED_CACHE_SIZE = 64
 
 
 def cache_for(app):
     """The app's feed cache (created on first use; one per app, so test apps never share)."""
-    return app.extensions.setdefault("calendar_feed_cache", FeedCache())
+    cache = app.extensions.get("calendar_feed_cache")
+    if cache is None:
+        cache = app.extensions["calendar_feed_cache"] = TTLCache(FEED_CACHE_SECONDS, FEED_CACHE_SIZE)
+    return cache

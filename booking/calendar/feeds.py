@@ -6,16 +6,16 @@ columns (no ORM objects, no per-row lookups), since calendar apps poll feeds oft
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from booking.calendar.ical import FeedEvent, booking_uid, build_feed
 from booking.models import Booking, ClinicSettings, FeedToken, StaffUser
+from booking.timeutil import parse_date
 from booking.tokens import new_token, plausible_token, token_hash
 
-FEED_STATUSES = ("booked", "arrived", "completed", "no_show")
 STATUS_WORDS = {"booked": "Booked", "arrived": "Arrived", "completed": "Completed", "no_show": "Did not attend"}
 
 
@@ -91,11 +91,8 @@ def parse_range(start_text, end_text, *, zone_name, max_days):
 def _parse_day(text, field, label):
     if not text or not text.strip():
         raise RangeError(field, f"Enter the {label}, for example 2026-12-01.")
-    try:
-        day = date.fromisoformat(text.strip()[:10]) if len(text.strip()) == 10 else None
-    except ValueError:
-        day = None
-    if day is None or not (1900 <= day.year <= 2200):
+    day = parse_date(text)
+    if day is None:
         raise RangeError(field, f"The {label} must be a real date written as YYYY-MM-DD.")
     return day
 
@@ -105,6 +102,7 @@ class FeedOptions:
     """How events are titled and described."""
 
     clinic_name: str
+    zone: str
     domain: str
     address: str
     show_patient_names: bool = False
@@ -117,7 +115,7 @@ def booking_events(session, *, clinician, start, end, options):
         columns.append(Booking.patient_name)
     rows = session.execute(
         sa.select(*columns)
-        .where(Booking.clinician_id == clinician.id, Booking.status.in_(FEED_STATUSES),
+        .where(Booking.clinician_id == clinician.id, Booking.active,
                Booking.starts_at >= start, Booking.starts_at < end)
         .order_by(Booking.starts_at, Booking.id)).all()
     where = f"with {clinician.name} at {options.clinic_name}."
@@ -134,24 +132,25 @@ def booking_events(session, *, clinician, start, end, options):
 def clinician_feed(session, clinician, *, now, config, options, cache=None):
     """(ics as UTF-8 bytes, etag) of `clinician`'s feed: FEED_DAYS_BACK days back to the horizon.
 
-    With a FeedCache, the text rendered for the same bookings is reused.
+    With the feed cache (booking.cache.TTLCache), the text rendered for the same bookings is reused.
     """
     from booking.calendar.feed_cache import etag_for, feed_version
 
     start, end = feed_window(now, days_back=int(config["FEED_DAYS_BACK"]), days_ahead=horizon_days(session, config))
-    version = feed_version(session, clinician_id=clinician.id, start=start, end=end, statuses=FEED_STATUSES)
+    version = feed_version(session, clinician_id=clinician.id, start=start, end=end)
     key = (clinician.id, clinician.name, version, options)
-    text = cache.get(key, now) if cache is not None else None
+    text = cache.get(key) if cache is not None else None
     if text is None:
         events = booking_events(session, clinician=clinician, start=start, end=end, options=options)
         # Cached as bytes: encoding half a megabyte on every poll would cost as much as the rest.
-        text = build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now).encode("utf-8")
+        text = build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now,
+                          zone=options.zone).encode("utf-8")
         if cache is not None:
-            cache.put(key, text, now)
+            cache.put(key, text)
     return text, etag_for(key)
 
 
 def range_export(session, clinician, *, start, end, now, options):
     """The .ics text of every active booking of `clinician` starting in [start, end)."""
     events = booking_events(session, clinician=clinician, start=start, end=end, options=options)
-    return build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now)
+    return build_feed(events, name=f"{clinician.name} · {options.clinic_name}", now=now, zone=options.zone)

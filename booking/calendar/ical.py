@@ -186,14 +186,30 @@ def _text_line(name, value):
     return fold(f"{name}:{escape_text(value)}")
 
 
-def build_feed(events, *, name, now, refresh_minutes=15):
-    """Return the text of a subscribable calendar (no METHOD) holding `events`."""
+@lru_cache(maxsize=16)
+def vtimezone(zone, year):
+    """The VTIMEZONE of the IANA `zone` for the years around `year` (its transitions, as libical reads them)."""
+    from datetime import date
+
+    component = icalendar.Timezone.from_tzid(zone, first_date=date(year - 1, 1, 1), last_date=date(year + 3, 1, 1))
+    component.pop("COMMENT", None)  # libical's iTIP check allows no COMMENT in a VTIMEZONE
+    return component.to_ical().decode().rstrip("\r\n")
+
+
+def build_feed(events, *, name, now, zone, refresh_minutes=15):
+    """Return the text of a subscribable calendar (no METHOD) holding `events`.
+
+    The clinic zone's VTIMEZONE comes first: events are written in UTC, but RFC 5545 wants at
+    least one component in a calendar, and an empty feed or export must still be one every
+    reader accepts (ical.js, for one, refuses a VCALENDAR with none).
+    """
     stamp = format_utc(now)
     lines = [
         "BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN",
         fold(f"X-WR-CALNAME:{escape_text(name)}"),
         f"REFRESH-INTERVAL;VALUE=DURATION:PT{int(refresh_minutes)}M",
         f"X-PUBLISHED-TTL:PT{int(refresh_minutes)}M",
+        vtimezone(zone, now.year),
     ]
     append = lines.append
     for event in events:

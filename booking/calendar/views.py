@@ -41,8 +41,9 @@ def staff_by_id(text):
 
 def feed_options(config):
     """Titles and descriptions for feeds and exports, from the app's settings."""
-    return FeedOptions(clinic_name=config["CLINIC_NAME"], domain=config["CLINIC_DOMAIN"],
-                       address=config["CLINIC_ADDRESS"], show_patient_names=bool(config["FEED_SHOW_PATIENT_NAMES"]))
+    return FeedOptions(clinic_name=config["CLINIC_NAME"], zone=config["CLINIC_TIMEZONE"],
+                       domain=config["CLINIC_DOMAIN"], address=config["CLINIC_ADDRESS"],
+                       show_patient_names=bool(config["FEED_SHOW_PATIENT_NAMES"]))
 
 
 @bp.get("/book/manage/<token>/invite.ics")

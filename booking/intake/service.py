@@ -16,10 +16,12 @@ from booking.intake.consent import consent_digest, consent_text
 from booking.intake.screening import highest_level, screen
 from booking.intake.steps import ANSWER_STEPS, STEP_NUMBER, ratings
 from booking.models import Intake
+from booking.signals import intake_started, intake_submitted, intake_urgent
 from booking.tokens import new_token, plausible_token, token_hash
 
 
 FLAG_CODES_LENGTH = 500  # Intake.flag_codes is String(500)
+SENDER = "intake"
 
 
 class IntakeError(Exception):
@@ -171,8 +173,13 @@ def _refuse_if_submitted(intake):
         raise AlreadySubmitted("Your questionnaire has already been sent, so it can no longer be changed here.")
 
 
-def save_step(session, intake, step, values, *, cipher, now, draft_days):
-    """Store one validated step's answers (all of them or none) and note what changed."""
+def save_step(session, intake, step, values, *, cipher, now, draft_days, resume_link=None):
+    """Store one validated step's answers (all of them or none) and note what changed.
+
+    When the patient's email first becomes known, issues the resume token and sends intake_started
+    with `resume_link(token)` (that email is the link's one copy); sends intake_urgent when an
+    answer first makes the intake urgent.
+    """
     _refuse_if_submitted(intake)
     number = STEP_NUMBER[step.key]
     if number > intake.last_step + 1:
@@ -192,6 +199,12 @@ def save_step(session, intake, step, values, *, cipher, now, draft_days):
     intake.last_step = max(intake.last_step, number)
     _touch(intake, now, draft_days)
     session.flush()
+    if result.email_first_known:
+        token = issue_resume_token(intake)
+        intake_started.send(SENDER, session=session, now=now, intake=intake, email=values.get("email"),
+                            link=resume_link(token) if resume_link else None)
+    if result.newly_urgent:
+        intake_urgent.send(SENDER, session=session, now=now, intake=intake)
     return result
 
 
@@ -240,7 +253,8 @@ def compute_scores(answers, pcl5_cutoff=q.DEFAULT_PCL5_CUTOFF):
 def submit_intake(session, intake, *, signature, cipher, now, settings, ip=None, user_agent=None):
     """Sign, score, screen and submit a draft. Returns a booking token if booking is open at once.
 
-    Raises AlreadySubmitted (a double submit), StepsMissing, or KeyError for an unknown consent version.
+    Sends intake_submitted. Raises AlreadySubmitted (a double submit), StepsMissing, or KeyError for
+    an unknown consent version.
     """
     _refuse_if_submitted(intake)
     answers = read_answers(intake, cipher)
@@ -275,6 +289,7 @@ def submit_intake(session, intake, *, signature, cipher, now, settings, ip=None,
     if intake.booking_allowed(settings.get("INTAKE_CLEARANCE_BLOCKS_BOOKING", True)):
         token = issue_booking_token(intake)
     session.flush()
+    intake_submitted.send(SENDER, session=session, now=now, intake=intake)
     return token
 
 

@@ -18,7 +18,7 @@ from booking.intake.questionnaires import crisis_questions
 from booking.intake.steps import STEP_COUNT, STEP_NUMBER, STEPS, step_at
 from booking.patient_session import forget_intake, remember_intake, remembered_intake_id
 from booking.ratelimit import enforce, rate_limited
-from booking.signals import intake_correction_requested, intake_started, intake_submitted, intake_urgent
+from booking.signals import intake_correction_requested
 from booking.timeutil import to_zone, utcnow
 
 
@@ -145,28 +145,16 @@ def _form_step(intake, current, number, now):
     if current.kind == "consent":
         return _submit(intake, form, now)
     try:
-        result = service.save_step(db.session, intake, current, values_from_form(current, form),
-                                   cipher=cipher, now=now, draft_days=_draft_days())
+        service.save_step(db.session, intake, current, values_from_form(current, form), cipher=cipher, now=now,
+                          draft_days=_draft_days(), resume_link=lambda token: absolute(resume_path(token)))
     except service.IntakeError as error:
         db.session.rollback()
         flash(error.message, "warning")
         return redirect(url_for("intake.start"))
-    _send_step_signals(intake, result, now)
     db.session.commit()
     if service.needs_crisis_panel(intake):
         return redirect(url_for("intake.crisis"))
     return _go_to_step(STEP_NUMBER["review"] if returning else number + 1)
-
-
-def _send_step_signals(intake, result, now):
-    """Tell other features what this save made known (before the commit, in the same transaction)."""
-    if result.email_first_known:
-        contact = service.read_contact(intake, _cipher())
-        token = service.issue_resume_token(intake)  # shown nowhere else: this email is the link's one copy
-        intake_started.send(current_app._get_current_object(), session=db.session, now=now, intake=intake,
-                            email=contact["email"], link=absolute(resume_path(token)))
-    if result.newly_urgent:
-        intake_urgent.send(current_app._get_current_object(), session=db.session, now=now, intake=intake)
 
 
 def _render_step(intake, current, number, form, now, returning=False, page_error=None):
@@ -209,7 +197,6 @@ def _submit(intake, form, now):
         db.session.rollback()
         flash(error.message, "info")
         return redirect(url_for("intake.done"))
-    intake_submitted.send(current_app._get_current_object(), session=db.session, now=now, intake=intake)
     db.session.commit()
     return redirect(url_for("intake.done"))
 

@@ -12,6 +12,9 @@ from sqlalchemy.orm import aliased
 from booking.intake.service import issue_booking_token
 from booking.models import Intake
 from booking.models.intake import INTAKE_DECISIONS
+from booking.signals import intake_cleared
+
+SENDER = "intake_review"
 
 # status filter -> description; "waiting" is what a clinician has still to look at.
 STATUS_FILTERS = {
@@ -79,12 +82,17 @@ def record_decision(intake, *, staff, decision, notes, cipher, now):
     intake.status = "reviewed"
 
 
-def clear_for_booking(intake, *, staff, now):
-    """Let the patient book, and return a fresh booking-link token. Raises ReviewError."""
+def clear_for_booking(session, intake, *, staff, now, link_for):
+    """Let the patient book, and return a fresh booking-link token. Raises ReviewError.
+
+    Sends intake_cleared with the absolute booking link (`link_for(token)`), which emails it.
+    """
     if intake.status == "draft":
         raise ReviewError("This questionnaire has not been sent yet.")
     if intake.decision == "not_suitable":
         raise ReviewError("The recorded decision is “not suitable”. Record a different decision before clearing.")
     intake.cleared_at = now
     intake.cleared_by_id = staff.id
-    return issue_booking_token(intake)
+    token = issue_booking_token(intake)
+    intake_cleared.send(SENDER, session=session, now=now, intake=intake, actor=staff, link=link_for(token))
+    return token

@@ -17,9 +17,8 @@ from booking.intake_review.decisions import (DECISION_LABELS, STATUS_FILTERS, Re
                                              queue_query, record_decision)
 from booking.intake_review.forms import ClearForm, DecisionForm, QueueFilterForm
 from booking.models import Intake, StaffUser
-from booking.signals import intake_cleared
 from booking.staff.access import staff_only
-from booking.timeutil import utcnow
+from booking.timeutil import parse_date, utcnow
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000  # larger offsets (or ids) overflow the database's integers: a 404 or an empty page, not a 500
@@ -136,14 +135,13 @@ def clear(intake_id):
         abort(400)
     now = utcnow()
     try:
-        token = clear_for_booking(intake, staff=current_user, now=now)
+        clear_for_booking(db.session, intake, staff=current_user._get_current_object(), now=now,
+                          link_for=lambda token: absolute(booking_path(token)))
     except ReviewError as error:
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("intake_review.detail", intake_id=intake_id))
     record_request_event(db.session, "clear_intake", target_type="intake", target_id=intake.id)
-    intake_cleared.send(current_app._get_current_object(), session=db.session, now=now, intake=intake,
-                        actor=current_user._get_current_object(), link=absolute(booking_path(token)))
     db.session.commit()
     flash("Cleared for booking. The patient is sent a booking link by email.", "success")
     return redirect(url_for("intake_review.detail", intake_id=intake_id))

@@ -8,6 +8,7 @@ with no clinical content and are stored in the clear.
 """
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.extensions import db
@@ -16,19 +17,21 @@ from booking.timeutil import UTCDateTime, utcnow
 __all__ = [
     "Booking", "BookingEvent", "ClinicianProfile", "OpeningHours", "ScheduleException", "ClinicSettings",
     "ScheduleVersion",
-    "BOOKING_STATUSES", "ACTIVE_STATUSES", "BOOKING_SOURCES", "BOOKING_EVENT_KINDS", "EXCEPTION_KINDS",
+    "BOOKING_STATUSES", "ACTIVE_STATUSES", "ACTIVE_SQL", "CANCELLED", "BOOKING_SOURCES", "BOOKING_EVENT_KINDS", "EXCEPTION_KINDS",
 ]
 
 BOOKING_STATUSES = ("booked", "arrived", "completed", "no_show", "cancelled")
-# "Active" means it holds its time: every status except cancelled.
-ACTIVE_STATUSES = ("booked", "arrived", "completed", "no_show")
+# The one definition of an active booking: it holds its time, whatever its status but this one.
+# ACTIVE_SQL is the partial indexes' and overlap guards' condition; Booking.active says the same
+# in Python and in queries; ACTIVE_STATUSES lists the same statuses.
+CANCELLED = "cancelled"
+ACTIVE_SQL = f"status <> '{CANCELLED}'"
+ACTIVE_STATUSES = tuple(status for status in BOOKING_STATUSES if status != CANCELLED)
 BOOKING_SOURCES = ("online", "phone")
 BOOKING_EVENT_KINDS = ("created", "moved", "cancelled", "arrived", "completed", "no_show")
 # closed: a whole day or days off (holiday); blocked: a period taken out of the hours;
 # extra: one-off hours added to the week.
 EXCEPTION_KINDS = ("closed", "blocked", "extra")
-
-_ACTIVE = "status <> 'cancelled'"
 
 
 class ClinicianProfile(db.Model):
@@ -162,18 +165,24 @@ class Booking(db.Model):
         sa.CheckConstraint(sa.text("starts_at < ends_at AND ends_at <= busy_until"), name="times_in_order"),
         # One clinician, one active booking per start time (the overlap guard below covers the rest).
         sa.Index("uq_booking_clinician_start_active", "clinician_id", "starts_at", unique=True,
-                 sqlite_where=sa.text(_ACTIVE), postgresql_where=sa.text(_ACTIVE)),
+                 sqlite_where=sa.text(ACTIVE_SQL), postgresql_where=sa.text(ACTIVE_SQL)),
         # One active booking per intake.
         sa.Index("uq_booking_intake_active", "intake_id", unique=True,
-                 sqlite_where=sa.text(_ACTIVE), postgresql_where=sa.text(_ACTIVE)),
+                 sqlite_where=sa.text(ACTIVE_SQL), postgresql_where=sa.text(ACTIVE_SQL)),
         sa.Index("ix_booking_clinician_time", "clinician_id", "starts_at", "busy_until"),
         sa.Index("ix_booking_starts_at", "starts_at"),
     )
 
-    @property
+    @hybrid_property
     def active(self):
-        """True unless cancelled: an active booking holds its time."""
-        return self.status != "cancelled"
+        """True unless cancelled: an active booking holds its time (in queries: the SQL condition)."""
+        return self.status != CANCELLED
+
+    @active.inplace.expression
+    @classmethod
+    def _active_condition(cls):
+        # A literal, not a bound parameter, so that SQLite's planner can match the partial indexes.
+        return cls.status != sa.literal_column(f"'{CANCELLED}'")
 
 
 class BookingEvent(db.Model):
@@ -202,23 +211,23 @@ _POSTGRES_DDL = [
     (Booking.__table__, "before_create", sa.DDL("CREATE EXTENSION IF NOT EXISTS btree_gist")),
     (Booking.__table__, "after_create", sa.DDL(
         "ALTER TABLE booking ADD CONSTRAINT booking_no_overlap EXCLUDE USING gist "
-        "(clinician_id WITH =, tstzrange(starts_at, busy_until) WITH &&) WHERE (status <> 'cancelled')")),
+        "(clinician_id WITH =, tstzrange(starts_at, busy_until) WITH &&) WHERE (" + ACTIVE_SQL + ")")),
 ]
 # SQLite: triggers that abort (as a constraint error) an insert or update that would overlap.
 # Times are stored as ISO text of one fixed format, so text comparison is time order.
 _SQLITE_OVERLAP = (
     "SELECT RAISE(ABORT, 'booking_no_overlap: the clinician already has a booking at that time') "
     "WHERE EXISTS (SELECT 1 FROM booking AS other WHERE other.clinician_id = NEW.clinician_id "
-    "AND other.status <> 'cancelled' AND other.id IS NOT NEW.id "
+    f"AND other.{ACTIVE_SQL} AND other.id IS NOT NEW.id "
     "AND other.starts_at < NEW.busy_until AND NEW.starts_at < other.busy_until)"
 )
 _SQLITE_DDL = [
     (Booking.__table__, "after_create", sa.DDL(
         "CREATE TRIGGER booking_no_overlap_insert BEFORE INSERT ON booking "
-        f"WHEN NEW.status <> 'cancelled' BEGIN {_SQLITE_OVERLAP}; END")),
+        f"WHEN NEW.{ACTIVE_SQL} BEGIN {_SQLITE_OVERLAP}; END")),
     (Booking.__table__, "after_create", sa.DDL(
         "CREATE TRIGGER booking_no_overlap_update BEFORE UPDATE OF clinician_id, starts_at, busy_until, status "
-        f"ON booking WHEN NEW.status <> 'cancelled' BEGIN {_SQLITE_OVERLAP}; END")),
+        f"ON booking WHEN NEW.{ACTIVE_SQL} BEGIN {_SQLITE_OVERLAP}; END")),
 ]
 for _table, _event, _ddl in _POSTGRES_DDL:
     sa.event.listen(_table, _event, _ddl.execute_if(dialect="postgresql"))

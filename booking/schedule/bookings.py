@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from booking.appointments.availability import local_instant, parse_day
+from booking.appointments.availability import BOOKABLE, local_instant, parse_day
 from booking.appointments.bookings import (STATUS_LABELS, BookingError, Patient, cancel_booking,
                                            create_booking, move_booking, set_status)
 from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm
@@ -24,7 +24,7 @@ def clinician_choices():
     """(id, name) choices of active clinicians with a booking profile."""
     rows = db.session.execute(sa.select(StaffUser.id, StaffUser.name)
                               .join(ClinicianProfile, ClinicianProfile.clinician_id == StaffUser.id)
-                              .where(StaffUser.active.is_(True)).order_by(StaffUser.name)).all()
+                              .where(BOOKABLE).order_by(StaffUser.name)).all()
     return [(str(row.id), row.name) for row in rows]
 
 
@@ -50,9 +50,13 @@ def prefill_time(form, start_text, clinician):
         form.clinician.data = clinician
 
 
-def booking_for(booking_id):
-    """The booking this person may see (a clinician only their own), or 404."""
-    booking = db.session.get(Booking, booking_id)
+def booking_for(booking_id, lock=False):
+    """The booking this person may see (a clinician only their own), or 404.
+
+    `lock` takes the row lock before a change (as the patient's manage link does), so a staff move
+    and a patient's cancel of one booking run one after the other, never on stale copies.
+    """
+    booking = db.session.get(Booking, booking_id, with_for_update={"of": Booking} if lock else None)
     if booking is None or (current_user.role == "clinician" and booking.clinician_id != current_user.id):
         abort(404)
     return booking
@@ -112,7 +116,7 @@ def _booking_page(item, move_form=None, cancel_form=None, error=None, alternativ
 @staff_only(*MANAGERS)
 def booking_status(booking_id):
     """Mark arrived, completed or no-show (from the day list or the booking page)."""
-    item = booking_for(booking_id)
+    item = booking_for(booking_id, lock=True)
     form = StatusForm()
     try:
         set_status(db.session, booking_context(), item, form.status.data, actor=current_user)
@@ -139,7 +143,7 @@ def _back(item):
 @staff_only(*MANAGERS)
 def booking_cancel(booking_id):
     """Cancel a booking for the patient (no cut-off for staff)."""
-    item = booking_for(booking_id)
+    item = booking_for(booking_id, lock=True)
     form = CancelForm()
     if form.validate_on_submit():
         try:
@@ -159,7 +163,7 @@ def booking_cancel(booking_id):
 @staff_only(*MANAGERS)
 def booking_move(booking_id):
     """Move a booking to another time or clinician in one step."""
-    item = booking_for(booking_id)
+    item = booking_for(booking_id, lock=True)
     form = MoveForm()
     form.clinician.choices = clinician_choices()
     error, alternatives = None, []

@@ -43,7 +43,7 @@ def bookings_between(session, first_day, last_day, zone, clinician_id=None, incl
     if clinician_id is not None:
         query = query.where(Booking.clinician_id == clinician_id)
     if not include_cancelled:
-        query = query.where(Booking.status != "cancelled")
+        query = query.where(Booking.active)
     return db.session.scalars(query).unique().all()
 
 

@@ -1,10 +1,15 @@
 """Booking in a real browser: book after an intake, manage, reschedule, cancel, while the
-receptionist watches the day view; a phone booking and an arrival; booking with JavaScript off."""
+receptionist watches the day view; a phone booking and an arrival; booking with JavaScript off.
+
+Every check waits for what a person would wait for (Playwright's `expect` retries until the
+element or text appears), never for a fixed time: `is_visible()` and `inner_text()` read the
+page as it is at that instant, which on a busy machine may still be the previous page."""
 
 import re
 from datetime import time
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from booking.appointments.availability import clinic_day
 from booking.extensions import db
@@ -44,16 +49,16 @@ def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_br
 
     # The patient fills in the health questionnaire, then follows its "Book a consultation" button.
     complete_intake(page, answers_with(about={"legal_name": "Pat Browser", "email": "pat@example.org"}))
-    assert "your questionnaire was sent" in page.locator("h1").inner_text()
+    expect(page.locator("h1")).to_contain_text("your questionnaire was sent")
     page.get_by_role("link", name="Book a consultation").click()
-    assert page.get_by_role("heading", name="Choose a consultation time").is_visible()
-    assert page.locator(".slot-own-time").count() > 0 or page.evaluate(
-        "Intl.DateTimeFormat().resolvedOptions().timeZone") == ZONE  # own time shown when zones differ
+    expect(page.get_by_role("heading", name="Choose a consultation time")).to_be_visible()
+    if page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") != ZONE:
+        expect(page.locator(".slot-own-time").first).to_be_visible()  # own time shown when zones differ
     assert_accessible(page)
     save_step_screenshot(page, "booking-1-week")
     assert "Dr Alice Adams" in page.locator("a.slot").first.inner_text()  # "first available" says with whom
     page.locator("a.slot").first.click()
-    assert page.get_by_label("Full name").input_value() == "Pat Browser"  # pre-filled from the intake
+    expect(page.get_by_label("Full name")).to_have_value("Pat Browser")  # pre-filled from the intake
     assert_accessible(page)
     page.get_by_label("Full name").fill("")
     page.get_by_role("button", name="Confirm booking").click()
@@ -62,31 +67,32 @@ def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_br
     assert_accessible(page)
     page.get_by_label("Full name").fill("Pat Browser")
     page.get_by_role("button", name="Confirm booking").click()
-    assert page.get_by_role("heading", name="Your booking is confirmed").is_visible()
-    assert page.get_by_text("Dr Alice Adams").first.is_visible() and page.get_by_text("photo ID").is_visible()
+    expect(page.get_by_role("heading", name="Your booking is confirmed")).to_be_visible()
+    expect(page.get_by_text("Dr Alice Adams").first).to_be_visible()
+    expect(page.get_by_text("photo ID")).to_be_visible()
     assert_accessible(page)
     save_step_screenshot(page, "booking-2-confirmed")
     manage_url = page.locator(".private-link a").get_attribute("href")
     day, booking = booking_day(app)
 
     desk.goto(f"/staff/schedule?date={day}")
-    assert desk.get_by_role("link", name="Pat Browser").first.is_visible()
+    expect(desk.get_by_role("link", name="Pat Browser").first).to_be_visible()
     assert_accessible(desk)
     save_step_screenshot(desk, "booking-3-day-view")
 
     page.goto(manage_url.replace("http://127.0.0.1:5000", live_server.url))
     page.get_by_role("link", name="Choose another time").click()
-    assert page.get_by_label("Clinician").input_value() == str(clinician)  # the current one, chosen
+    expect(page.get_by_label("Clinician")).to_have_value(str(clinician))  # the current one, chosen
     assert_accessible(page)
     save_step_screenshot(page, "booking-2b-reschedule")
     page.locator("a.slot").nth(3).click()
     page.get_by_role("button", name="Move my booking").click()
-    assert page.get_by_text("Your booking has been moved").is_visible()
+    expect(page.get_by_text("Your booking has been moved")).to_be_visible()
     day, moved = booking_day(app)
     assert moved.starts_at != booking.starts_at and moved.sequence == 1
     desk.goto(f"/staff/schedule?date={day}")
     desk.get_by_role("link", name="Pat Browser").first.click()
-    assert desk.get_by_text("moved", exact=True).is_visible()
+    expect(desk.get_by_text("moved", exact=True)).to_be_visible()
 
     page.get_by_role("link", name="Cancel this booking").click()
     assert page.get_by_role("heading", name="Cancel your booking?").is_visible()  # asked once more
@@ -94,12 +100,12 @@ def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_br
     save_step_screenshot(page, "booking-2c-cancel-question")
     page.get_by_label("Reason (optional)").fill("Cannot make it")
     page.get_by_role("button", name="Yes, cancel my booking").click()
-    assert page.get_by_role("heading", name="This booking is cancelled").is_visible()
-    assert page.get_by_role("link", name=re.compile("Update my calendar")).is_visible()
+    expect(page.get_by_role("heading", name="This booking is cancelled")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("Update my calendar"))).to_be_visible()
     assert_accessible(page)
     desk.goto(f"/staff/schedule?date={day}")
     row = desk.get_by_role("table", name=re.compile("^Bookings on")).locator("tr", has_text="Pat Browser")
-    assert row.locator(".badge").inner_text() == "Cancelled"
+    expect(row.locator(".badge")).to_have_text("Cancelled")
 
     # The receptionist books a phone patient into a free cell of the grid, and marks an arrival.
     desk.locator("td.cell--free a").first.click()
@@ -107,11 +113,11 @@ def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_br
     desk.get_by_label("Patient's full name").fill("Phone Caller")
     desk.get_by_label("Phone").fill("555 0123")
     desk.get_by_role("button", name="Book").click()
-    assert desk.get_by_role("heading", name="Booking: Phone Caller").is_visible()
+    expect(desk.get_by_role("heading", name="Booking: Phone Caller")).to_be_visible()
     desk.goto("/staff/schedule")
     day_list = desk.get_by_role("table", name=re.compile("^Bookings on"))
     day_list.locator("tr", has_text="Walk In Today").get_by_role("button", name=re.compile("^Arrived")).click()
-    assert day_list.locator("tr", has_text="Walk In Today").locator(".badge").inner_text() == "Arrived"
+    expect(day_list.locator("tr", has_text="Walk In Today").locator(".badge")).to_have_text("Arrived")
     save_step_screenshot(desk, "booking-4-arrived")
     with app.app_context():
         statuses = dict(db.session.execute(sa.select(Booking.patient_name, Booking.status)).all())
@@ -127,10 +133,10 @@ def test_booking_works_with_javascript_off(no_js_page, live_server):
     assert page.locator(".slot-own-time").count() == 0  # no JavaScript: clinic time only
     page.locator("a.slot").first.click()
     page.get_by_role("button", name="Confirm booking").click()
-    assert page.get_by_role("heading", name="Your booking is confirmed").is_visible()
+    expect(page.get_by_role("heading", name="Your booking is confirmed")).to_be_visible()
     page.get_by_role("link", name="Cancel this booking").click()
     page.get_by_role("button", name="Yes, cancel my booking").click()  # asking again needs no script
-    assert page.get_by_role("heading", name="This booking is cancelled").is_visible()
+    expect(page.get_by_role("heading", name="This booking is cancelled")).to_be_visible()
     # (No axe run here: axe is itself JavaScript; the same pages are checked with JavaScript on.)
     with app.app_context():
         assert db.session.scalars(sa.select(Booking.status).where(Booking.source == "online")).all() == ["cancelled"]

@@ -13,7 +13,7 @@ import pytest
 from booking import create_app
 from booking.extensions import db as _db
 from tests.conftest import base_test_config, postgres_only, require_or_skip
-from tests.databases import extra_postgres_database
+from tests.conftest import scratch_postgres_database
 from tests.multi.cluster import BIN, MailCatcher, Processes, flask
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -77,7 +77,7 @@ def cluster(tmp_path_factory):
     require_redis()
     require_gunicorn()
     tmp_path = tmp_path_factory.mktemp("multi")
-    with extra_postgres_database("harness") as database_url, MailCatcher(slow=0.03) as catcher:
+    with scratch_postgres_database("harness") as database_url, MailCatcher(slow=0.03) as catcher:
         config = harness_config(tmp_path, database_url, RATELIMIT_STORAGE_URI=TEST_REDIS_URL,
                                 MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=catcher.port, MAIL_SMTP_STARTTLS=False,
                                 OUTBOX_CLAIM_TIMEOUT_SECONDS=2)
