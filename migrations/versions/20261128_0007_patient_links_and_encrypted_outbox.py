@@ -14,7 +14,7 @@ from booking.timeutil import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0004'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
