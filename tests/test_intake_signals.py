@@ -7,6 +7,7 @@ from booking.intake_review.decisions import clear_for_booking
 from booking.models import OutboxMessage
 from tests.factories import create_staff_user
 from tests.intake_factories import answers_with, create_intake
+from tests.outbox_helpers import body_of
 
 
 def queued(db):
@@ -31,4 +32,4 @@ def test_clearing_an_intake_queues_the_patients_booking_link(app, db):
     db.session.commit()
     message = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind != "staff_new_intake")).one()
     assert message.recipient == "jordan@example.org"
-    assert f"https://clinic.example/book/start/{token}" in message.body_text
+    assert f"https://clinic.example/book/start/{token}" in body_of(message)
