@@ -156,3 +156,13 @@ def test_pcl5_cluster_rule_counts_each_cluster_on_its_own_items():
     assert q.score_pcl5(ratings).extra[0] == ("DSM-5 cluster rule", "met")
     ratings[4] = 1  # item 5 now below "Moderately": cluster B fails
     assert not q.pcl5_clusters_met(ratings)
+
+
+def test_the_cluster_rule_refuses_ratings_outside_the_pcl5_scale():
+    with pytest.raises(ValueError, match="expected 20 ratings from 0 to 4"):
+        q.pcl5_clusters_met([5] + [0] * 19)
+
+
+def test_a_flag_is_stored_as_its_level_code_and_reason():
+    assert Flag("review", "liver_disease", "Reports liver disease.").as_dict() == {
+        "level": "review", "code": "liver_disease", "reason": "Reports liver disease."}
