@@ -4,6 +4,7 @@ from tests.browser.conftest import assert_accessible, sign_in
 
 
 def test_admin_rotates_a_feed_link_exports_with_an_error_and_sees_the_outbox(page, live_server):
+    from booking.crypto import cipher_for
     from booking.extensions import db
     from booking.outbox.sender import queue_email
     from booking.timeutil import utcnow
@@ -13,7 +14,7 @@ def test_admin_rotates_a_feed_link_exports_with_an_error_and_sees_the_outbox(pag
         admin = create_staff_user(db.session, "admin")
         create_staff_user(db.session, "clinician", name="Dr Okafor")
         message = queue_email(db.session, kind="booking_reminder", recipient="pat@example.org", subject="s",
-                              body="b", now=utcnow())
+                              body="b", now=utcnow(), cipher=cipher_for(live_server.app.config))
         message.status, message.tries, message.last_error = "failed", 8, "ConnectionRefusedError: refused"
         db.session.commit()
         message_id = message.id
