@@ -16,6 +16,10 @@ SECRET_KEY = {secret_key!r}
 # Fernet keys for intake answers. The first encrypts; all of them decrypt. To rotate, put a
 # new key first, run `flask rotate-intake-key`, then remove the old key.
 INTAKE_ENCRYPTION_KEYS = [{intake_key!r}]
+
+# HMAC key of the patient search indexes (not an encryption key). After changing it, run
+# `flask rotate-search-key`.
+PATIENT_SEARCH_KEY = {search_key!r}
 '''
 
 
@@ -29,7 +33,8 @@ def write_instance_config(path):
     if os.path.exists(path):
         return False
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    content = TEMPLATE.format(secret_key=secrets.token_urlsafe(48), intake_key=new_fernet_key())
+    content = TEMPLATE.format(secret_key=secrets.token_urlsafe(48), intake_key=new_fernet_key(),
+                              search_key=secrets.token_urlsafe(48))
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(content)

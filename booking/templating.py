@@ -3,6 +3,7 @@
 from flask import current_app, session
 from flask_login import current_user
 
+from booking.crypto import cipher_for
 from booking.timeutil import to_zone
 
 
@@ -24,6 +25,13 @@ def format_local(moment, pattern="%A %-d %B %Y, %-I:%M %p"):
         return ""
     local = to_zone(moment, current_app.config["CLINIC_TIMEZONE"])
     return f"{local.strftime(pattern)} {local.tzname()}"
+
+
+def patient_contact(patient):
+    """A patient's decrypted contact dict for a page (booking.patients.record.contact_of)."""
+    from booking.patients.record import contact_of
+
+    return contact_of(patient, cipher_for(current_app.config))
 
 
 def signed_in_staff():
@@ -49,3 +57,4 @@ def init_app(app):
                 "staff_nav": nav_for(staff.role) if staff else []}
 
     app.add_template_filter(format_local, "localtime")
+    app.add_template_global(patient_contact, "patient_contact")

@@ -12,6 +12,7 @@ from booking.crypto import cipher_for
 from booking.models import Booking, Intake, OutboxMessage
 from booking.outbox.backends import FolderBackend
 from booking.outbox.sender import send_due
+from tests.patient_factories import make_patient
 from tests.calendar_factories import BASE_TIME, add_booking
 from tests.outbox_helpers import ENVELOPE, NOW, policy
 
@@ -122,9 +123,8 @@ def make_intake(db, *, urgent=False, email_address="sam@patient.example"):
     """A submitted intake with encrypted contact details."""
     from flask import current_app
 
-    intake = Intake(status="submitted", urgent=urgent, submitted_at=NOW,
-                    contact_encrypted=cipher_for(current_app.config).encrypt(
-                        {"name": "Sam", "email": email_address, "phone": "555"}))
+    patient = make_patient(db.session, name="Sam", email=email_address, phone="555")
+    intake = Intake(status="submitted", urgent=urgent, submitted_at=NOW, patient_id=patient.id)
     db.session.add(intake)
     db.session.flush()
     return intake

@@ -11,7 +11,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 
 from booking.appointments import bp
 from booking.appointments.availability import clinic_day, days_between, parse_day, week_start
-from booking.appointments.bookings import (AlreadyBooked, BookingError, Patient, SlotTaken, cancel_booking,
+from booking.appointments.bookings import (AlreadyBooked, BookingError, SlotTaken, cancel_booking,
                                            create_booking, find_by_token, move_booking, patient_state)
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
 from booking.appointments.week_cache import bookable_clinicians as cached_clinicians
@@ -21,6 +21,7 @@ from booking.appointments.web import (booking_context, calendar_link, manage_lin
 from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
 from booking.models import Booking, Intake
+from booking.patients.record import contact_of, set_contact
 from booking.tokens import plausible_token, token_hash
 
 INTAKE_KEY = "booking_intake_id"
@@ -175,9 +176,9 @@ def _slot_link(clinician_id):
 
 
 def _prefill(intake):
-    """Name, email and phone from the intake's encrypted contact details."""
+    """Name, email and phone from the patient record (decrypted)."""
     try:
-        return cipher_for(current_app.config).decrypt(intake.contact_encrypted) or {}
+        return contact_of(intake.patient, cipher_for(current_app.config))
     except (InvalidToken, ValueError):
         return {}
 
@@ -206,11 +207,14 @@ def confirm():
         return render_template("appointments/confirm.html", **page), 400
     if not form.validate_on_submit():
         return render_template("appointments/confirm.html", **page), (400 if request.method == "POST" else 200)
-    patient = Patient(name=form.name.data.strip(), email=form.email.data.strip().lower(),
-                      phone=(form.phone.data or "").strip() or None, timezone=page["patient_tz"])
+    # What the patient confirms here is their own record's contact details.
+    set_contact(db.session, intake.patient, {"name": form.name.data, "email": form.email.data,
+                                             "phone": form.phone.data or None},
+                cipher=cipher_for(current_app.config), key=current_app.config["PATIENT_SEARCH_KEY"], now=ctx.now)
     try:
         booking, token = create_booking(db.session, ctx, clinician_id=clinician_id, starts_at=starts_at,
-                                        patient=patient, link_for=manage_link, intake_id=intake.id)
+                                        patient_id=intake.patient_id, timezone=page["patient_tz"],
+                                        link_for=manage_link, intake_id=intake.id)
     except AlreadyBooked as error:
         db.session.rollback()
         return render_template("appointments/already_booked.html", booking=error.booking, message=error.message)

@@ -13,6 +13,7 @@ from booking.intake.consent import consent_text
 from booking.intake.forms import check_step, form_class, form_data_from_values, values_from_form
 from booking.intake.links import absolute, booking_path, resume_path
 from booking.intake.steps import STEP_COUNT, STEP_NUMBER, STEPS, step_at
+from booking.patients.record import patient_for_questionnaire
 from booking.ratelimit import rate_limited
 from booking.signals import intake_started, intake_submitted, intake_urgent
 from booking.timeutil import to_zone, utcnow
@@ -25,6 +26,11 @@ SESSION_BOOKING_TOKEN = "intake_booking_token"
 def _cipher():
     """The Cipher for this app's keys."""
     return cipher_for(current_app.config)
+
+
+def _search_key():
+    """The HMAC key of the patient search index (a new patient's details are indexed)."""
+    return current_app.config["PATIENT_SEARCH_KEY"]
 
 
 def _draft_days():
@@ -76,13 +82,39 @@ def start():
     now = utcnow()
     current = _current_intake(now)
     if request.method == "POST":
-        intake, token = service.start_intake(db.session, cipher=_cipher(), now=now, draft_days=_draft_days())
-        db.session.commit()
-        session[SESSION_TOKEN] = token
-        session.pop(SESSION_BOOKING_TOKEN, None)
-        return _go_to_step(1)
+        return _begin(now)
     return render_template("intake/start.html", current=current, step_count=STEP_COUNT,
                            draft_days=_draft_days())
+
+
+def _begin(now, patient=None):
+    """Start a draft (for `patient`, or a new patient record) and go to its first step."""
+    intake, token = service.start_intake(db.session, cipher=_cipher(), search_key=_search_key(), now=now,
+                                         draft_days=_draft_days(), patient=patient)
+    db.session.commit()
+    session[SESSION_TOKEN] = token
+    session.pop(SESSION_BOOKING_TOKEN, None)
+    return _go_to_step(1)
+
+
+@bp.route("/invited/<token>", methods=["GET", "POST"])
+@rate_limited("INTAKE_START_RATE_LIMIT", methods=("POST",))
+def invited(token):
+    """A questionnaire link the clinic sent to one patient: what is filled in joins their record.
+
+    The link works once (then the patient has their own resume link) and expires.
+    """
+    now = utcnow()
+    patient = patient_for_questionnaire(db.session, token, now)
+    if patient is None:
+        return render_template("intake/link_error.html", message=(
+            "This questionnaire link has expired or was already used. Start the questionnaire from our "
+            "website, or call the clinic for a new link.")), 404
+    if request.method == "POST":
+        patient.questionnaire_token_hash = patient.questionnaire_expires_at = None
+        return _begin(now, patient)
+    return render_template("intake/start.html", current=None, step_count=STEP_COUNT, draft_days=_draft_days(),
+                           invited_token=token)
 
 
 @bp.get("/resume/<token>")
@@ -149,7 +181,7 @@ def _form_step(intake, current, number, now):
         return _submit(intake, form, now)
     try:
         result = service.save_step(db.session, intake, current, values_from_form(current, form),
-                                   cipher=cipher, now=now, draft_days=_draft_days())
+                                   cipher=cipher, search_key=_search_key(), now=now, draft_days=_draft_days())
     except service.IntakeError as error:
         db.session.rollback()
         flash(error.message, "warning")
@@ -272,8 +304,8 @@ def correct():
     if intake is None:
         return _no_intake()
     try:
-        draft, token = service.start_correction(db.session, intake, cipher=_cipher(), now=now,
-                                                draft_days=_draft_days())
+        draft, token = service.start_correction(db.session, intake, cipher=_cipher(), search_key=_search_key(),
+                                                now=now, draft_days=_draft_days())
     except service.IntakeError as error:
         db.session.rollback()
         flash(error.message, "info")

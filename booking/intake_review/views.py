@@ -18,6 +18,7 @@ from booking.intake_review.decisions import (DECISION_LABELS, STATUS_FILTERS, Re
                                              queue_query, record_decision)
 from booking.intake_review.forms import ClearForm, DecisionForm, QueueFilterForm
 from booking.models import Intake, StaffUser
+from booking.patients.record import STATE_WORDS, questionnaire_state
 from booking.signals import intake_cleared
 from booking.staff.access import staff_only
 from booking.timeutil import utcnow
@@ -50,11 +51,24 @@ def queue():
     query = queue_query(status, since, until, current_app.config["CLINIC_TIMEZONE"])
     intakes = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     cipher = cipher_for(current_app.config)
-    rows = [{"intake": intake, "contact": _contact_or_blank(intake, cipher)} for intake in intakes[:PAGE_SIZE]]
+    clinical = current_user.role in ANSWER_ROLES
+    blocks = current_app.config["INTAKE_CLEARANCE_BLOCKS_BOOKING"]
+    rows = [{"intake": intake, "contact": _contact_or_blank(intake, cipher),
+             "words": STATE_WORDS[questionnaire_state(intake, blocks)],
+             **(_clinical_summary(intake, cipher) if clinical else {})} for intake in intakes[:PAGE_SIZE]]
     filters = {key: value for key, value in request.args.items() if key != "page"}
     return render_template("intake_review/queue.html", form=form, rows=rows, page=page,
                            has_next=len(intakes) > PAGE_SIZE, filters=filters,
                            sees_answers=current_user.role in ANSWER_ROLES)
+
+
+def _clinical_summary(intake, cipher):
+    """Scores and the number of flags (decrypted), for clinicians' and admins' queue rows."""
+    try:
+        return {"scores": cipher.decrypt(intake.scores_encrypted) or {},
+                "flag_count": len(cipher.decrypt(intake.flags_encrypted) or [])}
+    except InvalidToken:
+        return {"scores": {}, "flag_count": None}
 
 
 def _contact_or_blank(intake, cipher):
@@ -82,6 +96,8 @@ def detail(intake_id):
 def _render_detail(intake, decision_form, clear_form, status=200):
     """Show an intake's summary and answers; every showing is written to the audit log first."""
     record_request_event(db.session, "view_intake", target_type="intake", target_id=intake.id)
+    if intake.urgent and intake.urgent_seen_at is None and current_user.role == "clinician":
+        intake.urgent_seen_at = utcnow()  # a clinician has seen it: purge-drafts may now remove it
     db.session.commit()  # the view is on record even if showing it fails below
     cipher = cipher_for(current_app.config)
     try:

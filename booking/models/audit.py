@@ -18,6 +18,9 @@ AUDIT_ACTIONS = (
     "change_staff",
     "change_booking",
     "change_settings",
+    "change_patient",
+    "merge_patients",
+    "erase_patient",
 )
 
 
