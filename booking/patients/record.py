@@ -88,8 +88,9 @@ def latest_intakes(session, patient_ids):
     """{patient id: the questionnaire that speaks for them} in one query: the newest one sent,
     else the newest draft."""
     latest = {}
-    rows = session.scalars(sa.select(Intake).where(Intake.patient_id.in_(set(patient_ids)))
-                           .order_by(Intake.id.desc())).unique().all() if patient_ids else []
+    # Run even for no patients, so a page's statement count does not depend on its bookings.
+    rows = session.scalars(sa.select(Intake).where(Intake.patient_id.in_(sorted(set(patient_ids))))
+                           .order_by(Intake.id.desc())).unique().all()
     for intake in rows:
         current = latest.get(intake.patient_id)
         if current is None or (current.status == "draft" and intake.status != "draft"):
