@@ -49,14 +49,16 @@ def _queue_patient_invite(session, booking, *, kind, now, subject_body, link):
                 now=now, ics=ics, ics_method=method, booking_id=booking.id)
 
 
-def _queue_staff_booking(session, booking, *, change, now, clinician_id=None):
-    """Tell a clinician (the booking's, by default) that a booking changed (time only, no patient details)."""
+def _queue_staff_booking(session, booking, *, change, now, clinician_id=None, moment=None):
+    """Tell a clinician (the booking's, by default) that a booking changed (time only, no patient details).
+
+    `moment` is the time to name (the booking's own by default; the old time for a removal)."""
     config = current_app.config
     clinician = _clinician(session, clinician_id or booking.clinician_id)
     if clinician is None or not clinician.active:
         return
     subject, body = messages.staff_booking_changed(Clinic.from_config(config), change=change,
-                                                   when=_when(booking, config) + f" with {clinician.name}",
+                                                   when=_when(booking, config, moment) + f" with {clinician.name}",
                                                    link=absolute(config, STAFF_SCHEDULE_PATH))
     queue_email(session, kind="staff_booking_changed", recipient=clinician.email, subject=subject, body=body,
                 now=now, booking_id=booking.id)
@@ -102,7 +104,7 @@ def on_booking_moved(sender, *, session, now, booking, previous_starts_at=None, 
         _queue_patient_invite(session, booking, kind="booking_change", now=now, subject_body=text, link=link)
     if changed:
         _queue_staff_booking(session, booking, change="removed from your schedule", now=now,
-                             clinician_id=previous_clinician_id)
+                             clinician_id=previous_clinician_id, moment=previous_starts_at)
         _queue_staff_booking(session, booking, change="added to your schedule", now=now)
     else:
         _queue_staff_booking(session, booking, change="moved", now=now)
