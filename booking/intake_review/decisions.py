@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import flag_modified
 
 from booking.intake.service import issue_booking_token
 from booking.models import Intake
@@ -57,6 +58,16 @@ def queue_query(status="waiting", since=None, until=None, zone_name="UTC"):
     if until is not None:
         query = query.where(arrived < datetime.combine(until + timedelta(days=1), time(), zone))
     return query.order_by(*queue_order())
+
+
+def mark_urgent_seen(intake, *, staff, now):
+    """Note that a clinician has seen an urgent intake (from then on a stale draft may be purged).
+
+    Seeing is not the patient touching the draft, so updated_at keeps its value.
+    """
+    if intake.urgent and intake.urgent_seen_at is None and staff.role == "clinician":
+        intake.urgent_seen_at = now
+        flag_modified(intake, "updated_at")  # keep the column's onupdate (the wall clock) out of it
 
 
 def record_decision(intake, *, staff, decision, notes, cipher, now):

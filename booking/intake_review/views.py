@@ -15,7 +15,7 @@ from booking.intake.steps import STEPS
 from booking.intake_review import bp
 from booking.intake_review.charts import score_bars
 from booking.intake_review.decisions import (DECISION_LABELS, STATUS_FILTERS, ReviewError, clear_for_booking,
-                                             queue_query, record_decision)
+                                             mark_urgent_seen, queue_query, record_decision)
 from booking.intake_review.forms import ClearForm, DecisionForm, QueueFilterForm
 from booking.models import Intake, StaffUser
 from booking.patients.record import STATE_WORDS, questionnaire_state
@@ -96,8 +96,7 @@ def detail(intake_id):
 def _render_detail(intake, decision_form, clear_form, status=200):
     """Show an intake's summary and answers; every showing is written to the audit log first."""
     record_request_event(db.session, "view_intake", target_type="intake", target_id=intake.id)
-    if intake.urgent and intake.urgent_seen_at is None and current_user.role == "clinician":
-        intake.urgent_seen_at = utcnow()  # a clinician has seen it: purge-drafts may now remove it
+    mark_urgent_seen(intake, staff=current_user, now=utcnow())
     db.session.commit()  # the view is on record even if showing it fails below
     cipher = cipher_for(current_app.config)
     try:

@@ -59,7 +59,29 @@ def _create_sqlite_booking_guards():
                f"ON booking WHEN NEW.status <> 'cancelled' BEGIN {OVERLAP_CHECK}; END")
 
 
+def _sqlite_foreign_keys_off():
+    """SQLite rebuilds `intake` and `booking` (a copy, a DROP, a rename) while other rows point
+    at them, which foreign keys forbid. The pragma only works outside a transaction, that is
+    before this run's first write; with it still on, the rebuild would fail on existing rows,
+    so say how to proceed instead."""
+    op.execute("PRAGMA foreign_keys = OFF")
+    still_on = op.get_bind().exec_driver_sql("PRAGMA foreign_keys").scalar()
+    has_rows = op.get_bind().exec_driver_sql("SELECT EXISTS (SELECT 1 FROM intake) OR EXISTS (SELECT 1 FROM booking)").scalar()
+    if still_on and has_rows:
+        raise RuntimeError("Revision 0005 rebuilds tables that hold rows: run it on its own, "
+                           "`flask db upgrade 0005`, then `flask db upgrade` for any later revision.")
+
+
+def _sqlite_foreign_keys_checked():
+    """After the rebuild: every reference must still hold (the check works inside the transaction)."""
+    broken = op.get_bind().exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"Revision 0005 left broken references: {broken[:5]}")
+
+
 def upgrade():
+    if _sqlite():
+        _sqlite_foreign_keys_off()
     op.create_table('patient',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contact_encrypted', sa.Text(), nullable=False),
@@ -130,6 +152,9 @@ def upgrade():
         batch_op.drop_column('pcl5_total')
         batch_op.drop_column('gad7_total')
         batch_op.drop_column('contact_encrypted')
+    if _sqlite():
+        _sqlite_foreign_keys_checked()
+        op.execute("PRAGMA foreign_keys = ON")  # takes effect once the transaction ends, if it can
 
 
 def move_contacts_into_patients(connection):
@@ -187,6 +212,8 @@ def downgrade():
     # Contact details go back into the clear columns they came from.
     from booking.crypto import cipher_for
 
+    if _sqlite():
+        _sqlite_foreign_keys_off()
     cipher = cipher_for(current_app.config)
     op.add_column('intake', sa.Column('contact_encrypted', sa.TEXT(), nullable=True))
     op.add_column('intake', sa.Column('gad7_total', sa.INTEGER(), nullable=True))
@@ -242,3 +269,6 @@ def downgrade():
         batch_op.drop_index('ix_patient_index_lookup')
     op.drop_table('patient_index')
     op.drop_table('patient')
+    if _sqlite():
+        _sqlite_foreign_keys_checked()
+        op.execute("PRAGMA foreign_keys = ON")
