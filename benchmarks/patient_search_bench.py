@@ -32,31 +32,20 @@ def build_app(url):
 
 
 def seed(app, count):
-    """`count` patients with their indexes, in two bulk inserts."""
+    """`count` patients with their indexes, in two bulk inserts (the tests' volume patients)."""
     import sqlalchemy as sa
 
-    from booking.crypto import cipher_for
     from booking.extensions import db
-    from booking.models import Patient, PatientIndex
-    from booking.patients.search import index_rows
-    from booking.timeutil import utcnow
+    from booking.models import PatientIndex
+    from tests.patient_factories import insert_patients
 
-    cipher, key, now = cipher_for(app.config), app.config["PATIENT_SEARCH_KEY"], utcnow()
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as connection:
                 connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         db.create_all()
-        contacts = [{"name": f"Person{n} Family{n % 97}", "email": f"p{n}@example.org", "phone": f"555{n:07d}",
-                     "date_of_birth": f"19{50 + n % 50}-{1 + n % 12:02d}-{1 + n % 28:02d}"} for n in range(count)]
-        db.session.execute(sa.insert(Patient), [{"id": n + 1, "contact_encrypted": cipher.encrypt(contact),
-                                                 "created_at": now, "updated_at": now}
-                                                for n, contact in enumerate(contacts)])
-        db.session.execute(sa.insert(PatientIndex), [row for n, contact in enumerate(contacts)
-                                                     for row in index_rows(key, n + 1, contact)])
-        db.session.commit()
-        rows = db.session.scalar(sa.select(sa.func.count()).select_from(PatientIndex))
-    return rows
+        insert_patients(db.session, app.config, count)
+        return db.session.scalar(sa.select(sa.func.count()).select_from(PatientIndex))
 
 
 def measure(app, rounds):

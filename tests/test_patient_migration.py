@@ -7,33 +7,22 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from booking import create_app
-from booking.config import normalise_database_url
 from booking.crypto import cipher_for
 from booking.extensions import db
 from booking.models import Booking, Intake, Patient
 from booking.patients.record import contact_of
-from tests.conftest import TEST_DATABASE_URL, base_test_config, postgres_only
+from tests.conftest import base_test_config
+from tests.test_migrations import empty_postgres_database  # noqa: F401  (a fixture)
 
 T = datetime(2026, 12, 1, 15, 0)  # naive UTC, as SQLite stores it; PostgreSQL takes it as UTC
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    """An empty database of each engine (PostgreSQL named after this run's test database)."""
+    """An empty database of each engine (PostgreSQL's made by tests/test_migrations.py's fixture)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.sqlite'}"
-        return
-    postgres_only()
-    url = sa.engine.make_url(normalise_database_url(TEST_DATABASE_URL))
-    name = f"{url.database}_patients_migration"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        return f"sqlite:///{tmp_path / 'migrate.sqlite'}"
+    return request.getfixturevalue("empty_postgres_database")
 
 
 def seed_revision_0004(connection, cipher):
@@ -62,6 +51,17 @@ def seed_revision_0004(connection, cipher):
             "(:id, 1, :intake, :start, :end, :end, 'booked', :name, :email, :phone, :hash, 0, :source, :t, :t)",
             id=booking_id, intake=intake_id, start=T.replace(hour=hour), end=T.replace(hour=hour, minute=30), name=name, email=email, phone=phone,
             hash=f"{booking_id:064d}", source=source, t=T)
+
+
+def raw_booking(booking_id, patient_id, status):
+    """Insert a booking at 9:00 with raw SQL, as another program would (no model, no rule)."""
+    with db.engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO booking (id, clinician_id, patient_id, starts_at, ends_at, busy_until, status, "
+            "manage_token_hash, sequence, source, created_at, updated_at) VALUES "
+            "(:id, 1, :patient, :start, :end, :end, :status, :hash, 0, 'phone', :t, :t)"),
+            {"id": booking_id, "patient": patient_id, "status": status, "start": T.replace(hour=9),
+             "end": T.replace(hour=9, minute=30), "hash": f"{booking_id:064d}", "t": T})
 
 
 def test_the_migration_moves_contacts_into_encrypted_patients(database_url, tmp_path):
@@ -95,21 +95,10 @@ def test_the_migration_moves_contacts_into_encrypted_patients(database_url, tmp_
                                     contact_of=lambda p: contact_of(p, cipher))
             assert [p.id for p, _ in found] == [bookings[2].patient_id]
             # The one-upcoming index, as `flask db upgrade` built it, refuses a raw insert.
-            with pytest.raises(sa.exc.IntegrityError) as refused, db.engine.begin() as connection:
-                connection.execute(sa.text(
-                    "INSERT INTO booking (id, clinician_id, patient_id, starts_at, ends_at, busy_until, status, "
-                    "manage_token_hash, sequence, source, created_at, updated_at) VALUES "
-                    "(100, 1, :patient, :start, :end, :end, 'booked', :hash, 0, 'phone', :t, :t)"),
-                    {"patient": bookings[2].patient_id, "start": T.replace(hour=9), "end": T.replace(hour=9, minute=30),
-                     "hash": "e" * 64, "t": T})
+            with pytest.raises(sa.exc.IntegrityError) as refused:
+                raw_booking(100, bookings[2].patient_id, "booked")
             assert "uq_booking_patient_upcoming" in str(refused.value) or "booking.patient_id" in str(refused.value)
-            with db.engine.begin() as connection:  # a cancelled one is not upcoming, so it is allowed
-                connection.execute(sa.text(
-                    "INSERT INTO booking (id, clinician_id, patient_id, starts_at, ends_at, busy_until, status, "
-                    "manage_token_hash, sequence, source, created_at, updated_at) VALUES "
-                    "(101, 1, :patient, :start, :end, :end, 'cancelled', :hash, 0, 'phone', :t, :t)"),
-                    {"patient": bookings[2].patient_id, "start": T.replace(hour=9), "end": T.replace(hour=9, minute=30),
-                     "hash": "d" * 64, "t": T})
+            raw_booking(101, bookings[2].patient_id, "cancelled")  # a cancelled one is not upcoming: allowed
     finally:
         with app.app_context():
             db.session.remove()

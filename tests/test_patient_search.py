@@ -1,34 +1,17 @@
 """Search over blind indexes: each key, false matches dropped, one statement at 10,000 patients."""
 
 import html
-from contextlib import contextmanager
-
 import pytest
 import sqlalchemy as sa
 
 from booking.crypto import cipher_for
-from booking.models import Patient, PatientIndex
+from booking.models import PatientIndex
 from booking.patients.record import contact_of
-from booking.patients.search import (SearchError, blind_index, index_rows, query_forms, search_patients)
-from booking.timeutil import utcnow
-from tests.patient_factories import make_patient
+from booking.patients.search import SearchError, blind_index, query_forms, search_patients
+from tests.patient_factories import insert_patients, make_patient
+from tests.test_booking_queries import counted
 
 KEY = "k" * 40
-
-
-@contextmanager
-def counted(engine):
-    """Count the SQL statements run on `engine`."""
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
 
 
 def names(found):
@@ -104,18 +87,7 @@ def test_rotate_search_key_recomputes_every_index(app, db, people):
 
 def test_search_at_ten_thousand_patients_is_one_statement(app, db):
     """Rows are inserted in bulk with precomputed index values (10,000 ORM round trips would be slow)."""
-    cipher, key, now = cipher_for(app.config), app.config["PATIENT_SEARCH_KEY"], utcnow()
-    contacts = [{"name": f"Person{n} Family{n % 97}", "email": f"p{n}@example.org", "phone": f"555{n:07d}",
-                 "date_of_birth": f"19{50 + n % 50}-0{1 + n % 9}-1{n % 10}"} for n in range(10_000)]
-    db.session.execute(sa.insert(Patient), [{"id": n + 1, "contact_encrypted": cipher.encrypt(contact),
-                                             "created_at": now, "updated_at": now}
-                                            for n, contact in enumerate(contacts)])
-    db.session.execute(sa.insert(PatientIndex), [row for n, contact in enumerate(contacts)
-                                                 for row in index_rows(key, n + 1, contact)])
-    db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT setval('patient_id_seq', 10000)"))
-        db.session.commit()
+    insert_patients(db.session, app.config, 10_000)
     for text, expected in (("p4321@example.org", ["Person4321 Family53"]), ("(555) 000-4321", ["Person4321 Family53"]),
                            ("person4321", ["Person4321 Family53"]), ("person4321 fam", ["Person4321 Family53"])):
         db.session.expire_all()
