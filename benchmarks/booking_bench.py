@@ -88,7 +88,6 @@ def seed(config, post_count):
     from booking import create_app
     from booking.appointments.availability import Rules, clinic_day, free_slots, local_instant, week_start
     from booking.appointments.web import slot_value
-    from booking.crypto import cipher_for
     from booking.extensions import db
     from booking.models import Booking, ClinicianProfile, Intake, OpeningHours, StaffUser
     from booking.timeutil import utcnow

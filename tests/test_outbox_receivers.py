@@ -8,7 +8,6 @@ import icalendar
 import sqlalchemy as sa
 
 from booking import signals
-from booking.crypto import cipher_for
 from booking.models import Booking, Intake, OutboxMessage
 from booking.outbox.backends import FolderBackend
 from booking.outbox.sender import send_due
@@ -120,9 +119,7 @@ def test_invite_email_is_imip_with_matching_methods(db, make_staff, tmp_path):
 
 
 def make_intake(db, *, urgent=False, email_address="sam@patient.example"):
-    """A submitted intake with encrypted contact details."""
-    from flask import current_app
-
+    """A submitted intake of a patient with encrypted contact details."""
     patient = make_patient(db.session, name="Sam", email=email_address, phone="555")
     intake = Intake(status="submitted", urgent=urgent, submitted_at=NOW, patient_id=patient.id)
     db.session.add(intake)

@@ -1,6 +1,6 @@
 """Migration 0005 with data, on SQLite and PostgreSQL; the one-upcoming index on the migrated schema."""
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa

@@ -3,7 +3,6 @@
 import html
 import json
 
-import pytest
 import sqlalchemy as sa
 
 from booking.crypto import cipher_for
