@@ -44,11 +44,17 @@ def queue_order():
     return (Intake.urgent.desc(), level_rank, arrived.asc(), Intake.id.asc())
 
 
-def queue_query(status="waiting", since=None, until=None, zone_name="UTC"):
-    """The SELECT for the queue; `since`/`until` are clinic-local dates (inclusive) or None."""
+def queue_query(status="waiting", since=None, until=None, zone_name="UTC", clinical=True):
+    """The SELECT for the queue; `since`/`until` are clinic-local dates (inclusive) or None.
+
+    Without `clinical` (the front desk), neither the rows nor their order may tell urgency:
+    no urgent drafts among those waiting, and oldest first.
+    """
     query = sa.select(Intake)
-    if status == "waiting":
+    if status == "waiting" and clinical:
         query = query.where(sa.or_(Intake.status == "submitted", sa.and_(Intake.status == "draft", Intake.urgent)))
+    elif status == "waiting":
+        query = query.where(Intake.status == "submitted")
     elif status in ("submitted", "reviewed", "draft"):
         query = query.where(Intake.status == status)
     arrived = sa.func.coalesce(Intake.submitted_at, Intake.created_at)
@@ -57,7 +63,7 @@ def queue_query(status="waiting", since=None, until=None, zone_name="UTC"):
         query = query.where(arrived >= datetime.combine(since, time(), zone))
     if until is not None:
         query = query.where(arrived < datetime.combine(until + timedelta(days=1), time(), zone))
-    return query.order_by(*queue_order())
+    return query.order_by(*queue_order()) if clinical else query.order_by(arrived.asc(), Intake.id.asc())
 
 
 def mark_urgent_seen(intake, *, staff, now):

@@ -48,7 +48,8 @@ def queue():
     form.validate()
     since, until = _parse_day(form.since), _parse_day(form.until)
     page = min(MAX_PAGE, max(1, request.args.get("page", 1, type=int) or 1))
-    query = queue_query(status, since, until, current_app.config["CLINIC_TIMEZONE"])
+    query = queue_query(status, since, until, current_app.config["CLINIC_TIMEZONE"],
+                        clinical=current_user.role in ANSWER_ROLES)
     intakes = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     cipher = cipher_for(current_app.config)
     clinical = current_user.role in ANSWER_ROLES
