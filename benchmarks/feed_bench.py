@@ -28,6 +28,8 @@ def build_app(database_path):
     from booking import create_app
 
     app = create_app({"SECRET_KEY": "benchmark-secret-key-that-is-long-enough-0123456789",
+                      "PATIENT_SEARCH_KEY": "benchmark-patient-search-key-0123456789-abcdef",
+                      "INTAKE_ENCRYPTION_KEYS": ["3q6Qx0Lq2-0mA5vJb8jY0pQ9fW4kR7tU1sN6zC2eH8o="],
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database_path}", "TESTING": False,
                       # Every fetch comes from one address: still counted, but never refused.
                       "FEED_RATE_LIMIT": "1000000 per minute"})
@@ -37,6 +39,7 @@ def build_app(database_path):
 
 def seed(app, count):
     """One clinician with `count` bookings inside the feed window; returns the feed path."""
+    from benchmarks.booking_bench import bulk_patients
     from booking.calendar.feeds import issue_feed_token
     from booking.extensions import db
     from booking.models import Booking
@@ -52,11 +55,12 @@ def seed(app, count):
         db.session.flush()
         first = now - timedelta(days=29)
         step = timedelta(hours=1)  # 2,000 hourly slots fit in the 30 days back + 180 ahead
+        patient_ids = bulk_patients(app, count)
         for number in range(count):
             starts = first + number * step
             db.session.add(Booking(clinician_id=clinician.id, starts_at=starts, ends_at=starts + timedelta(minutes=30),
-                                   busy_until=starts + timedelta(minutes=30), patient_name=f"Patient {number}",
-                                   patient_email=f"p{number}@patient.example", manage_token_hash=token_hash(new_token()),
+                                   busy_until=starts + timedelta(minutes=30), patient_id=patient_ids[number],
+                                   manage_token_hash=token_hash(new_token()),
                                    sequence=number % 3, status="booked"))
         token = issue_feed_token(db.session, clinician, actor=None, now=now)
         db.session.commit()

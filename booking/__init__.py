@@ -66,6 +66,13 @@ def check_configuration(config):
             "or the SECRET_KEY environment variable, for example with: "
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
+    search_key = config.get("PATIENT_SEARCH_KEY")
+    if not search_key or len(str(search_key)) < MIN_SECRET_KEY_LENGTH or search_key == secret:
+        raise ConfigurationError(
+            "PATIENT_SEARCH_KEY is missing, shorter than 32 characters or the same as SECRET_KEY. `make run` "
+            "writes one into instance/config.py; or generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
     try:
         ZoneInfo(config["CLINIC_TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError) as error:
@@ -104,11 +111,12 @@ def register_blueprints(app):
     from booking.intake import bp as intake_bp
     from booking.intake_review import bp as intake_review_bp
     from booking.outbox import bp as outbox_bp
+    from booking.patients import bp as patients_bp
     from booking.schedule import bp as schedule_bp
     from booking.staff import bp as staff_bp
 
     for blueprint in (health_bp, guide_bp, staff_bp, intake_bp, intake_review_bp, appointments_bp, calendar_bp,
-                      outbox_bp, schedule_bp):
+                      outbox_bp, schedule_bp, patients_bp):
         app.register_blueprint(blueprint)
 
 

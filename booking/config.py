@@ -7,6 +7,7 @@ from datetime import timedelta
 # Every other setting belongs in instance/config.py.
 ENVIRONMENT_SETTINGS = {
     "SECRET_KEY": str,
+    "PATIENT_SEARCH_KEY": str,
     "DATABASE_URL": str,
     "CLINIC_NAME": str,
     "CLINIC_TIMEZONE": str,
@@ -123,6 +124,11 @@ class Config:
     BP_REVIEW_SYSTOLIC = 140  # ...and at or above either of these, a clinician's review
     BP_REVIEW_DIASTOLIC = 90
     CONSENT_VERSION = "2026-11"  # a key of booking.intake.consent.CONSENT_TEXTS
+
+    # Patients (booking/patients): the HMAC key of the blind search indexes, kept apart from the
+    # encryption keys. No default: create_app refuses to start without one (like SECRET_KEY).
+    # After changing it, run `flask rotate-search-key`.
+    PATIENT_SEARCH_KEY = None
 
     # Booking rules: defaults until staff save their own in the clinic settings page.
     MIN_NOTICE_HOURS = 24

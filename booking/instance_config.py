@@ -18,6 +18,10 @@ SECRET_KEY = {secret_key!r}
 # Fernet keys for intake answers. The first encrypts; all of them decrypt. To rotate, put a
 # new key first, run `flask rotate-intake-key`, then remove the old key.
 INTAKE_ENCRYPTION_KEYS = [{intake_key!r}]
+
+# HMAC key of the patient search indexes (not an encryption key). After changing it, run
+# `flask rotate-search-key`.
+PATIENT_SEARCH_KEY = {search_key!r}
 '''
 
 
@@ -35,7 +39,8 @@ def write_instance_config(path):
         os.makedirs(folder, mode=PRIVATE_DIRECTORY)
         os.chmod(folder, PRIVATE_DIRECTORY)  # makedirs' mode is filtered by the umask
 
-    content = TEMPLATE.format(secret_key=secrets.token_urlsafe(48), intake_key=new_fernet_key())
+    content = TEMPLATE.format(secret_key=secrets.token_urlsafe(48), intake_key=new_fernet_key(),
+                              search_key=secrets.token_urlsafe(48))
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(content)

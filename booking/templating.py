@@ -3,6 +3,7 @@
 from flask import current_app
 from flask_login import current_user
 
+from booking.crypto import cipher_for
 from booking.staff import web_session
 from booking.timeutil import to_zone, zone_label
 
@@ -28,6 +29,13 @@ def format_local(moment, pattern="%A %-d %B %Y, %-I:%M %p"):
     return f"{local.strftime(pattern)} {local.tzname()}"
 
 
+def patient_contact(patient):
+    """A patient's decrypted contact dict for a page (booking.patients.record.contact_of)."""
+    from booking.patients.record import contact_of
+
+    return contact_of(patient, cipher_for(current_app.config))
+
+
 def signed_in_staff():
     """The signed-in staff member, or None.
 
@@ -50,3 +58,4 @@ def init_app(app):
                 "staff_nav": nav_for(staff.role) if staff else []}
 
     app.add_template_filter(format_local, "localtime")
+    app.add_template_global(patient_contact, "patient_contact")

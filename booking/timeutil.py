@@ -83,6 +83,16 @@ def parse_date(text):
     return found if EARLIEST_YEAR <= found.year <= LATEST_YEAR else None
 
 
+# How people read a time: "Tuesday 1 December 2026, 10:00 AM EST" (emails and history lines).
+TIME_FORMAT = "%A %-d %B %Y, %-I:%M %p"
+
+
+def local_text(moment, zone_name):
+    """An instant as wall-clock time in `zone_name`, with the zone's abbreviation."""
+    local = to_zone(moment, zone_name)
+    return f"{local.strftime(TIME_FORMAT)} {local.tzname()}"
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp column that stores UTC and always gives back aware UTC datetimes.
 

@@ -6,11 +6,11 @@ from datetime import datetime, time, timedelta, timezone
 
 from booking.appointments.availability import Rules, clinic_day, local_instant
 from booking.appointments.bookings import Context
-from booking.crypto import cipher_for
 from booking.models import Booking, BookingEvent, ClinicianProfile, Intake, OpeningHours
 from booking.timeutil import utcnow
 from booking.tokens import new_token, token_hash
 from tests.factories import create_staff_user
+from tests.patient_factories import make_patient
 
 ZONE = "America/New_York"
 # Mon-Fri 9:00-12:00 and 13:00-17:00, the demo clinic's hours.
@@ -49,12 +49,13 @@ def add_clinician(session, *, name=None, hours=None, length=30, buffer=0, accept
 
 def add_intake(session, config, *, flag_level=None, cleared=False, status="submitted",
                contact=None):
-    """Commit a submitted intake with a booking link; returns (intake id, booking token)."""
+    """Commit a submitted intake (of a new patient) with a booking link; returns (intake id, booking token)."""
     number = next(_counter)
     contact = contact or {"name": f"Pat Patient {number}", "email": f"pat{number}@example.org",
                           "phone": "555-0100"}
+    patient = make_patient(session, config=config, **contact)
     token = new_token()
-    intake = Intake(status=status, flag_level=flag_level, contact_encrypted=cipher_for(config).encrypt(contact),
+    intake = Intake(status=status, flag_level=flag_level, patient_id=patient.id,
                     booking_token_hash=token_hash(token), submitted_at=datetime.now(timezone.utc),
                     cleared_at=datetime.now(timezone.utc) if cleared else None)
     session.add(intake)
@@ -63,13 +64,19 @@ def add_intake(session, config, *, flag_level=None, cleared=False, status="submi
 
 
 def add_booking(session, clinician_id, starts_at, *, minutes=30, buffer=0, status="booked", name=None,
-                intake_id=None, source="online"):
-    """Commit a booking row directly (no rules checked); returns (booking id, manage token)."""
+                intake_id=None, source="online", patient_id=None):
+    """Commit a booking row directly (no rules checked); returns (booking id, manage token).
+
+    The booking belongs to `patient_id`, or to the intake's patient, or to a new patient.
+    """
     token = new_token()
     ends_at = starts_at + timedelta(minutes=minutes)
+    if patient_id is None and intake_id is not None:
+        patient_id = session.get(Intake, intake_id).patient_id
+    if patient_id is None:
+        patient_id = make_patient(session, name=name or f"Booked Person {next(_counter)}", email="b@example.org").id
     booking = Booking(clinician_id=clinician_id, starts_at=starts_at, ends_at=ends_at,
-                      busy_until=ends_at + timedelta(minutes=buffer), status=status,
-                      patient_name=name or f"Booked Person {next(_counter)}", patient_email="b@example.org",
+                      busy_until=ends_at + timedelta(minutes=buffer), status=status, patient_id=patient_id,
                       manage_token_hash=token_hash(token), intake_id=intake_id, source=source,
                       cancelled_at=starts_at if status == "cancelled" else None)
     session.add(booking)
@@ -79,11 +86,12 @@ def add_booking(session, clinician_id, starts_at, *, minutes=30, buffer=0, statu
 
 
 def add_many_bookings(session, clinician_id, starts, minutes=30):
-    """Commit one booking per start time in a single transaction (for volume tests)."""
+    """Commit one booking per start time (each for a patient of its own) in a single transaction."""
     for starts_at in starts:
         ends_at = starts_at + timedelta(minutes=minutes)
+        patient = make_patient(session, name=f"Volume Person {next(_counter)}")
         session.add(Booking(clinician_id=clinician_id, starts_at=starts_at, ends_at=ends_at, busy_until=ends_at,
-                            status="booked", patient_name=f"Volume Person {next(_counter)}",
+                            status="booked", patient_id=patient.id,
                             manage_token_hash=token_hash(new_token()), source="phone"))
     session.commit()
 

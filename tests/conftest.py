@@ -19,6 +19,7 @@ from booking.models import StaffUser
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-the-check-0123456789"
 TEST_INTAKE_KEY = "3q6Qx0Lq2-0mA5vJb8jY0pQ9fW4kR7tU1sN6zC2eH8o="
+TEST_SEARCH_KEY = "test-patient-search-key-not-an-encryption-key-0123456789"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 POSTGRES = TEST_DATABASE_URL.startswith(("postgres://", "postgresql"))
 
@@ -76,6 +77,7 @@ def base_test_config(tmp_path, **overrides):
         "INTAKE_CORRECTION_ADDRESS_RATE_LIMIT": "1000 per minute",
         "SESSION_COOKIE_SECURE": False,
         "INTAKE_ENCRYPTION_KEYS": [TEST_INTAKE_KEY],
+        "PATIENT_SEARCH_KEY": TEST_SEARCH_KEY,
         "GUIDE_OVERRIDE_DIR": str(tmp_path / "guide"),
         "OUTBOX_DIR": str(tmp_path / "outbox"),
     }

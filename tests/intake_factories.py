@@ -82,10 +82,12 @@ def create_intake(session, config, answers=None, now=None, submit=True):
     """Build an intake directly through the service (for queue and review tests). Returns it."""
     cipher, now = cipher_for(config), now or utcnow()
     answers = answers or default_values()
-    intake, _token = service.start_intake(session, cipher=cipher, now=now, draft_days=30)
+    key = config["PATIENT_SEARCH_KEY"]
+    intake, _token = service.start_intake(session, cipher=cipher, search_key=key, now=now, draft_days=30)
     for step in STEPS:
         if step.kind == "form":
-            service.save_step(session, intake, step, answers[step.key], cipher=cipher, now=now, draft_days=30)
+            service.save_step(session, intake, step, answers[step.key], cipher=cipher, search_key=key, now=now,
+                              draft_days=30)
     if submit:
         service.mark_review_seen(intake, now, 30)
         service.submit_intake(session, intake, signature="Jordan Example", cipher=cipher, now=now,

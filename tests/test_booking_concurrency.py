@@ -16,6 +16,7 @@ from booking.models import Booking
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake
 from tests.conftest import postgres_only
+from tests.patient_factories import make_patient
 
 THREADS = 32
 EVERY_DAY = {day: [(time(8), time(18))] for day in range(7)}
@@ -162,12 +163,14 @@ def test_postgres_exclusion_constraint_refuses_raw_sql_overlap(app, db):
     clinician = add_clinician(db.session)
     start = utcnow().replace(microsecond=0) + timedelta(days=3)
     add_booking(db.session, clinician, start)
+    other_patient = make_patient(db.session).id
+    db.session.commit()
     insert = sa.text(
-        "INSERT INTO booking (clinician_id, starts_at, ends_at, busy_until, status, patient_name, "
-        "manage_token_hash, sequence, source, created_at, updated_at) VALUES (:c, :s, :e, :e, 'booked', 'X', "
+        "INSERT INTO booking (clinician_id, starts_at, ends_at, busy_until, status, patient_id, "
+        "manage_token_hash, sequence, source, created_at, updated_at) VALUES (:c, :s, :e, :e, 'booked', :p, "
         ":h, 0, 'phone', now(), now())")
     with pytest.raises(sa.exc.IntegrityError, match="booking_no_overlap"):
         with db.engine.begin() as connection:
-            connection.execute(insert, {"c": clinician, "s": start + timedelta(minutes=10),
+            connection.execute(insert, {"c": clinician, "s": start + timedelta(minutes=10), "p": other_patient,
                                         "e": start + timedelta(minutes=40), "h": "f" * 64})
     assert count_active(app) == 1

@@ -16,6 +16,7 @@ from booking.models import (AuditEvent, Booking, ClinicianProfile, ClinicSetting
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician, earlier_today
 from tests.outbox_helpers import body_of
+from tests.patient_factories import make_patient
 
 EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
 
@@ -44,8 +45,12 @@ def staff(app, db, make_staff, login, client):
     bob = add_clinician(db.session, name="Dr Bob Brown", hours=EVERY_DAY)
     reception = make_staff("receptionist")
     login(reception)
+    caller = make_patient(db.session, name="Phone Patient", phone="555 0199", email="phone@example.org").id
+    second = make_patient(db.session, name="Second Caller", phone="555 0198").id
+    db.session.commit()
     future_day = clinic_day(utcnow(), ZONE) + timedelta(days=3)
-    return {"alice": alice, "bob": bob, "reception": reception, "day": future_day,
+    return {"alice": alice, "bob": bob, "reception": reception, "day": future_day, "caller": caller,
+            "second": second,
             "at": lambda hour, minute=0, day=future_day: local_instant(day, time(hour, minute), ZONE)}
 
 
@@ -59,7 +64,8 @@ def test_nav_and_roles(app, make_staff, login):
     assert "/staff/schedule" in home and "/staff/schedule/hours" in home
     login(make_staff("clinician"), test_client=doctor_client)
     assert doctor_client.get("/staff/schedule/hours").status_code == 403
-    assert doctor_client.post("/staff/schedule/book", data={}).status_code == 403
+    # A clinician may book by phone (even a patient waiting for their clearance); who, comes first.
+    assert doctor_client.post("/staff/schedule/book", data={}).status_code == 400
     assert doctor_client.get("/staff/schedule").status_code == 200
     assert "/staff/schedule/hours" not in text(doctor_client.get("/staff/"))
     assert anonymous.get("/staff/schedule").status_code == 302
@@ -111,10 +117,10 @@ def test_a_clinician_sees_only_their_own_schedule(app, make_staff, login):
     assert "Own Patient" in csv_text and "Someone Else" not in csv_text
 
 
-def phone_form(staff, hour=10, minute=0, clinician="alice", **extra):
-    """A phone booking form."""
+def phone_form(staff, hour=10, minute=0, clinician="alice", patient="caller", **extra):
+    """A phone booking form for one of the fixture's patients."""
     data = {"clinician": str(staff[clinician]), "date": staff["day"].isoformat(), "time": f"{hour:02d}:{minute:02d}",
-            "name": "Phone Patient", "phone": "555 0199", "email": "phone@example.org"}
+            "patient": str(staff[patient])}
     data.update(extra)
     return data
 
@@ -127,21 +133,26 @@ def test_phone_booking_and_its_refusals(client, db, staff):
     assert booking.events[0].actor_id == staff["reception"].id
     page = text(client.get(response.headers["Location"]))
     assert "Phone Patient" in page and "created" in page and staff["reception"].name in page
-    # The phone patient's intake follows by email: the confirmation links to the questionnaire.
+    # A patient with no questionnaire is sent one tied to their record (not the public start page).
     confirmation = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "booking_confirmation")).one()
-    assert confirmation.recipient == "phone@example.org" and "/intake/start" in body_of(confirmation)
-    taken = client.post("/staff/schedule/book", data=phone_form(staff, name="Second Caller"))
+    assert confirmation.recipient == "phone@example.org" and "/intake/invited/" in body_of(confirmation)
+    assert "/intake/start" not in body_of(confirmation)
+    taken = client.post("/staff/schedule/book", data=phone_form(staff, patient="second"))
     assert taken.status_code == 409 and "That time was just taken" in text(taken)
-    assert "Second Caller" in text(taken)  # what was typed is kept
-    for bad in (phone_form(staff, date="2026-02-30"), phone_form(staff, time="25:99"),
-                phone_form(staff, hour=3), phone_form(staff, phone="call me maybe"),
-                phone_form(staff, clinician="reception")):
+    assert "Second Caller" in text(taken)  # still booking the same patient
+    # One upcoming consultation per patient: a second is refused with a link to the first.
+    again = client.post("/staff/schedule/book", data=phone_form(staff, hour=11))
+    assert again.status_code == 409 and "already has an upcoming consultation" in text(again)
+    assert f"/staff/schedule/booking/{booking.id}" in text(again)
+    for bad in (phone_form(staff, patient="second", date="2026-02-30"), phone_form(staff, patient="second", time="25:99"),
+                phone_form(staff, patient="second", hour=3), phone_form(staff, patient="second", clinician="reception"),
+                {**phone_form(staff), "patient": "99999"}):
         response = client.post("/staff/schedule/book", data=bad)
         assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
     # Staff may book inside the minimum notice, but never in the past.
-    past = client.post("/staff/schedule/book", data=phone_form(staff, date=(clinic_day(utcnow(), ZONE)
-                                                                           - timedelta(days=1)).isoformat()))
+    past = client.post("/staff/schedule/book", data=phone_form(staff, patient="second", date=(
+        clinic_day(utcnow(), ZONE) - timedelta(days=1)).isoformat()))
     assert "already passed" in text(past)
 
 

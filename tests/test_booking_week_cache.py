@@ -19,6 +19,7 @@ from booking.extensions import db as _db
 from booking.models import Booking, StaffUser
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_clinician, add_intake, context, utc
+from tests.patient_factories import make_patient
 from tests.test_booking_queries import page_queries
 
 EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
@@ -126,10 +127,12 @@ def test_changes_outside_the_app_heal_when_entries_expire(app, db):
     week = next_week()
     before = warm(app, viewer, week)
     starts_at = local_instant(week + timedelta(days=1), time(9), ZONE)
+    outsider = make_patient(db.session, name="Outside").id
+    db.session.commit()
     with db.engine.begin() as connection:  # raw SQL, as another program would: no version bump
         connection.execute(sa.insert(Booking.__table__).values(
             clinician_id=alice, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=30),
-            busy_until=starts_at + timedelta(minutes=30), status="booked", patient_name="Outside",
+            busy_until=starts_at + timedelta(minutes=30), status="booked", patient_id=outsider,
             manage_token_hash="f" * 64, source="phone", sequence=0))
     assert shown(viewer, week) == before  # still the cached week...
     cache = cache_for(app)

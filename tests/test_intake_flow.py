@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from booking.crypto import cipher_for
 from booking.extensions import db as _db
 from booking.intake import service
 from booking.intake.consent import consent_digest, consent_text
@@ -86,8 +87,9 @@ def test_a_full_intake_is_stored_encrypted_scored_and_signed(app, client):
     assert response.location.endswith("/intake/done")
     intake = only_intake(app)
     assert intake.status == "submitted" and intake.last_step == 10
-    assert (intake.phq9_total, intake.gad7_total, intake.pcl5_total) == (8, 7, 20)
-    assert intake.flag_codes == "" and intake.flag_level is None and not intake.urgent
+    cipher = cipher_for(app.config)
+    assert cipher.decrypt(intake.scores_encrypted) == {"phq9": 8, "gad7": 7, "pcl5": 20}
+    assert cipher.decrypt(intake.flags_encrypted) == [] and intake.flag_level is None and not intake.urgent
     assert intake.consent_version == app.config["CONSENT_VERSION"]
     assert intake.consent_sha256 == consent_digest(consent_text(app.config["CONSENT_VERSION"]))
     assert intake.consent_at is not None and intake.consent_ip == "127.0.0.1"
@@ -98,6 +100,7 @@ def test_a_full_intake_is_stored_encrypted_scored_and_signed(app, client):
     with app.app_context():
         rows = _db.session.execute(sa.text("SELECT * FROM intake")).all()
         assert PLANTED not in repr(rows)
+        assert PLANTED not in repr(_db.session.execute(sa.text("SELECT * FROM patient")).all())
         assert PLANTED not in repr(_db.session.execute(sa.text("SELECT * FROM audit_event")).all())
     if not POSTGRES:
         # In WAL mode new rows live in the -wal file until a checkpoint: read both, then checkpoint
@@ -127,7 +130,10 @@ def test_a_clearance_flag_explains_the_wait_and_blocks_booking(app, client):
     assert 'href="/book/"' not in page
     assert QUESTIONNAIRE_FIRST in client.get("/book/").get_data(as_text=True)  # nothing to book yet
     intake = only_intake(app)
-    assert intake.booking_token_hash is None and intake.flag_level == "clearance" and intake.flag_codes == "pregnancy"
+    assert intake.booking_token_hash is None and intake.flag_level == "clearance"
+    assert [flag["code"] for flag in cipher_for(app.config).decrypt(intake.flags_encrypted)] == ["pregnancy"]
+    with app.app_context():  # the code says what the patient has: it is stored only encrypted
+        assert "pregnancy" not in repr(_db.session.execute(sa.text("SELECT * FROM intake")).all())
 
 
 def test_clearance_can_be_set_not_to_block_booking(make_app):

@@ -77,9 +77,11 @@ def test_receptionist_sees_the_list_but_not_the_answers(app, client, make_staff,
     page = client.get("/staff/intakes").get_data(as_text=True)
     assert "Clearance Person" in page and "jordan@example.org" in page and "555 010 0199" in page
     assert "PHQ-9" not in page and f"/staff/intakes/{names['Clearance Person']}" not in page
-    badges = queue_badges(page)  # the row's badge: the page's intro always says "Urgent"
-    assert ("badge--urgent", "Urgent") in badges["Urgent Newest"] and "crisis answer" not in page
-    assert not any(css == "badge--urgent" for css, _ in badges["Clearance Person"])
+    # Neither urgency nor flags, not even through the order: oldest first, in front-desk words.
+    assert "badge--urgent" not in page and "crisis answer" not in page and "Needs clearance" not in page
+    assert names_in_order(page, list(names)) == ["Clean Oldest", "Review Person", "Clearance Person",
+                                                 "Urgent Newest"]
+    assert "waiting for a clinician" in page
     assert "Intake queue" in client.get("/staff/").get_data(as_text=True)
     assert client.get(f"/staff/intakes/{names['Clearance Person']}").status_code == 403
     assert client.post(f"/staff/intakes/{names['Clearance Person']}/clear").status_code == 403

@@ -124,11 +124,3 @@ def test_flags_are_ordered_most_serious_first():
     assert [flag.level for flag in flags] == ["clearance", "review", "info"]
     assert highest_level(flags) == "clearance"
     assert all(flag.reason.endswith(".") for flag in flags)
-
-
-def test_flag_codes_are_cut_at_whole_codes():
-    from booking.intake.service import join_codes
-
-    assert join_codes(["a", "bb", "a", "cc"]) == "a bb cc"
-    assert join_codes(["aaaa", "bbbb", "cc"], limit=9) == "aaaa bbbb"
-    assert join_codes(["aaaa", "bbbbbb"], limit=9) == "aaaa"

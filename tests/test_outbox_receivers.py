@@ -8,12 +8,12 @@ import icalendar
 import sqlalchemy as sa
 
 from booking import signals
-from booking.crypto import cipher_for
-from booking.appointments.bookings import Patient, cancel_booking, create_booking, move_booking
+from booking.appointments.bookings import cancel_booking, create_booking, move_booking
 from booking.models import Booking, Intake, OutboxMessage, StaffUser
 from booking.outbox.backends import FolderBackend
 from booking.outbox.sender import send_due
 from tests.booking_factories import add_clinician, context, utc
+from tests.patient_factories import make_patient
 from tests.calendar_factories import BASE_TIME, add_booking
 from tests.outbox_helpers import ENVELOPE, NOW, policy, body_of, ics_of
 
@@ -46,9 +46,9 @@ def test_booking_life_cycle_keeps_the_uid_and_raises_the_sequence(db):
     clinician = db.session.get(StaffUser, add_clinician(db.session, name="Dr Priya Patel"))
     now = utc(2030, 6, 3, 12)  # Monday 8:00 in New York
     tuesday = utc(2030, 6, 4, 14)  # 10:00 in New York
+    patient_id = make_patient(db.session, name="Jordan Rivers", email="jordan@patient.example").id
     booking, _token = create_booking(db.session, context(now), clinician_id=clinician.id, starts_at=tuesday,
-                                     patient=Patient(name="Jordan Rivers", email="jordan@patient.example"),
-                                     link_for=lambda token: LINK)
+                                     patient_id=patient_id, link_for=lambda token: LINK)
     db.session.commit()
     for hours in (1, 2):  # move, move
         move_booking(db.session, context(now), booking, starts_at=booking.starts_at + timedelta(hours=hours))
@@ -116,12 +116,9 @@ def test_invite_email_is_imip_with_matching_methods(db, make_staff, tmp_path):
 
 
 def make_intake(db, *, urgent=False, email_address="sam@patient.example"):
-    """A submitted intake with encrypted contact details."""
-    from flask import current_app
-
-    intake = Intake(status="submitted", urgent=urgent, submitted_at=NOW,
-                    contact_encrypted=cipher_for(current_app.config).encrypt(
-                        {"name": "Sam", "email": email_address, "phone": "555"}))
+    """A submitted intake of a patient with encrypted contact details."""
+    patient = make_patient(db.session, name="Sam", email=email_address, phone="555")
+    intake = Intake(status="submitted", urgent=urgent, submitted_at=NOW, patient_id=patient.id)
     db.session.add(intake)
     db.session.flush()
     return intake

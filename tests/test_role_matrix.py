@@ -31,9 +31,14 @@ MATRIX = {
     "/staff/intakes/{intake_id}": (LOGIN, 403, 200, 200),
     "/staff/schedule": (LOGIN, 200, 200, 200),
     "/staff/schedule/export?from=2026-03-02&to=2026-03-08": (LOGIN, 200, 200, 200),
-    "/staff/schedule/book": (LOGIN, 200, 403, 200),
+    "/staff/schedule/book": (LOGIN, 200, 200, 200),  # a clinician may book (even a patient waiting for clearance)
     "/staff/schedule/booking/{booking_id}": (LOGIN, 200, 404, 200),  # a clinician sees only their own
     "/staff/schedule/hours": (LOGIN, 200, 403, 200),
+    "/staff/patients?q=jordan": (LOGIN, 200, 200, 200),
+    "/staff/patients/new": (LOGIN, 200, 403, 200),
+    "/staff/patients/{patient_id}": (LOGIN, 200, 200, 200),
+    "/staff/patients/{patient_id}/export": (LOGIN, 403, 403, 200),
+    "/staff/patients/{patient_id}/export.json": (LOGIN, 403, 403, 200),
 }
 
 # Rule patterns (with converters) for the completeness check, mapped to the URL above.
@@ -57,6 +62,11 @@ RULES = {
     "/staff/schedule/book": "/staff/schedule/book",
     "/staff/schedule/booking/<id:booking_id>": "/staff/schedule/booking/{booking_id}",
     "/staff/schedule/hours": "/staff/schedule/hours",
+    "/staff/patients": "/staff/patients?q=jordan",
+    "/staff/patients/new": "/staff/patients/new",
+    "/staff/patients/<id:patient_id>": "/staff/patients/{patient_id}",
+    "/staff/patients/<id:patient_id>/export": "/staff/patients/{patient_id}/export",
+    "/staff/patients/<id:patient_id>/export.json": "/staff/patients/{patient_id}/export.json",
 }
 
 
@@ -83,13 +93,15 @@ def signed_in(app, make_staff, login):
 
 def test_every_staff_page_answers_each_role_as_the_table_says(app, signed_in):
     with app.app_context():
-        intake_id = create_intake(db.session, app.config).id
+        intake = create_intake(db.session, app.config)
+        intake_id, patient_id = intake.id, intake.patient_id
         other_clinician = add_clinician(db.session)  # not the signed-in clinician
         booking_id, _token = add_booking(db.session, other_clinician, utc(2026, 3, 3, 15))
     clients, users = signed_in
     failures = []
     for template, expected in MATRIX.items():
-        url = template.format(admin_id=users["admin"].id, intake_id=intake_id, booking_id=booking_id)
+        url = template.format(admin_id=users["admin"].id, intake_id=intake_id, booking_id=booking_id,
+                              patient_id=patient_id)
         for role, want in zip(ROLES, expected):
             response = clients[role].get(url)
             if not answers_as(response, want):

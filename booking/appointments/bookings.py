@@ -17,9 +17,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from booking.appointments.availability import (candidate_slots, clinic_day, free_slots, load_plans,
                                                nearest_free, overlaps_busy)
 from booking.appointments.schedule_version import VERSION_COLUMN
-from booking.models import Booking, BookingEvent, Intake
+from booking.models import Booking, BookingEvent, Intake, StaffUser
+from booking.models.appointments import UPCOMING
 from booking.models.intake import booking_allowed
 from booking.signals import booking_cancelled, booking_created, booking_moved
+from booking.timeutil import local_text
 from booking.tokens import new_token, plausible_token, token_hash
 
 SENDER = "appointments"
@@ -56,7 +58,7 @@ class SlotTaken(BookingError):
 
 
 class AlreadyBooked(BookingError):
-    """The intake already has an active booking."""
+    """The intake already has an active booking, or the patient an upcoming one (`booking`)."""
 
     def __init__(self, booking=None):
         super().__init__("You already have a booking. Use the link in your confirmation email to change it, "
@@ -73,16 +75,6 @@ class Busy(BookingError):
 
     def __init__(self):
         super().__init__("The booking system is busy right now. Nothing was changed; please try again.")
-
-
-@dataclass(frozen=True)
-class Patient:
-    """Contact details of the person booking (scheduling data, no clinical content)."""
-
-    name: str
-    email: str | None = None
-    phone: str | None = None
-    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +136,18 @@ def active_booking_for_intake(session, intake_id):
     """The active booking of the intake, or of another version of the same questionnaire, or None."""
     return session.scalar(sa.select(Booking).where(Booking.intake_id.in_(intake_versions(session, intake_id)),
                                                    Booking.active).limit(1))
+
+
+def upcoming_for_patient(session, patient_id):
+    """The patient's upcoming consultation (the one the database allows), or None."""
+    return session.scalar(sa.select(Booking).where(Booking.patient_id == patient_id, UPCOMING))
+
+
+def _existing(session, intake_id, patient_id):
+    """The booking that stops this patient (or intake) booking again, or None."""
+    if intake_id is not None and (found := active_booking_for_intake(session, intake_id)) is not None:
+        return found
+    return upcoming_for_patient(session, patient_id)
 
 
 class PatientState(NamedTuple):
@@ -253,15 +257,17 @@ def _flush_or_refuse(session):
     return None
 
 
-def create_booking(session, ctx, *, clinician_id, starts_at, patient, link_for, source="online",
-                   intake_id=None, actor=None):
-    """Book `starts_at` with `clinician_id` (None: the first clinician free then). Returns (booking, token).
+def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_for, source="online",
+                   intake_id=None, actor=None, timezone=None, questionnaire_link=None):
+    """Book `starts_at` for patient `patient_id` with `clinician_id` (None: the first clinician free then).
 
-    Sends booking_created with the absolute manage link (`link_for(token)`). Raises
-    NotBookable, SlotTaken (session rolled back, with alternatives), AlreadyBooked or Busy.
+    Returns (booking, token). Sends booking_created with the absolute manage link
+    (`link_for(token)`) and `questionnaire_link` (a questionnaire tied to this patient, for a
+    patient who has none). Raises NotBookable, SlotTaken (session rolled back, with
+    alternatives), AlreadyBooked (an upcoming consultation exists) or Busy.
     """
     staff = actor is not None
-    if intake_id is not None and (existing := active_booking_for_intake(session, intake_id)) is not None:
+    if (existing := _existing(session, intake_id, patient_id)) is not None:
         raise AlreadyBooked(existing)
     if clinician_id is None:
         day = clinic_day(starts_at, ctx.zone)
@@ -283,10 +289,9 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient, link_for, 
                 continue
             raise
         token = new_token()
-        booking = Booking(clinician_id=candidate, intake_id=intake_id, starts_at=slot.starts_at,
+        booking = Booking(clinician_id=candidate, intake_id=intake_id, patient_id=patient_id, starts_at=slot.starts_at,
                           ends_at=slot.ends_at, busy_until=slot.busy_until, status="booked",
-                          patient_name=patient.name, patient_email=patient.email or None,
-                          patient_phone=patient.phone or None, patient_timezone=patient.timezone,
+                          patient_timezone=timezone,
                           manage_token_hash=token_hash(token), sequence=0, source=source,
                           created_at=ctx.now, updated_at=ctx.now, created_by_id=getattr(actor, "id", None))
         session.add(booking)
@@ -294,10 +299,10 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient, link_for, 
                                  detail=f"{source} booking"))
         if _flush_or_refuse(session) is None:
             booking_created.send(SENDER, session=session, now=ctx.now, booking=booking, actor=actor,
-                                 link=link_for(token))
+                                 link=link_for(token), questionnaire_link=questionnaire_link)
             return booking, token
-        # The database refused: the same intake booked at once (a double click), or the time went.
-        if intake_id is not None and (existing := active_booking_for_intake(session, intake_id)) is not None:
+        # The database refused: the same patient booked at once (a double click), or the time went.
+        if (existing := _existing(session, intake_id, patient_id)) is not None:
             raise AlreadyBooked(existing)
     raise SlotTaken(_alternatives(session, ctx, starts_at, None if clinician_id is None else [clinician_id], staff))
 
@@ -386,18 +391,30 @@ def move_booking(session, ctx, booking, *, starts_at, clinician_id=None, actor=N
     if clinician_id == booking.clinician_id and starts_at == booking.starts_at:
         raise NotAllowed("The booking is already at that time.")
     slot = check_time(session, ctx, clinician_id, starts_at, staff=staff, ignore_booking_id=booking.id)
-    previous = booking.starts_at
+    previous, previous_clinician_id = booking.starts_at, booking.clinician_id
     booking.clinician_id = clinician_id
     booking.starts_at, booking.ends_at, booking.busy_until = slot.starts_at, slot.ends_at, slot.busy_until
     booking.sequence = Booking.sequence + 1  # in SQL, so two moves at once cannot lose one
     booking.updated_at = ctx.now
     session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind="moved", actor_id=getattr(actor, "id", None),
-                             detail=f"from {previous.isoformat()} to {slot.starts_at.isoformat()}"))
+                             detail=move_detail(session, ctx.zone, previous, slot.starts_at, previous_clinician_id,
+                                                clinician_id)))
     if _flush_or_refuse(session) is not None:
         raise SlotTaken(_alternatives(session, ctx, starts_at, [clinician_id], staff))
+    # The relationship still holds the clinician loaded before the change: read the new one by id.
+    booking.clinician = session.get(StaffUser, clinician_id)
     booking_moved.send(SENDER, session=session, now=ctx.now, booking=booking, previous_starts_at=previous,
-                       actor=actor, link=None)
+                       previous_clinician_id=previous_clinician_id, actor=actor, link=None)
     return booking
+
+
+def move_detail(session, zone, previous, starts_at, previous_clinician_id, clinician_id):
+    """The history line of a move: times in the clinic's zone, and the clinicians if they changed."""
+    detail = f"from {local_text(previous, zone)} to {local_text(starts_at, zone)}"
+    if previous_clinician_id != clinician_id:
+        before, after = (session.get(StaffUser, id_) for id_ in (previous_clinician_id, clinician_id))
+        detail += f"; clinician changed from {before.name} to {after.name}"
+    return detail[:255]
 
 
 def cancel_booking(session, ctx, booking, *, reason=None, actor=None):

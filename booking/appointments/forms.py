@@ -40,17 +40,13 @@ class CancelForm(FlaskForm):
 
 
 class PhoneBookingForm(FlaskForm):
-    """A receptionist books a patient who called."""
+    """Staff book a patient who called (the patient was found or created first)."""
 
+    patient = HiddenField()
     clinician = SelectField("Clinician", coerce=str)
     date = StringField("Date (YYYY-MM-DD)", validators=[DataRequired("Enter the date."), Length(max=10)])
     time = StringField("Time (HH:MM, 24-hour, clinic time)", validators=[DataRequired("Enter the time."),
                                                                           Length(max=5)])
-    name = StringField("Patient's full name", validators=[DataRequired("Enter the patient's name."), Length(max=120),
-                                                          one_line])
-    email = EmailField("Email", validators=[Optional(), Length(max=254),
-                                            Email("Enter an email address like name@example.com.")])
-    phone = TelField("Phone", validators=[DataRequired("Enter a phone number."), Length(max=40), PHONE])
 
 
 class MoveForm(FlaskForm):

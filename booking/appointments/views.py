@@ -11,7 +11,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 
 from booking.appointments import bp
 from booking.appointments.availability import clinic_day, days_between, local_midnight, parse_day, week_start
-from booking.appointments.bookings import (AlreadyBooked, BookingError, Busy, ManageLinkExpired, Patient, SlotTaken,
+from booking.appointments.bookings import (AlreadyBooked, BookingError, Busy, ManageLinkExpired, SlotTaken,
                                            cancel_booking, create_booking, find_by_manage_link, find_by_token,
                                            move_booking, patient_state)
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
@@ -27,6 +27,7 @@ from booking.staff import web_session
 from booking.patient_session import remember_intake, remembered_intake_id
 from booking.ratelimit import enforce, rate_limited
 from booking.timeutil import utcnow
+from booking.patients.record import contact_of, set_contact
 from booking.tokens import plausible_token, token_hash
 
 JUST_BOOKED_KEY = "just_booked"
@@ -216,9 +217,9 @@ def _slot_link(clinician_id):
 
 
 def _prefill(intake):
-    """Name, email and phone from the intake's encrypted contact details."""
+    """Name, email and phone from the patient record (decrypted)."""
     try:
-        return cipher_for(current_app.config).decrypt(intake.contact_encrypted) or {}
+        return contact_of(intake.patient, cipher_for(current_app.config))
     except (InvalidToken, ValueError):
         return {}
 
@@ -255,12 +256,15 @@ def confirm():
         return render_template("appointments/confirm.html", **page), 400
     if not form.validate_on_submit():
         return render_template("appointments/confirm.html", **page), (400 if request.method == "POST" else 200)
-    patient = Patient(name=form.name.data.strip(), email=form.email.data.strip().lower(),
-                      phone=(form.phone.data or "").strip() or None, timezone=page["patient_tz"])
-    count_email_to(patient.email)
+    count_email_to(form.email.data)
+    # What the patient confirms here is their own record's contact details.
+    set_contact(db.session, intake.patient, {"name": form.name.data, "email": form.email.data,
+                                             "phone": form.phone.data or None},
+                cipher=cipher_for(current_app.config), key=current_app.config["PATIENT_SEARCH_KEY"], now=ctx.now)
     try:
         booking, token = create_booking(db.session, ctx, clinician_id=clinician_id, starts_at=starts_at,
-                                        patient=patient, link_for=manage_link, intake_id=intake.id)
+                                        patient_id=intake.patient_id, timezone=page["patient_tz"],
+                                        link_for=manage_link, intake_id=intake.id)
     except AlreadyBooked as error:
         db.session.rollback()
         return render_template("appointments/already_booked.html", booking=error.booking, message=error.message)
@@ -330,7 +334,7 @@ def cancel(token):
     ctx = booking_context()
     error = None
     if request.method == "POST" and form.validate_on_submit():
-        count_email_to(booking.patient_email)
+        count_email_to(contact_of(booking.patient, cipher_for(current_app.config)).get("email"))
         try:
             cancel_booking(db.session, ctx, booking, reason=form.reason.data)
         except BookingError as refusal:
@@ -370,7 +374,7 @@ def reschedule(token):
         if starts_at is None:
             page["error"] = "That time is not one we offer. Please choose a time from the list."
         else:
-            count_email_to(booking.patient_email)
+            count_email_to(contact_of(booking.patient, cipher_for(current_app.config)).get("email"))
             try:
                 move_booking(db.session, ctx, booking, starts_at=starts_at, clinician_id=clinician_id)
             except SlotTaken as error:

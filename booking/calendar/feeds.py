@@ -5,14 +5,14 @@ hash, so the old URL stops working at once. Events are read with one query of pl
 columns (no ORM objects, no per-row lookups), since calendar apps poll feeds often.
 """
 
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from booking.calendar.ical import FeedEvent, booking_uid, build_feed
-from booking.models import Booking, ClinicSettings, FeedToken, StaffUser
+from booking.models import Booking, ClinicSettings, FeedToken, Patient, StaffUser
 from booking.timeutil import parse_date
 from booking.tokens import new_token, plausible_token, token_hash
 
@@ -106,22 +106,28 @@ class FeedOptions:
     domain: str
     address: str
     show_patient_names: bool = False
+    # Decrypts patient names when they are shown; not part of the cache key.
+    cipher: object = field(default=None, compare=False, hash=False)
 
 
 def booking_events(session, *, clinician, start, end, options):
     """FeedEvents for `clinician`'s active bookings starting in [start, end), from one query."""
     columns = [Booking.id, Booking.sequence, Booking.starts_at, Booking.ends_at, Booking.status, Booking.source]
     if options.show_patient_names:
-        columns.append(Booking.patient_name)
+        columns.append(Patient.contact_encrypted)
+    query = sa.select(*columns)
+    if options.show_patient_names:
+        query = query.join(Patient, Patient.id == Booking.patient_id)
     rows = session.execute(
-        sa.select(*columns)
-        .where(Booking.clinician_id == clinician.id, Booking.active,
+        query
+        .where(Booking.clinician_id == clinician.id, Booking.status.in_(FEED_STATUSES),
                Booking.starts_at >= start, Booking.starts_at < end)
         .order_by(Booking.starts_at, Booking.id)).all()
     where = f"with {clinician.name} at {options.clinic_name}."
     events = []
     for row in rows:
-        title = f"Consultation: {row[6]}" if options.show_patient_names else "Consultation"
+        title = (f"Consultation: {(options.cipher.decrypt(row[6]) or {}).get('name') or ''}".rstrip(": ")
+                 if options.show_patient_names else "Consultation")
         events.append(FeedEvent(uid=booking_uid(row[0], options.domain), sequence=row[1], starts_at=row[2],
                                 ends_at=row[3], title=title,
                                 description=f"{STATUS_WORDS.get(row[4], row[4])} ({row[5]}) {where}",

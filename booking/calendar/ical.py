@@ -102,12 +102,13 @@ def build_invite(*, booking_id, sequence, status, starts_at, ends_at, now, clini
     return method, calendar.to_ical().decode("utf-8")
 
 
-def invite_for(booking, *, config, now, link=None):
-    """(method, ics) for a booking object in its current state, with the clinic from `config`."""
+def invite_for(booking, *, config, now, contact, link=None):
+    """(method, ics) for a booking object in its current state, with the clinic from `config` and
+    the attendee from `contact` (the patient's decrypted details)."""
     return build_invite(booking_id=booking.id, sequence=booking.sequence, status=booking.status,
                         starts_at=booking.starts_at, ends_at=booking.ends_at, now=now,
-                        clinic=Clinic.from_config(config), attendee_email=booking.patient_email,
-                        attendee_name=booking.patient_name, manage_link=link)
+                        clinic=Clinic.from_config(config), attendee_email=contact["email"],
+                        attendee_name=contact["name"], manage_link=link)
 
 
 def _invite_description(clinic, manage_link, method):

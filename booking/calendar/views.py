@@ -10,12 +10,14 @@ from booking.calendar.feed_cache import cache_for
 from booking.calendar.feeds import (FeedOptions, FeedTokenError, RangeError, clinician_feed, clinician_for_token,
                                     feed_tokens_by_clinician, issue_feed_token, parse_range, range_export)
 from booking.calendar.ical import invite_for
+from booking.crypto import cipher_for
 from booking.extensions import db
 from booking.models import StaffUser
 from booking.outbox.receivers import absolute
 from booking.ratelimit import rate_limited
 from booking.routing import parse_record_id
 from booking.staff.access import staff_only
+from booking.templating import patient_contact
 from booking.timeutil import utcnow
 
 MANAGE_PATH = "/book/manage/{token}"
@@ -43,7 +45,7 @@ def feed_options(config):
     """Titles and descriptions for feeds and exports, from the app's settings."""
     return FeedOptions(clinic_name=config["CLINIC_NAME"], zone=config["CLINIC_TIMEZONE"],
                        domain=config["CLINIC_DOMAIN"], address=config["CLINIC_ADDRESS"],
-                       show_patient_names=bool(config["FEED_SHOW_PATIENT_NAMES"]))
+                       show_patient_names=bool(config["FEED_SHOW_PATIENT_NAMES"]), cipher=cipher_for(config))
 
 
 @bp.get("/book/manage/<token>/invite.ics")
@@ -53,7 +55,7 @@ def booking_ics(token):
 
     booking = open_manage_link(token)
     config = current_app.config
-    method, text = invite_for(booking, config=config, now=utcnow(),
+    method, text = invite_for(booking, config=config, now=utcnow(), contact=patient_contact(booking.patient),
                               link=absolute(config, MANAGE_PATH.format(token=token)))
     return calendar_response(text, "consultation.ics", method)
 

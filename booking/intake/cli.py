@@ -6,7 +6,7 @@ from flask import current_app
 from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
 from booking.intake import bp
-from booking.intake.maintenance import purge_drafts, rotate_intake_keys
+from booking.intake.maintenance import purge_drafts, rotate_intake_keys, rotate_patient_keys
 from booking.outbox.sender import rotate_waiting_messages
 from booking.timeutil import utcnow
 
@@ -15,7 +15,7 @@ from booking.timeutil import utcnow
 @click.option("--days", type=click.IntRange(min=1), default=None,
               help="Age in days of the last save (default: INTAKE_DRAFT_DAYS).")
 def purge_drafts_command(days):
-    """Delete unfinished intakes that nobody has touched for INTAKE_DRAFT_DAYS days."""
+    """Delete unfinished intakes untouched for INTAKE_DRAFT_DAYS days (never an unseen urgent one)."""
     days = days or current_app.config["INTAKE_DRAFT_DAYS"]
     count = purge_drafts(db.session, now=utcnow(), days=days)
     db.session.commit()
@@ -29,6 +29,7 @@ def rotate_intake_key_command():
     try:
         count = rotate_intake_keys(db.session, cipher)
         waiting = rotate_waiting_messages(db.session, cipher)
+        rotate_patient_keys(db.session, cipher)
     except InvalidToken as error:
         db.session.rollback()
         raise click.ClickException("An intake or a waiting email could not be decrypted with any configured key; nothing was "

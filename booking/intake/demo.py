@@ -48,11 +48,13 @@ def seed_demo_intakes(session, clinicians, now):
     cipher = cipher_for(config)
     for name, email, days_ago, changes in DEMO_PATIENTS:
         when = now - timedelta(days=days_ago)
-        intake, _token = service.start_intake(session, cipher=cipher, now=when, draft_days=config["INTAKE_DRAFT_DAYS"])
+        intake, _token = service.start_intake(session, cipher=cipher, search_key=config["PATIENT_SEARCH_KEY"],
+                                              now=when, draft_days=config["INTAKE_DRAFT_DAYS"])
         answers = demo_answers(name, email, changes)
         for step in STEPS:
             if step.kind == "form":
-                service.save_step(session, intake, step, answers[step.key], cipher=cipher, now=when,
+                service.save_step(session, intake, step, answers[step.key], cipher=cipher,
+                                  search_key=config["PATIENT_SEARCH_KEY"], now=when,
                                   draft_days=config["INTAKE_DRAFT_DAYS"])
         service.acknowledge_crisis(intake, when)
         service.mark_review_seen(intake, when, config["INTAKE_DRAFT_DAYS"])

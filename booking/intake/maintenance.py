@@ -5,15 +5,21 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import flag_modified
 
-from booking.models import Intake
+from booking.models import Intake, Patient, PatientNote
 
-ENCRYPTED_COLUMNS = ("contact_encrypted", "answers_encrypted", "flags_encrypted", "decision_notes_encrypted")
+ENCRYPTED_COLUMNS = ("answers_encrypted", "flags_encrypted", "scores_encrypted", "decision_notes_encrypted")
 
 
 def purge_drafts(session, *, now, days):
-    """Delete drafts untouched for `days` days. Returns how many were deleted."""
+    """Delete drafts untouched for `days` days. Returns how many were deleted.
+
+    An urgent draft (a crisis answer) that no clinician has yet seen is kept, however old:
+    someone still has to look at it.
+    """
     cutoff = now - timedelta(days=days)
-    result = session.execute(sa.delete(Intake).where(Intake.status == "draft", Intake.updated_at < cutoff)
+    unseen_crisis = sa.and_(Intake.urgent, Intake.urgent_seen_at.is_(None))
+    result = session.execute(sa.delete(Intake).where(Intake.status == "draft", Intake.updated_at < cutoff,
+                                                     sa.not_(unseen_crisis))
                              .execution_options(synchronize_session=False))
     return result.rowcount
 
@@ -40,3 +46,12 @@ def rotate_intake_keys(session, cipher, batch_size=200):
             changed += 1
             last_id = intake.id
         session.flush()
+
+
+def rotate_patient_keys(session, cipher):
+    """Re-encrypt every patient's contact details and every staff note under the first key."""
+    for patient in session.scalars(sa.select(Patient)).all():
+        patient.contact_encrypted = cipher.rotate(patient.contact_encrypted)
+    for note in session.scalars(sa.select(PatientNote)).all():
+        note.body_encrypted = cipher.rotate(note.body_encrypted)
+    session.flush()

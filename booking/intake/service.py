@@ -16,11 +16,10 @@ from booking.intake.consent import consent_digest, consent_text
 from booking.intake.screening import highest_level, screen
 from booking.intake.steps import ANSWER_STEPS, STEP_NUMBER, ratings
 from booking.models import Intake
+from booking.patients.record import contact_of, create_patient, set_contact
 from booking.signals import intake_started, intake_submitted, intake_urgent
 from booking.tokens import new_token, plausible_token, token_hash
 
-
-FLAG_CODES_LENGTH = 500  # Intake.flag_codes is String(500)
 SENDER = "intake"
 
 
@@ -64,11 +63,17 @@ def _touch(intake, now, draft_days):
     intake.resume_expires_at = now + timedelta(days=draft_days)
 
 
-def start_intake(session, *, cipher, now, draft_days, answers=None, previous=None):
-    """Create a draft and its private resume token. Returns (intake, token); the token is shown once."""
+def start_intake(session, *, cipher, search_key, now, draft_days, answers=None, previous=None, patient=None):
+    """Create a draft and its private resume token. Returns (intake, token); the token is shown once.
+
+    The draft belongs to `patient` (a link the clinic sent them, or a correction), or else to a
+    new patient record: it never attaches itself to an existing record by matching details.
+    """
+    if patient is None:
+        patient = create_patient(session, {}, cipher=cipher, key=search_key, now=now)
     token = new_token()
     intake = Intake(status="draft", created_at=now, updated_at=now, resume_token_hash=token_hash(token),
-                    answers_encrypted=cipher.encrypt(answers or {}), previous=previous,
+                    answers_encrypted=cipher.encrypt(answers or {}), previous=previous, patient=patient,
                     resume_expires_at=now + timedelta(days=draft_days))
     session.add(intake)
     session.flush()
@@ -163,8 +168,8 @@ def read_answers(intake, cipher):
 
 
 def read_contact(intake, cipher):
-    """{"name", "email", "phone"} (decrypted), or an empty dict before step 1 is saved."""
-    return cipher.decrypt(intake.contact_encrypted) or {}
+    """The intake's patient's contact dict (decrypted): {"name", "date_of_birth", "email", "phone"}."""
+    return contact_of(intake.patient, cipher)
 
 
 def _refuse_if_submitted(intake):
@@ -173,9 +178,10 @@ def _refuse_if_submitted(intake):
         raise AlreadySubmitted("Your questionnaire has already been sent, so it can no longer be changed here.")
 
 
-def save_step(session, intake, step, values, *, cipher, now, draft_days, resume_link=None):
+def save_step(session, intake, step, values, *, cipher, search_key, now, draft_days, resume_link=None):
     """Store one validated step's answers (all of them or none) and note what changed.
 
+    The "about" step also updates the patient record's contact details (and search index).
     When the patient's email first becomes known, issues the resume token and sends intake_started
     with `resume_link(token)` (that email is the link's one copy); sends intake_urgent when an
     answer first makes the intake urgent.
@@ -189,10 +195,13 @@ def save_step(session, intake, step, values, *, cipher, now, draft_days, resume_
     intake.answers_encrypted = cipher.encrypt(answers)
     result = SaveResult()
     if step.key == "about":
-        contact = read_contact(intake, cipher)
-        result.email_first_known = not contact.get("email") and bool(values.get("email"))
-        intake.contact_encrypted = cipher.encrypt(
-            {"name": values.get("legal_name"), "email": values.get("email"), "phone": values.get("phone")})
+        # The first save of this questionnaire's "about" step: its resume link goes to that address (a
+        # patient invited by the clinic already has an email on their record, and still needs the link).
+        result.email_first_known = intake.last_step < number and bool(values.get("email"))
+        set_contact(session, intake.patient, {"name": values.get("legal_name"), "email": values.get("email"),
+                                              "phone": values.get("phone"),
+                                              "date_of_birth": values.get("date_of_birth")},
+                    cipher=cipher, key=search_key, now=now)
     if q.crisis_triggered(answers) and not intake.urgent:
         # Urgency is never taken back by a later answer: someone may have reason to look.
         intake.urgent = result.newly_urgent = True
@@ -274,11 +283,9 @@ def submit_intake(session, intake, *, signature, cipher, now, settings, ip=None,
     intake.submitted_at = now
     _touch(intake, now, settings.get("INTAKE_DRAFT_DAYS", 30))  # sending is a save: the link's 30 days restart
     intake.answers_encrypted = cipher.encrypt(answers)
-    intake.phq9_total, intake.gad7_total, intake.pcl5_total = (
-        getattr(scores.get(key), "total", None) for key in ("phq9", "gad7", "pcl5"))
+    intake.scores_encrypted = cipher.encrypt({key: score.total for key, score in scores.items()})
     intake.urgent = intake.urgent or q.crisis_triggered(answers)
     intake.flags_encrypted = cipher.encrypt([flag.as_dict() for flag in flags])
-    intake.flag_codes = join_codes(flag.code for flag in flags)
     intake.flag_level = highest_level(flags)
     intake.consent_version = settings["CONSENT_VERSION"]
     intake.consent_sha256 = consent_digest(text)
@@ -293,17 +300,6 @@ def submit_intake(session, intake, *, signature, cipher, now, settings, ip=None,
     return token
 
 
-def join_codes(codes, limit=FLAG_CODES_LENGTH):
-    """Space-separated flag codes, dropping whole codes (never half of one) past the column's length."""
-    joined = ""
-    for code in dict.fromkeys(codes):
-        candidate = f"{joined} {code}".strip()
-        if len(candidate) > limit:
-            break
-        joined = candidate
-    return joined
-
-
 def issue_booking_token(intake):
     """A new private booking link token for `intake` (any earlier one stops working)."""
     token = new_token()
@@ -311,15 +307,14 @@ def issue_booking_token(intake):
     return token
 
 
-def start_correction(session, intake, *, cipher, now, draft_days):
+def start_correction(session, intake, *, cipher, search_key, now, draft_days):
     """A new draft that copies a submitted intake's answers and points back at it. Returns (draft, token)."""
     if intake.status == "draft":
         raise IntakeError("This questionnaire has not been sent yet: you can still change it directly.")
     answers = read_answers(intake, cipher)
     answers.pop("consent", None)  # a correction is signed again
-    draft, token = start_intake(session, cipher=cipher, now=now, draft_days=draft_days, answers=answers,
-                                previous=intake)
-    draft.contact_encrypted = intake.contact_encrypted
+    draft, token = start_intake(session, cipher=cipher, search_key=search_key, now=now, draft_days=draft_days,
+                                answers=answers, previous=intake, patient=intake.patient)
     draft.last_step = STEP_NUMBER["review"] - 1
     # Urgency carries over until a clinician has seen the corrected version.
     draft.urgent, draft.crisis_acknowledged_at = intake.urgent, intake.crisis_acknowledged_at

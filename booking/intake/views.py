@@ -17,6 +17,7 @@ from booking.intake.links import absolute, booking_home_path, correction_path, r
 from booking.intake.questionnaires import crisis_questions
 from booking.intake.steps import STEP_COUNT, STEP_NUMBER, STEPS, step_at
 from booking.patient_session import forget_intake, remember_intake, remembered_intake_id
+from booking.patients.record import patient_for_questionnaire
 from booking.ratelimit import enforce, rate_limited
 from booking.signals import intake_correction_requested
 from booking.timeutil import to_zone, utcnow
@@ -25,6 +26,11 @@ from booking.timeutil import to_zone, utcnow
 def _cipher():
     """The Cipher for this app's keys."""
     return cipher_for(current_app.config)
+
+
+def _search_key():
+    """The HMAC key of the patient search index (a new patient's details are indexed)."""
+    return current_app.config["PATIENT_SEARCH_KEY"]
 
 
 def _draft_days():
@@ -62,7 +68,7 @@ def _page_context(intake, now):
     if intake is not None and intake.previous_id is not None:
         how = "correction"  # its link is the one-time correction link, already used
     else:
-        how = "emailed" if intake is not None and intake.contact_encrypted else "not_yet"
+        how = "emailed" if intake is not None and intake.last_step >= STEP_NUMBER["about"] else "not_yet"
     return {"resume_how": how, "resume_expires_at": intake.resume_expires_at if intake else None}
 
 
@@ -73,13 +79,39 @@ def start():
     now = utcnow()
     current = _current_intake(now)
     if request.method == "POST":
-        # The start token is never shown: the link is emailed once the patient gives an address.
-        intake, _token = service.start_intake(db.session, cipher=_cipher(), now=now, draft_days=_draft_days())
-        db.session.commit()
-        remember_intake(intake.id)
-        return _go_to_step(1)
+        return _begin(now)
     return render_template("intake/start.html", current=current, step_count=STEP_COUNT,
                            draft_days=_draft_days())
+
+
+def _begin(now, patient=None):
+    """Start a draft (for `patient`, or a new patient record) and go to its first step."""
+    # The start token is never shown: the link is emailed once the patient gives an address.
+    intake, _token = service.start_intake(db.session, cipher=_cipher(), search_key=_search_key(), now=now,
+                                          draft_days=_draft_days(), patient=patient)
+    db.session.commit()
+    remember_intake(intake.id)
+    return _go_to_step(1)
+
+
+@bp.route("/invited/<token>", methods=["GET", "POST"])
+@rate_limited("INTAKE_START_RATE_LIMIT", methods=("POST",))
+def invited(token):
+    """A questionnaire link the clinic sent to one patient: what is filled in joins their record.
+
+    The link works once (then the patient has their own resume link) and expires.
+    """
+    now = utcnow()
+    patient = patient_for_questionnaire(db.session, token, now)
+    if patient is None:
+        return render_template("intake/link_error.html", message=(
+            "This questionnaire link has expired or was already used. Start the questionnaire from our "
+            "website, or call the clinic for a new link.")), 404
+    if request.method == "POST":
+        patient.questionnaire_token_hash = patient.questionnaire_expires_at = None
+        return _begin(now, patient)
+    return render_template("intake/start.html", current=None, step_count=STEP_COUNT, draft_days=_draft_days(),
+                           invited_token=token)
 
 
 @bp.get("/resume/<token>")
@@ -145,8 +177,9 @@ def _form_step(intake, current, number, now):
     if current.kind == "consent":
         return _submit(intake, form, now)
     try:
-        service.save_step(db.session, intake, current, values_from_form(current, form), cipher=cipher, now=now,
-                          draft_days=_draft_days(), resume_link=lambda token: absolute(resume_path(token)))
+        service.save_step(db.session, intake, current, values_from_form(current, form), cipher=cipher,
+                          search_key=_search_key(), now=now, draft_days=_draft_days(),
+                          resume_link=lambda token: absolute(resume_path(token)))
     except service.IntakeError as error:
         db.session.rollback()
         flash(error.message, "warning")
@@ -273,8 +306,8 @@ def open_correction(token):
         return render_template("intake/correct.html", token=token)
     try:
         sent = service.redeem_correction_token(db.session, token, now)
-        draft, _token = service.start_correction(db.session, sent, cipher=_cipher(), now=now,
-                                                 draft_days=_draft_days())
+        draft, _token = service.start_correction(db.session, sent, cipher=_cipher(), search_key=_search_key(),
+                                                 now=now, draft_days=_draft_days())
     except service.IntakeError:
         db.session.rollback()
         return _correction_link_error()

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import flag_modified
 
 from booking.intake.service import issue_booking_token
 from booking.models import Intake
@@ -47,17 +48,22 @@ def queue_order():
     return (Intake.urgent.desc(), level_rank, arrived.asc(), Intake.id.asc())
 
 
-def queue_query(status="waiting", since=None, until=None, zone_name="UTC"):
-    """The SELECT for the queue; `since`/`until` are clinic-local dates (inclusive) or None."""
+def queue_query(status="waiting", since=None, until=None, zone_name="UTC", clinical=True):
+    """The SELECT for the queue; `since`/`until` are clinic-local dates (inclusive) or None.
+
+    Without `clinical` (the front desk), neither the rows nor their order may tell urgency:
+    no urgent drafts among those waiting, and oldest first.
+    """
     query = sa.select(Intake)
     if status == "waiting":
         # One entry per questionnaire: a correction still being written is not a new one, and a
         # sent correction takes the place of the version it corrects (the page shows both).
         later = aliased(Intake)
         superseded = sa.exists().where(later.previous_id == Intake.id, later.status != "draft")
-        query = query.where(sa.or_(Intake.status == "submitted",
-                                   sa.and_(Intake.status == "draft", Intake.urgent, Intake.previous_id.is_(None))),
-                            ~superseded)
+        waiting = Intake.status == "submitted"
+        if clinical:  # urgent drafts reach clinicians only: the front desk never sees urgency
+            waiting = sa.or_(waiting, sa.and_(Intake.status == "draft", Intake.urgent, Intake.previous_id.is_(None)))
+        query = query.where(waiting, ~superseded)
     elif status in ("submitted", "reviewed", "draft"):
         query = query.where(Intake.status == status)
     arrived = sa.func.coalesce(Intake.submitted_at, Intake.created_at)
@@ -66,7 +72,17 @@ def queue_query(status="waiting", since=None, until=None, zone_name="UTC"):
         query = query.where(arrived >= datetime.combine(since, time(), zone))
     if until is not None:
         query = query.where(arrived < datetime.combine(until + timedelta(days=1), time(), zone))
-    return query.order_by(*queue_order())
+    return query.order_by(*queue_order()) if clinical else query.order_by(arrived.asc(), Intake.id.asc())
+
+
+def mark_urgent_seen(intake, *, staff, now):
+    """Note that a clinician has seen an urgent intake (from then on a stale draft may be purged).
+
+    Seeing is not the patient touching the draft, so updated_at keeps its value.
+    """
+    if intake.urgent and intake.urgent_seen_at is None and staff.role == "clinician":
+        intake.urgent_seen_at = now
+        flag_modified(intake, "updated_at")  # keep the column's onupdate (the wall clock) out of it
 
 
 def record_decision(intake, *, staff, decision, notes, cipher, now):

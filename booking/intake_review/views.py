@@ -14,9 +14,11 @@ from booking.intake.steps import STEPS
 from booking.intake_review import bp
 from booking.intake_review.charts import score_bars
 from booking.intake_review.decisions import (DECISION_LABELS, STATUS_FILTERS, ReviewError, clear_for_booking,
-                                             queue_query, record_decision)
+                                             mark_urgent_seen, queue_query, record_decision)
 from booking.intake_review.forms import ClearForm, DecisionForm, QueueFilterForm
 from booking.models import Intake, StaffUser
+from booking.patients.record import STATE_WORDS, questionnaire_state
+from booking.signals import intake_cleared
 from booking.staff.access import staff_only
 from booking.timeutil import parse_date, utcnow
 
@@ -44,14 +46,28 @@ def queue():
     form.validate()
     since, until = _parse_day(form.since), _parse_day(form.until)
     page = min(MAX_PAGE, max(1, request.args.get("page", 1, type=int) or 1))
-    query = queue_query(status, since, until, current_app.config["CLINIC_TIMEZONE"])
+    query = queue_query(status, since, until, current_app.config["CLINIC_TIMEZONE"],
+                        clinical=current_user.role in ANSWER_ROLES)
     intakes = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     cipher = cipher_for(current_app.config)
-    rows = [{"intake": intake, "contact": _contact_or_blank(intake, cipher)} for intake in intakes[:PAGE_SIZE]]
+    clinical = current_user.role in ANSWER_ROLES
+    blocks = current_app.config["INTAKE_CLEARANCE_BLOCKS_BOOKING"]
+    rows = [{"intake": intake, "contact": _contact_or_blank(intake, cipher),
+             "words": STATE_WORDS[questionnaire_state(intake, blocks)],
+             **(_clinical_summary(intake, cipher) if clinical else {})} for intake in intakes[:PAGE_SIZE]]
     filters = {key: value for key, value in request.args.items() if key != "page"}
     return render_template("intake_review/queue.html", form=form, rows=rows, page=page,
                            has_next=len(intakes) > PAGE_SIZE, filters=filters,
                            sees_answers=current_user.role in ANSWER_ROLES)
+
+
+def _clinical_summary(intake, cipher):
+    """Scores and the number of flags (decrypted), for clinicians' and admins' queue rows."""
+    try:
+        return {"scores": cipher.decrypt(intake.scores_encrypted) or {},
+                "flag_count": len(cipher.decrypt(intake.flags_encrypted) or [])}
+    except InvalidToken:
+        return {"scores": {}, "flag_count": None}
 
 
 def _contact_or_blank(intake, cipher):
@@ -79,6 +95,7 @@ def detail(intake_id):
 def _render_detail(intake, decision_form, clear_form, status=200):
     """Show an intake's summary and answers; every showing is written to the audit log first."""
     record_request_event(db.session, "view_intake", target_type="intake", target_id=intake.id)
+    mark_urgent_seen(intake, staff=current_user, now=utcnow())
     db.session.commit()  # the view is on record even if showing it fails below
     cipher = cipher_for(current_app.config)
     try:

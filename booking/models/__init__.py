@@ -2,6 +2,7 @@
 
 from booking.models.staff import ROLES, RecoveryCode, SignInFailure, StaffSession, StaffUser  # noqa: F401
 from booking.models.audit import AuditEvent  # noqa: F401
+from booking.models.patients import *  # noqa: F401,F403
 from booking.models.intake import *  # noqa: F401,F403
 from booking.models.appointments import *  # noqa: F401,F403
 from booking.models.outbox import *  # noqa: F401,F403

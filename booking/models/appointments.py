@@ -3,8 +3,9 @@
 Slots are computed (booking.appointments.availability), not stored. The database itself
 refuses two active bookings of one clinician whose busy time (start to end plus buffer)
 overlaps: an EXCLUDE constraint on PostgreSQL, triggers on SQLite (which serialises
-writers, so a trigger is race-free there). Booking contact fields are scheduling data
-with no clinical content and are stored in the clear.
+writers, so a trigger is race-free there). A booking holds no contact details: it points
+to its patient, whose details are encrypted; a partial unique index allows each patient
+one upcoming consultation.
 """
 
 import sqlalchemy as sa
@@ -17,7 +18,8 @@ from booking.timeutil import UTCDateTime, utcnow
 __all__ = [
     "Booking", "BookingEvent", "ClinicianProfile", "OpeningHours", "ScheduleException", "ClinicSettings",
     "ScheduleVersion",
-    "BOOKING_STATUSES", "ACTIVE_STATUSES", "ACTIVE_SQL", "CANCELLED", "BOOKING_SOURCES", "BOOKING_EVENT_KINDS", "EXCEPTION_KINDS",
+    "BOOKING_STATUSES", "ACTIVE_STATUSES", "ACTIVE_SQL", "CANCELLED", "UPCOMING", "BOOKING_SOURCES", "BOOKING_EVENT_KINDS",
+    "EXCEPTION_KINDS",
 ]
 
 BOOKING_STATUSES = ("booked", "arrived", "completed", "no_show", "cancelled")
@@ -140,10 +142,9 @@ class Booking(db.Model):
     # ends_at plus the clinician's buffer at booking time: the database constraint covers it.
     busy_until: Mapped[object] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(sa.String(20), default="booked")
-    # Scheduling contact data, no clinical content: stored in the clear.
-    patient_name: Mapped[str] = mapped_column(sa.String(120))
-    patient_email: Mapped[str | None] = mapped_column(sa.String(254))
-    patient_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    # Name, email and phone come from the patient record (encrypted there).
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient.id"), index=True)
+    patient = relationship("Patient", lazy="joined")
     patient_timezone: Mapped[str | None] = mapped_column(sa.String(64))  # IANA name, when it differs
     manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     # iCalendar SEQUENCE: 0 at creation, +1 on every move and on cancellation.
@@ -183,6 +184,15 @@ class Booking(db.Model):
     def _active_condition(cls):
         # A literal, not a bound parameter, so that SQLite's planner can match the partial indexes.
         return cls.status != sa.literal_column(f"'{CANCELLED}'")
+
+
+# "An upcoming consultation": booked, not yet arrived, completed, missed or cancelled. A time
+# cannot go into an index predicate (now() is not immutable), so a past booking nobody marked
+# still counts until staff mark it. The same expression builds the index and the queries.
+UPCOMING = Booking.__table__.c.status == "booked"
+# One upcoming consultation per patient, refused by the database itself.
+sa.Index("uq_booking_patient_upcoming", Booking.__table__.c.patient_id, unique=True,
+         sqlite_where=UPCOMING, postgresql_where=UPCOMING)
 
 
 class BookingEvent(db.Model):

@@ -20,6 +20,9 @@ AUDIT_ACTIONS = (
     "change_settings",
     "end_session",
     "access_refused",
+    "change_patient",
+    "merge_patients",
+    "erase_patient",
 )
 
 

@@ -1,5 +1,5 @@
-"""Intake tables. Answers, contact details and the signature are stored encrypted
-(booking.crypto); scores, flag codes and status are clear so the queue sorts without keys."""
+"""Intake tables. Answers, scores, flags and the signature are stored encrypted (booking.crypto);
+only what orders the queue is clear: urgent or not, the highest flag level, when it was sent."""
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -42,22 +42,23 @@ class Intake(db.Model):
     # Private booking link, issued on submit (no clearance flag) or when a clinician clears.
     booking_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
-    # Encrypted JSON: {"name", "email", "phone"} (for staff lists and booking pre-fill) and
-    # every answer by step. Never stored or logged in the clear.
-    contact_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    # The person this questionnaire belongs to (their contact details live on the patient).
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient.id"), index=True)
+    patient = relationship("Patient", lazy="joined")
+    # Encrypted JSON: every answer by step. Never stored or logged in the clear.
     answers_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     # Encrypted JSON list of the screening flags ({"level", "code", "reason"}) computed on submit:
-    # the reasons can name conditions, so only the codes (below) are kept in the clear.
+    # codes and reasons both say what the patient has, so neither is kept in the clear.
     flags_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    # Encrypted JSON {"phq9": total, "gad7": total, "pcl5": total} of the complete questionnaires.
+    scores_encrypted: Mapped[str | None] = mapped_column(sa.Text)
 
-    # Derived on submit, clear for sorting and filtering.
-    phq9_total: Mapped[int | None]
-    gad7_total: Mapped[int | None]
-    pcl5_total: Mapped[int | None]
+    # Clear, because the queue sorts on them; they reveal only the order of review.
     urgent: Mapped[bool] = mapped_column(default=False, index=True)
-    crisis_acknowledged_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    crisis_acknowledged_at: Mapped[object | None] = mapped_column(UTCDateTime())  # the patient read the panel
+    # A clinician has seen the urgent intake: until then `flask purge-drafts` keeps the draft.
+    urgent_seen_at: Mapped[object | None] = mapped_column(UTCDateTime())
     flag_level: Mapped[str | None] = mapped_column(sa.String(20))  # highest level present
-    flag_codes: Mapped[str] = mapped_column(sa.String(500), default="")  # space-separated codes
 
     # Consent: what was shown (version and SHA-256 of the exact text) and when, from where.
     consent_version: Mapped[str | None] = mapped_column(sa.String(20))
@@ -80,11 +81,6 @@ class Intake(db.Model):
     __table_args__ = (
         sa.CheckConstraint(sa.text("status IN ('draft', 'submitted', 'reviewed')"), name="status"),
     )
-
-    @property
-    def flag_count(self):
-        """How many screening flags the intake raised (codes only: no health data needed)."""
-        return len(self.flag_codes.split()) if self.flag_codes else 0
 
     @property
     def has_clearance_flag(self):

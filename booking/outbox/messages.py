@@ -4,15 +4,13 @@ Patient emails say when and where, and carry the private link they need; staff e
 only that something changed and where to look, never who the patient is or why they came.
 """
 
-from booking.timeutil import to_zone
-
-TIME_FORMAT = "%A %-d %B %Y, %-I:%M %p"
+from booking.timeutil import TIME_FORMAT, local_text, to_zone
 
 
 def describe_time(moment, clinic_zone, patient_zone=None):
     """A booking's time in the clinic's zone, with the patient's own beside it when it differs."""
     local = to_zone(moment, clinic_zone)
-    text = f"{local.strftime(TIME_FORMAT)} {local.tzname()}"
+    text = local_text(moment, clinic_zone)
     if patient_zone and patient_zone != clinic_zone:
         try:
             theirs = to_zone(moment, patient_zone)
@@ -34,10 +32,10 @@ def _greeting(name):
     return f"Hello {name},\n\n" if name else "Hello,\n\n"
 
 
-def booking_confirmation(clinic, *, name, when, link, questionnaire_link=None):
-    """Patient: your consultation is booked (the invite is attached); phone bookings also get
-    the link to the health questionnaire, which the clinician needs before the consultation."""
-    body = _greeting(name) + f"Your consultation at {clinic.name} is booked for {when}.\n\n"
+def booking_confirmation(clinic, *, name, when, clinician, link, questionnaire_link=None):
+    """Patient: your consultation is booked (the invite is attached); a patient with no
+    questionnaire also gets a link to one tied to their record, which the clinician needs."""
+    body = _greeting(name) + f"Your consultation at {clinic.name} with {clinician} is booked for {when}.\n\n"
     body += f"Address: {clinic.address}\n\n"
     body += "The attached calendar invite adds it to your calendar app.\n"
     if link:
@@ -48,27 +46,30 @@ def booking_confirmation(clinic, *, name, when, link, questionnaire_link=None):
     return f"Your consultation at {clinic.name} is booked", body + _sign_off(clinic)
 
 
-def booking_change(clinic, *, name, when, previous, link):
-    """Patient: your consultation has moved (the updated invite is attached)."""
-    body = _greeting(name) + f"Your consultation at {clinic.name} has moved to {when}"
+def booking_change(clinic, *, name, when, previous, clinician, link, previous_clinician=None):
+    """Patient: your consultation has moved (the updated invite is attached), and to whom if the
+    clinician changed."""
+    body = _greeting(name) + f"Your consultation at {clinic.name} has moved to {when} with {clinician}"
     body += f" (it was {previous}).\n\n" if previous else ".\n\n"
+    if previous_clinician and previous_clinician != clinician:
+        body += f"Your clinician has changed: you will now see {clinician} instead of {previous_clinician}.\n\n"
     body += "The attached calendar invite updates the event in your calendar app.\n"
     if link:
         body += f"To cancel or reschedule, use your private link: {link}\n"
     return f"Your consultation at {clinic.name} has moved", body + _sign_off(clinic)
 
 
-def booking_cancellation(clinic, *, name, when):
+def booking_cancellation(clinic, *, name, when, clinician):
     """Patient: your consultation is cancelled (the attached cancellation removes it)."""
-    body = _greeting(name) + f"Your consultation at {clinic.name} on {when} is cancelled.\n\n"
+    body = _greeting(name) + f"Your consultation at {clinic.name} with {clinician} on {when} is cancelled.\n\n"
     body += "The attached calendar update removes it from your calendar app.\n"
     body += f"To book another time, call us on {clinic.phone} or reply to this email.\n"
     return f"Your consultation at {clinic.name} is cancelled", body + _sign_off(clinic)
 
 
-def booking_reminder(clinic, *, name, when):
+def booking_reminder(clinic, *, name, when, clinician):
     """Patient: a reminder of tomorrow's consultation."""
-    body = _greeting(name) + f"A reminder: your consultation at {clinic.name} is on {when}.\n\n"
+    body = _greeting(name) + f"A reminder: your consultation at {clinic.name} with {clinician} is on {when}.\n\n"
     body += f"Address: {clinic.address}\n\n"
     body += "To cancel or reschedule, use the private link in your confirmation email, or call us.\n"
     return f"Reminder: your consultation at {clinic.name}", body + _sign_off(clinic)
@@ -99,7 +100,8 @@ def intake_cleared(clinic, *, link):
 
 
 def staff_booking_changed(clinic, *, change, when, link):
-    """Staff: a booking was made, moved or cancelled (no patient details in email)."""
+    """Staff: a booking was made, moved, cancelled, added to or removed from a clinician's
+    schedule (no patient details in email)."""
     body = f"A consultation was {change}: {when}.\n\nSee the schedule for details: {link}\n"
     return f"Booking {change}: {when}", body
 

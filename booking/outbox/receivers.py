@@ -14,10 +14,10 @@ from booking.crypto import cipher_for
 from booking.models import OutboxMessage, StaffUser
 from booking.outbox import messages
 from booking.outbox.sender import queue_email as queue_encrypted
+from booking.patients.record import contact_of
 
 STAFF_SCHEDULE_PATH = "/staff/schedule"
 STAFF_INTAKES_PATH = "/staff/intakes"
-INTAKE_START_PATH = "/intake/start"
 
 
 def queue_email(session, **fields):
@@ -34,23 +34,36 @@ def _when(booking, config, moment=None):
     return messages.describe_time(moment or booking.starts_at, config["CLINIC_TIMEZONE"], booking.patient_timezone)
 
 
+def _patient(booking, config):
+    """The booking's patient's decrypted contact dict."""
+    return contact_of(booking.patient, cipher_for(config))
+
+
+def _clinician(session, clinician_id):
+    """A clinician read by id: after a move, a relationship loaded earlier would name the old one."""
+    return session.get(StaffUser, clinician_id)
+
+
 def _queue_patient_invite(session, booking, *, kind, now, subject_body, link):
     """Queue a patient email carrying the booking's invite (REQUEST or CANCEL)."""
     config = current_app.config
-    method, ics = invite_for(booking, config=config, now=now, link=link)
+    patient = _patient(booking, config)
+    method, ics = invite_for(booking, config=config, now=now, link=link, contact=patient)
     subject, body = subject_body
-    queue_email(session, kind=kind, recipient=booking.patient_email, subject=subject, body=body, now=now,
-                ics=ics, ics_method=method, booking_id=booking.id)
+    queue_email(session, kind=kind, recipient=patient["email"], subject=subject, body=body,
+                now=now, ics=ics, ics_method=method, booking_id=booking.id)
 
 
-def _queue_staff_booking(session, booking, *, change, now):
-    """Tell the booking's clinician that a booking changed (time only, no patient details)."""
+def _queue_staff_booking(session, booking, *, change, now, clinician_id=None, moment=None):
+    """Tell a clinician (the booking's, by default) that a booking changed (time only, no patient details).
+
+    `moment` is the time to name (the booking's own by default; the old time for a removal)."""
     config = current_app.config
-    clinician = booking.clinician or session.get(StaffUser, booking.clinician_id)
+    clinician = _clinician(session, clinician_id or booking.clinician_id)
     if clinician is None or not clinician.active:
         return
     subject, body = messages.staff_booking_changed(Clinic.from_config(config), change=change,
-                                                   when=_when(booking, config) + f" with {clinician.name}",
+                                                   when=_when(booking, config, moment) + f" with {clinician.name}",
                                                    link=absolute(config, STAFF_SCHEDULE_PATH))
     queue_email(session, kind="staff_booking_changed", recipient=clinician.email, subject=subject, body=body,
                 now=now, booking_id=booking.id)
@@ -62,39 +75,55 @@ def _ensure_id(session, booking):
         session.flush()
 
 
-def on_booking_created(sender, *, session, now, booking, actor=None, link=None, **extra):
-    """Confirmation with a REQUEST invite to the patient; a note to the clinician."""
+def on_booking_created(sender, *, session, now, booking, actor=None, link=None, questionnaire_link=None,
+                       **extra):
+    """Confirmation with a REQUEST invite to the patient (and, for a patient with no questionnaire,
+    the link to one tied to their record); a note to the clinician."""
     _ensure_id(session, booking)
     config = current_app.config
-    if booking.patient_email:
-        # A phone patient has no intake yet: the confirmation brings them to it.
-        questionnaire = absolute(config, INTAKE_START_PATH) if booking.intake_id is None else None
-        text = messages.booking_confirmation(Clinic.from_config(config), name=booking.patient_name,
+    patient = _patient(booking, config)
+    if patient["email"]:
+        text = messages.booking_confirmation(Clinic.from_config(config), name=patient["name"],
                                              when=_when(booking, config), link=link,
-                                             questionnaire_link=questionnaire)
+                                             clinician=_clinician(session, booking.clinician_id).name,
+                                             questionnaire_link=questionnaire_link)
         _queue_patient_invite(session, booking, kind="booking_confirmation", now=now, subject_body=text, link=link)
     _queue_staff_booking(session, booking, change="booked", now=now)
 
 
-def on_booking_moved(sender, *, session, now, booking, previous_starts_at=None, actor=None, link=None, **extra):
-    """Change notice with the updated REQUEST invite (higher SEQUENCE); a note to the clinician."""
+def on_booking_moved(sender, *, session, now, booking, previous_starts_at=None, previous_clinician_id=None,
+                     actor=None, link=None, **extra):
+    """Change notice with the updated REQUEST invite (higher SEQUENCE) naming the clinician (and
+    the change of clinician); a note to the clinician, or to both when the clinician changed."""
     _ensure_id(session, booking)
     config = current_app.config
-    if booking.patient_email:
+    patient = _patient(booking, config)
+    changed = previous_clinician_id is not None and previous_clinician_id != booking.clinician_id
+    if patient["email"]:
         previous = _when(booking, config, previous_starts_at) if previous_starts_at else None
-        text = messages.booking_change(Clinic.from_config(config), name=booking.patient_name,
-                                       when=_when(booking, config), previous=previous, link=link)
+        before = _clinician(session, previous_clinician_id).name if changed else None
+        text = messages.booking_change(Clinic.from_config(config), name=patient["name"],
+                                       when=_when(booking, config), previous=previous, link=link,
+                                       clinician=_clinician(session, booking.clinician_id).name,
+                                       previous_clinician=before)
         _queue_patient_invite(session, booking, kind="booking_change", now=now, subject_body=text, link=link)
-    _queue_staff_booking(session, booking, change="moved", now=now)
+    if changed:
+        _queue_staff_booking(session, booking, change="removed from your schedule", now=now,
+                             clinician_id=previous_clinician_id, moment=previous_starts_at)
+        _queue_staff_booking(session, booking, change="added to your schedule", now=now)
+    else:
+        _queue_staff_booking(session, booking, change="moved", now=now)
 
 
 def on_booking_cancelled(sender, *, session, now, booking, actor=None, reason=None, **extra):
     """Cancellation with a CANCEL invite (same UID, higher SEQUENCE); a note to the clinician."""
     _ensure_id(session, booking)
     config = current_app.config
-    if booking.patient_email:
-        text = messages.booking_cancellation(Clinic.from_config(config), name=booking.patient_name,
-                                             when=_when(booking, config))
+    patient = _patient(booking, config)
+    if patient["email"]:
+        text = messages.booking_cancellation(Clinic.from_config(config), name=patient["name"],
+                                             when=_when(booking, config),
+                                             clinician=_clinician(session, booking.clinician_id).name)
         _queue_patient_invite(session, booking, kind="booking_cancellation", now=now, subject_body=text, link=None)
     _queue_staff_booking(session, booking, change="cancelled", now=now)
 
@@ -144,19 +173,11 @@ def _notify_clinicians(session, now, intake, *, urgent):
 
 def on_intake_cleared(sender, *, session, now, intake, actor=None, link=None, **extra):
     """Email the patient the private booking link once a clinician has cleared them."""
-    email = intake_email(intake, current_app.config)
+    email = contact_of(intake.patient, cipher_for(current_app.config))["email"]
     if not email or not link:
         return
     subject, body = messages.intake_cleared(Clinic.from_config(current_app.config), link=link)
     queue_email(session, kind="intake_cleared", recipient=email, subject=subject, body=body, now=now)
-
-
-def intake_email(intake, config):
-    """The patient's email from the intake's encrypted contact details, or None."""
-    if not intake.contact_encrypted:
-        return None
-    contact = cipher_for(config).decrypt(intake.contact_encrypted) or {}
-    return contact.get("email")
 
 
 RECEIVERS = (

@@ -5,10 +5,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from booking.calendar.ical import Clinic
+from booking.crypto import cipher_for
 from booking.models import Booking, OutboxMessage
 from booking.outbox import messages
-from booking.crypto import cipher_for
 from booking.outbox.sender import queue_email
+from booking.patients.record import contact_of
 
 
 def reminder_key(booking):
@@ -17,16 +18,12 @@ def reminder_key(booking):
 
 
 def due_for_reminder(session, *, now, lead):
-    """Booked bookings starting within `lead` of `now` that have an email address.
-
-    A booking made inside the lead time is skipped: its confirmation was the reminder.
-    """
+    """Booked bookings starting within `lead` of `now` (the email address is checked once decrypted)."""
     window_end = now + lead
     return session.scalars(
         sa.select(Booking)
-        .where(Booking.status == "booked", Booking.patient_email.is_not(None),
-               Booking.starts_at > now, Booking.starts_at <= window_end)
-        .order_by(Booking.starts_at)).all()
+        .where(Booking.status == "booked", Booking.starts_at > now, Booking.starts_at <= window_end)
+        .order_by(Booking.starts_at)).unique().all()
 
 
 def queue_reminders(session, *, now, lead_hours, config):
@@ -36,8 +33,11 @@ def queue_reminders(session, *, now, lead_hours, config):
     runs overlap: the loser's insert fails inside its savepoint and is skipped.
     """
     lead = timedelta(hours=lead_hours)
-    clinic = Clinic.from_config(config)
-    bookings = [b for b in due_for_reminder(session, now=now, lead=lead) if b.created_at <= b.starts_at - lead]
+    clinic, cipher = Clinic.from_config(config), cipher_for(config)
+    # A booking made inside the lead time is skipped (its confirmation was the reminder), and
+    # so is a patient with no email address.
+    bookings = [b for b in due_for_reminder(session, now=now, lead=lead)
+                if b.created_at <= b.starts_at - lead and contact_of(b.patient, cipher)["email"]]
     keys = {reminder_key(b): b for b in bookings}
     if keys:
         existing = set(session.scalars(sa.select(OutboxMessage.dedupe_key)
@@ -50,10 +50,12 @@ def queue_reminders(session, *, now, lead_hours, config):
         if key in existing:
             continue
         when = messages.describe_time(booking.starts_at, config["CLINIC_TIMEZONE"], booking.patient_timezone)
-        subject, body = messages.booking_reminder(clinic, name=booking.patient_name, when=when)
+        contact = contact_of(booking.patient, cipher)
+        subject, body = messages.booking_reminder(clinic, name=contact["name"], when=when,
+                                                  clinician=booking.clinician.name)
         try:
             with session.begin_nested():
-                queue_email(session, kind="booking_reminder", recipient=booking.patient_email, subject=subject,
+                queue_email(session, kind="booking_reminder", recipient=contact["email"], subject=subject,
                             body=body, now=now, dedupe_key=key, booking_id=booking.id, cipher=cipher)
         except sa.exc.IntegrityError:
             continue  # another run queued it a moment ago

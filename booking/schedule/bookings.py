@@ -5,17 +5,21 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from booking.appointments.availability import BOOKABLE, local_instant, parse_day
-from booking.appointments.bookings import (STATUS_LABELS, BookingError, Patient, cancel_booking,
+from booking.appointments.bookings import (STATUS_LABELS, AlreadyBooked, BookingError, cancel_booking,
                                            create_booking, move_booking, set_status)
 from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm
 from booking.appointments.hours import parse_wall_time
 from booking.appointments.web import booking_context, manage_link, parse_slot
 from booking.audit import record_request_event
 from booking.extensions import db
-from booking.models import Booking, ClinicianProfile, StaffUser
+from booking.models import Booking, ClinicianProfile, Patient, StaffUser
+from booking.patients.desk import phone_booking_questionnaire_link
+from booking.patients.record import PatientError
+from booking.patients.web import questionnaires_for
 from booking.schedule import bp
 from booking.staff.access import staff_only
-from booking.timeutil import to_zone
+from booking.templating import patient_contact
+from booking.timeutil import to_zone, utcnow
 
 MANAGERS = ("admin", "receptionist")
 
@@ -62,34 +66,53 @@ def booking_for(booking_id, lock=False):
     return booking
 
 
+def chosen_patient(value):
+    """The live patient record a phone booking is for (`?patient=<id>`), or None."""
+    if not value or not str(value).isdigit() or len(str(value)) > 10:
+        return None
+    patient = db.session.get(Patient, int(value))
+    return patient if patient is not None and patient.merged_into_id is None and patient.erased_at is None else None
+
+
 @bp.route("/book", methods=["GET", "POST"])
-@staff_only(*MANAGERS)
+@staff_only("admin", "receptionist", "clinician")
 def new_booking():
-    """Book a patient who phoned: name, email, phone; their intake can follow by email."""
+    """Book a patient who phoned: found by search (or created on the spot) first, then a time."""
+    patient = chosen_patient(request.values.get("patient"))
+    if patient is None:  # the page asks who first, carrying the chosen time along
+        return render_template("schedule/new_booking.html", patient=None, carry={
+            key: request.args[key] for key in ("start", "clinician") if request.args.get(key)}), \
+            (400 if request.method == "POST" else 200)
     form = PhoneBookingForm()
     form.clinician.choices = clinician_choices()
     if request.method == "GET":
         prefill_time(form, request.args.get("start"), request.args.get("clinician"))
-    alternatives, error = [], None
+        form.patient.data = str(patient.id)
+    alternatives, error, existing = [], None, None
     if form.validate_on_submit() and (starts_at := requested_instant(form)) is not None:
-        patient = Patient(name=form.name.data.strip(), email=(form.email.data or "").strip().lower() or None,
-                          phone=form.phone.data.strip())
         try:
+            link = phone_booking_questionnaire_link(db.session, patient, role=current_user.role, config=current_app.config,
+                                                    now=utcnow())
             booking, _token = create_booking(db.session, booking_context(), clinician_id=int(form.clinician.data),
-                                             starts_at=starts_at, patient=patient, link_for=manage_link,
-                                             source="phone", actor=current_user)
-        except BookingError as refusal:  # SlotTaken included: it brings the nearest free times
+                                             starts_at=starts_at, patient_id=patient.id, link_for=manage_link,
+                                             source="phone", actor=current_user, questionnaire_link=link)
+        except AlreadyBooked as refusal:
             db.session.rollback()
-            error, alternatives = refusal.message, list(refusal.alternatives)
+            error, existing = ("This patient already has an upcoming consultation. A patient has one at a time: "
+                               "move that booking instead."), refusal.booking
+        except (BookingError, PatientError) as refusal:  # SlotTaken included: it brings the nearest free times
+            db.session.rollback()
+            error, alternatives = refusal.message, list(getattr(refusal, "alternatives", ()))
         else:
             record_request_event(db.session, "change_booking", target_type="booking", target_id=booking.id,
                                  detail="phone booking created")
             db.session.commit()
-            flash(f"Booked {booking.patient_name} with {booking.clinician.name}.", "success")
+            flash(f"Booked {patient_contact(patient)['name'] or 'the patient'} with {booking.clinician.name}.",
+                  "success")
             return redirect(url_for("schedule.booking", booking_id=booking.id))
-    status = 409 if alternatives else (400 if request.method == "POST" else 200)
+    status = 409 if (alternatives or existing) else (400 if request.method == "POST" else 200)
     return render_template("schedule/new_booking.html", form=form, error=error, alternatives=alternatives,
-                           names=dict(form.clinician.choices)), status
+                           existing=existing, patient=patient, names=dict(form.clinician.choices)), status
 
 
 @bp.get("/booking/<id:booking_id>")
@@ -109,6 +132,8 @@ def _booking_page(item, move_form=None, cancel_form=None, error=None, alternativ
     return {"booking": item, "move_form": move_form, "cancel_form": cancel_form or CancelForm(),
             "status_form": StatusForm(), "error": error, "alternatives": alternatives,
             "status_labels": STATUS_LABELS, "can_manage": current_user.role in MANAGERS,
+            "can_open_patient": True,
+            "questionnaire": questionnaires_for(db.session, [item.patient_id], current_user.role)[item.patient_id],
             "names": dict(move_form.clinician.choices)}
 
 
@@ -127,7 +152,8 @@ def booking_status(booking_id):
         record_request_event(db.session, "change_booking", target_type="booking", target_id=item.id,
                              detail=f"marked {item.status}")
         db.session.commit()
-        flash(f"{item.patient_name}: {STATUS_LABELS[item.status].lower()}.", "success")
+        flash(f"{patient_contact(item.patient)['name'] or 'Booking'}: {STATUS_LABELS[item.status].lower()}.",
+              "success")
     return redirect(_back(item))
 
 

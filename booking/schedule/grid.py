@@ -53,7 +53,7 @@ def cell_at(day_plan, start, end, now):
     for booking in day_plan.bookings:
         if booking.starts_at < end and start < booking.ends_at:
             first = start <= booking.starts_at < end
-            label = booking.patient_name if first else "continued"
+            label = "booked" if first else "continued"  # the page shows the patient's (decrypted) name
             return Cell("booked", label, booking=booking, first=first, past=past)
     for kind, ex_start, ex_end, note in day_plan.exceptions:
         if kind in ("closed", "blocked") and ex_start < end and start < ex_end:

@@ -15,6 +15,8 @@ from booking.appointments.forms import StatusForm
 from booking.audit import record_request_event
 from booking.extensions import db
 from booking.models import Booking
+from booking.patients.record import contact_of
+from booking.patients.web import cipher, questionnaires_for
 from booking.routing import parse_record_id
 from booking.schedule import bp
 from booking.schedule.bookings import clinician_choices
@@ -88,10 +90,12 @@ def day():
         else [shown_day]
     plans, grids = schedule_grids(days, zone, clinician_id, now)
     day_list = bookings_between(db.session, shown_day, shown_day, zone, clinician_id, include_cancelled=True)
+    questionnaires = questionnaires_for(db.session, [item.patient_id for item in day_list], current_user.role)
     step = timedelta(days=7 if view == "week" else 1)
     args = {"view": view, "clinician": clinician_id or "all"}
     return render_template("schedule/day.html", grids=grids, plans=plans, days=days, shown_day=shown_day,
                            today=today, view=view, clinician_id=clinician_id, day_list=day_list, now=now,
+                           questionnaires=questionnaires,
                            previous=shown_day - step, next=shown_day + step, args=args,
                            state_labels=STATE_LABELS, status_labels=STATUS_LABELS, status_form=StatusForm(),
                            can_manage=current_user.role != "clinician",
@@ -119,11 +123,13 @@ def export():
     writer = csv.writer(out)
     writer.writerow(["booking_id", "date", "start", "end", "time_zone", "clinician", "patient_name",
                      "patient_email", "patient_phone", "status", "source"])
+    secret = cipher()
     for booking in rows:
         start, end = to_zone(booking.starts_at, zone), to_zone(booking.ends_at, zone)
+        contact = contact_of(booking.patient, secret)
         writer.writerow([csv_safe(v) for v in (
             booking.id, start.date().isoformat(), start.strftime("%H:%M"), end.strftime("%H:%M"), zone,
-            booking.clinician.name, booking.patient_name, booking.patient_email, booking.patient_phone,
+            booking.clinician.name, contact["name"], contact["email"], contact["phone"],
             booking.status, booking.source)])
     record_request_event(db.session, "export", target_type="booking",
                          detail=f"schedule CSV {first.isoformat()} to {last.isoformat()}, {len(rows)} rows")

@@ -6,6 +6,7 @@ from booking.staff.access import allowed_roles_for
 # can never offer a page that would answer 403.
 STAFF_SECTIONS = [
     ("Intake queue", "intake_review.queue", "New intakes, most urgent first."),
+    ("Patients", "patients.search", "Find a patient by name, phone, email or date of birth."),
     ("Schedule", "schedule.day", "Day and week views, phone bookings, arrivals."),
     ("Opening hours", "schedule.hours", "Weekly hours, holidays and blocked time."),
     ("Calendars", "calendar.my_feed", "Subscribe to a schedule in a calendar app, or export a date range."),
