@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from booking import create_app
-from booking.appointments.bookings import Patient, create_booking
+from booking.appointments.bookings import create_booking
 from booking.appointments.schedule_version import read_version
 from booking.backups.copies import restore
 from booking.config import normalise_database_url
@@ -22,6 +22,7 @@ from booking.timeutil import utcnow
 from tests.booking_factories import add_clinician, add_intake, context
 from tests.conftest import POSTGRES, base_test_config
 from tests.conftest import scratch_postgres_database
+from tests.patient_factories import make_patient
 
 EVERY_DAY = {day: [(time(0), time(23, 30))] for day in range(7)}
 PLANTED = {"phq9_item_1": 2, "note": "planted answer for the restore check"}
@@ -57,7 +58,7 @@ def keep_booking(app, clinician_id, actor_id, stop, booked):
         start = (utcnow() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
         while not stop.is_set():
             create_booking(_db.session, context(utcnow()), clinician_id=clinician_id, starts_at=start,
-                           patient=Patient(name="Phone Patient", email="phone@example.org"),
+                           patient_id=make_patient(_db.session, name="Phone Patient", email="phone@example.org").id,
                            link_for=lambda token: f"https://clinic.example/book/manage/{token}", source="phone",
                            actor=actor)
             _db.session.commit()

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.appointments.availability import clinic_day, free_slots, local_instant
-from booking.appointments.bookings import (AlreadyBooked, NotAllowed, NotBookable, Patient, before_cutoff,
+from booking.appointments.bookings import (AlreadyBooked, NotAllowed, NotBookable, before_cutoff,
                                            cancel_booking, check_time, create_booking, move_booking,
                                            set_status, status_changes)
 from booking.models import Booking, Intake, StaffUser
@@ -21,7 +21,6 @@ from tests.conftest import postgres_only
 EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
 NOW = utc(2030, 6, 3, 12, 0)  # a Monday, 8:00 in New York
 TUESDAY_TEN = utc(2030, 6, 4, 14, 0)  # 10:00 in New York, 26 hours after NOW
-PAT = Patient(name="Pat Example", email="pat@example.org")
 
 
 def link(token):
@@ -48,15 +47,16 @@ def test_a_clinician_demoted_to_another_role_is_no_longer_bookable(db):
 def test_a_corrected_questionnaire_cannot_hold_a_second_active_booking(app, db):
     doctor = add_clinician(db.session, hours=EVERY_DAY)
     first_id, _ = add_intake(db.session, app.config)
-    create_booking(db.session, context(NOW), clinician_id=doctor, starts_at=TUESDAY_TEN, patient=PAT,
+    patient_id = db.session.get(Intake, first_id).patient_id
+    create_booking(db.session, context(NOW), clinician_id=doctor, starts_at=TUESDAY_TEN, patient_id=patient_id,
                    link_for=link, intake_id=first_id)
     db.session.commit()
-    correction = Intake(status="submitted", previous_id=first_id)
+    correction = Intake(status="submitted", previous_id=first_id, patient_id=patient_id)
     db.session.add(correction)
     db.session.commit()
     with pytest.raises(AlreadyBooked):
         create_booking(db.session, context(NOW), clinician_id=doctor, starts_at=TUESDAY_TEN + timedelta(hours=1),
-                       patient=PAT, link_for=link, intake_id=correction.id)
+                       patient_id=patient_id, link_for=link, intake_id=correction.id)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
 
 
