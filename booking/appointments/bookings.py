@@ -242,6 +242,12 @@ def _alternatives(session, ctx, starts_at, clinician_ids, staff, ignore_booking_
                         ignore_booking_id=ignore_booking_id, apply_notice=not staff)
 
 
+def lock_timed_out(error):
+    """True when an OperationalError means the database stayed locked (SQLite), not that it is gone."""
+    reason = str(error.orig).lower()
+    return "locked" in reason or "busy" in reason
+
+
 def _flush_or_refuse(session):
     """Flush; a constraint refusal or a lock timeout rolls back and returns the reason."""
     try:
@@ -251,7 +257,7 @@ def _flush_or_refuse(session):
         return "integrity"
     except OperationalError as error:
         session.rollback()
-        if "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower():
+        if lock_timed_out(error):
             raise Busy() from error
         raise
     return None

@@ -13,7 +13,7 @@ from booking.appointments import bp
 from booking.appointments.availability import clinic_day, days_between, local_midnight, parse_day, week_start
 from booking.appointments.bookings import (AlreadyBooked, BookingError, Busy, ManageLinkExpired, SlotTaken,
                                            cancel_booking, create_booking, find_by_manage_link, find_by_token,
-                                           move_booking, patient_state)
+                                           lock_timed_out, move_booking, patient_state)
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
 from booking.appointments.week_cache import bookable_clinicians as cached_clinicians
 from booking.appointments.week_cache import cache_for, schedule_snapshot, week_slots
@@ -231,6 +231,19 @@ def count_email_to(address):
         enforce("BOOKING_EMAIL_RATE_LIMIT", "appointments.patient-email", address.strip().lower())
 
 
+def _save_contact(intake, form, now):
+    """What the patient confirms is their own record's contact details. Raises Busy if the database stays locked."""
+    try:
+        set_contact(db.session, intake.patient, {"name": form.name.data, "email": form.email.data,
+                                                 "phone": form.phone.data or None},
+                    cipher=cipher_for(current_app.config), key=current_app.config["PATIENT_SEARCH_KEY"], now=now)
+    except sa.exc.OperationalError as error:
+        db.session.rollback()
+        if lock_timed_out(error):
+            raise Busy() from error
+        raise
+
+
 @bp.route("/book/confirm", methods=["GET", "POST"])
 @rate_limited("BOOKING_ADDRESS_RATE_LIMIT", methods=("POST",))
 def confirm():
@@ -257,11 +270,8 @@ def confirm():
     if not form.validate_on_submit():
         return render_template("appointments/confirm.html", **page), (400 if request.method == "POST" else 200)
     count_email_to(form.email.data)
-    # What the patient confirms here is their own record's contact details.
-    set_contact(db.session, intake.patient, {"name": form.name.data, "email": form.email.data,
-                                             "phone": form.phone.data or None},
-                cipher=cipher_for(current_app.config), key=current_app.config["PATIENT_SEARCH_KEY"], now=ctx.now)
     try:
+        _save_contact(intake, form, ctx.now)
         booking, token = create_booking(db.session, ctx, clinician_id=clinician_id, starts_at=starts_at,
                                         patient_id=intake.patient_id, timezone=page["patient_tz"],
                                         link_for=manage_link, intake_id=intake.id)
