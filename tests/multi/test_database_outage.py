@@ -61,12 +61,12 @@ def instances(private_cluster, tmp_path_factory):
     try:
         running = Cluster(config, processes, [processes.gunicorn("a"), processes.gunicorn("b")], None)
         yield running
-    finally:
-        processes.stop_all()
         with running.app.app_context():
             from booking.extensions import db
 
             db.engine.dispose()
+    finally:
+        processes.stop_all()
 
 
 class Load:
@@ -87,7 +87,7 @@ class Load:
         with self._lock:
             self.records.append((time.monotonic(), base, kind, answer.status, answer.text))
 
-    def run(self, thread_number):
+    def run(self):
         bases = self.cluster.bases
         while not self.stop.is_set():
             number = next(self._next)
@@ -127,8 +127,8 @@ def test_a_ten_second_database_outage_under_load(instances, private_cluster):
              offered_slots(viewer, instances.bases[0], clinician, week + timedelta(days=weeks))]
     load = Load(instances, clinician, slots, tokens)
     with ThreadPoolExecutor(LOAD_THREADS) as pool:
-        for number in range(LOAD_THREADS):
-            pool.submit(load.run, number)
+        for _ in range(LOAD_THREADS):
+            pool.submit(load.run)
         time.sleep(2)
         stopped = time.monotonic()
         private_cluster.stop("fast")
