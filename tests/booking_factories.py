@@ -35,9 +35,9 @@ def context(now, zone=ZONE, **rules):
     return Context(now=now, zone=zone, rules=Rules(**rules))
 
 
-def add_clinician(session, *, name=None, hours=None, length=30, buffer=0, accepts=True):
-    """Commit a clinician with a booking profile and weekly hours; returns the StaffUser id."""
-    user = create_staff_user(session, "clinician", name=name)
+def add_clinician(session, *, name=None, hours=None, length=30, buffer=0, accepts=True, user=None):
+    """Commit a clinician (`user`, or a new one) with a booking profile and weekly hours; returns the StaffUser id."""
+    user = user or create_staff_user(session, "clinician", name=name)
     session.add(ClinicianProfile(clinician_id=user.id, consultation_minutes=length, buffer_minutes=buffer,
                                  accepts_bookings=accepts))
     for weekday, intervals in (WEEKDAY_HOURS if hours is None else hours).items():

@@ -120,7 +120,7 @@ def booking_events(session, *, clinician, start, end, options):
         query = query.join(Patient, Patient.id == Booking.patient_id)
     rows = session.execute(
         query
-        .where(Booking.clinician_id == clinician.id, Booking.status.in_(FEED_STATUSES),
+        .where(Booking.clinician_id == clinician.id, Booking.active,
                Booking.starts_at >= start, Booking.starts_at < end)
         .order_by(Booking.starts_at, Booking.id)).all()
     where = f"with {clinician.name} at {options.clinic_name}."

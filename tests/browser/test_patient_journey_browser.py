@@ -10,33 +10,22 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Booking
 from tests.booking_factories import add_clinician
-from tests.browser.conftest import assert_accessible, save_step_screenshot
+from tests.browser.conftest import assert_accessible, save_step_screenshot, sign_in
 from tests.factories import create_staff_user
 from tests.intake_factories import create_intake
 
 EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
 
 
-def sign_in_in_browser(page, user):
-    """Sign a staff member in through the sign-in form (the one place browser tests do it)."""
-    page.goto("/staff/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(user.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/staff/(?!login)"))
-
-
 def test_reception_finds_and_books_a_patient_and_the_clinician_opens_the_questionnaire(
         page, playwright_browser, live_server):
     app = live_server.app
     with app.app_context():
-        clinician_id = add_clinician(db.session, name="Dr Alice Adams", hours=EVERY_DAY)
+        clinician = create_staff_user(db.session, "clinician", name="Dr Alice Adams")  # kept: it signs in below
+        clinician_id = add_clinician(db.session, hours=EVERY_DAY, user=clinician)
         intake_id = create_intake(db.session, app.config).id  # Jordan Example, 555 010 0199
         reception = create_staff_user(db.session, "receptionist")
-        from booking.models import StaffUser
-        clinician = db.session.get(StaffUser, clinician_id)
-        clinician_email = clinician.email
-    sign_in_in_browser(page, reception)
+    sign_in(page, reception)
 
     # The search box in the staff header, used from the keyboard.
     page.get_by_role("searchbox", name="Find a patient").focus()
@@ -72,11 +61,7 @@ def test_reception_finds_and_books_a_patient_and_the_clinician_opens_the_questio
 
     # The clinician's day list leads to the questionnaire (and that view is audited).
     doctor = playwright_browser.new_context(base_url=live_server.url).new_page()
-
-    class Clinician:
-        email, password = clinician_email, "correct horse battery staple"
-
-    sign_in_in_browser(doctor, Clinician)
+    sign_in(doctor, clinician)
     doctor.goto(f"/staff/schedule?date={day.isoformat()}")
     day_list = doctor.get_by_role("table", name=re.compile("^Bookings on"))
     assert_accessible(doctor)
@@ -93,7 +78,7 @@ def test_reception_finds_and_books_a_patient_and_the_clinician_opens_the_questio
 def test_new_patient_page_is_accessible(page, live_server):
     with live_server.app.app_context():
         reception = create_staff_user(db.session, "receptionist")
-    sign_in_in_browser(page, reception)
+    sign_in(page, reception)
     page.goto("/staff/patients/new")
     page.get_by_role("button", name="Create record").click()  # errors shown, still accessible
     assert page.get_by_text("Enter the patient's name.").first.is_visible()
