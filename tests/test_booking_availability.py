@@ -141,3 +141,19 @@ def test_staff_see_times_inside_the_notice_and_beyond_the_horizon():
     assert len(compute_slots(plan, NY, soon, soon, now=now, rules=rules, apply_notice=False)) == 5  # 9:30..11:30
     assert compute_slots(plan, NY, late, late, now=now, rules=rules) == []
     assert len(compute_slots(plan, NY, late, late, now=now, rules=rules, apply_notice=False)) == 6
+
+
+def test_a_slot_exactly_at_the_notice_or_the_horizon_is_offered():
+    plan = ClinicianPlan(1, weekly=EVERY_DAY_MORNING)
+    now = datetime(2026, 6, 1, 13, 0, tzinfo=timezone.utc)  # Monday 9:00 in New York
+    rules = Rules(min_notice=timedelta(minutes=30), horizon=timedelta(hours=2, minutes=30))
+    assert wall_times(slots_on(plan, date(2026, 6, 1), now=now, rules=rules), NY) == [
+        "09:30 EDT", "10:00 EDT", "10:30 EDT", "11:00 EDT", "11:30 EDT"]
+
+
+def test_a_booking_on_an_earlier_day_does_not_block_the_next():
+    plan = ClinicianPlan(1, weekly=EVERY_DAY_MORNING,
+                         busy=[(datetime(2026, 6, 1, 13, tzinfo=timezone.utc),
+                                datetime(2026, 6, 1, 13, 30, tzinfo=timezone.utc), 1)])
+    slots = compute_slots(plan, NY, date(2026, 6, 1), date(2026, 6, 2), now=LONG_AGO, rules=OPEN_RULES)
+    assert len(slots) == 5 + 6 and wall_times(slots, NY)[0] == "09:30 EDT"
