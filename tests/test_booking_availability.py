@@ -157,3 +157,11 @@ def test_a_booking_on_an_earlier_day_does_not_block_the_next():
                                 datetime(2026, 6, 1, 13, 30, tzinfo=timezone.utc), 1)])
     slots = compute_slots(plan, NY, date(2026, 6, 1), date(2026, 6, 2), now=LONG_AGO, rules=OPEN_RULES)
     assert len(slots) == 5 + 6 and wall_times(slots, NY)[0] == "09:30 EDT"
+
+
+def test_after_skipping_an_earlier_days_booking_the_next_one_still_blocks():
+    utc_at = lambda day, hour: datetime(2026, 6, day, hour, tzinfo=timezone.utc)  # noqa: E731
+    plan = ClinicianPlan(1, weekly=EVERY_DAY_MORNING,
+                         busy=[(utc_at(1, 13), utc_at(1, 14), 1), (utc_at(2, 13), utc_at(2, 14), 2)])
+    tuesday = wall_times(slots_on(plan, date(2026, 6, 2)), NY)
+    assert tuesday == ["10:00 EDT", "10:30 EDT", "11:00 EDT", "11:30 EDT"]
