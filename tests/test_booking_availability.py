@@ -121,3 +121,47 @@ def test_slot_instants_are_exact_utc():
     plan = ClinicianPlan(1, weekly=EVERY_DAY_MORNING)
     first = slots_on(plan, date(2026, 3, 9))[0]
     assert first.starts_at == datetime(2026, 3, 9, 13, 0, tzinfo=timezone.utc)
+
+
+def test_back_to_back_bookings_each_block_their_own_slot():
+    # Three bookings in time order; the sweep must look past the first to see the second.
+    day = date(2026, 6, 2)
+    at = lambda hour, minute=0: datetime(2026, 6, 2, hour + 4, minute, tzinfo=timezone.utc)  # noqa: E731 (EDT)
+    plan = ClinicianPlan(1, weekly=EVERY_DAY_MORNING,
+                         busy=[(at(9), at(9, 30), 1), (at(9, 30), at(10), 2), (at(11), at(11, 30), 3)])
+    assert wall_times(slots_on(plan, day), NY) == ["10:00 EDT", "10:30 EDT", "11:30 EDT"]
+
+
+def test_staff_see_times_inside_the_notice_and_beyond_the_horizon():
+    plan = ClinicianPlan(1, weekly=EVERY_DAY_MORNING)
+    now = datetime(2026, 6, 1, 13, 10, tzinfo=timezone.utc)  # Monday 9:10 in New York
+    rules = Rules(min_notice=timedelta(hours=24), horizon=timedelta(days=2))
+    soon, late = date(2026, 6, 1), date(2026, 6, 5)
+    assert compute_slots(plan, NY, soon, soon, now=now, rules=rules) == []
+    assert len(compute_slots(plan, NY, soon, soon, now=now, rules=rules, apply_notice=False)) == 5  # 9:30..11:30
+    assert compute_slots(plan, NY, late, late, now=now, rules=rules) == []
+    assert len(compute_slots(plan, NY, late, late, now=now, rules=rules, apply_notice=False)) == 6
+
+
+def test_a_slot_exactly_at_the_notice_or_the_horizon_is_offered():
+    plan = ClinicianPlan(1, weekly=EVERY_DAY_MORNING)
+    now = datetime(2026, 6, 1, 13, 0, tzinfo=timezone.utc)  # Monday 9:00 in New York
+    rules = Rules(min_notice=timedelta(minutes=30), horizon=timedelta(hours=2, minutes=30))
+    assert wall_times(slots_on(plan, date(2026, 6, 1), now=now, rules=rules), NY) == [
+        "09:30 EDT", "10:00 EDT", "10:30 EDT", "11:00 EDT", "11:30 EDT"]
+
+
+def test_a_booking_on_an_earlier_day_does_not_block_the_next():
+    plan = ClinicianPlan(1, weekly=EVERY_DAY_MORNING,
+                         busy=[(datetime(2026, 6, 1, 13, tzinfo=timezone.utc),
+                                datetime(2026, 6, 1, 13, 30, tzinfo=timezone.utc), 1)])
+    slots = compute_slots(plan, NY, date(2026, 6, 1), date(2026, 6, 2), now=LONG_AGO, rules=OPEN_RULES)
+    assert len(slots) == 5 + 6 and wall_times(slots, NY)[0] == "09:30 EDT"
+
+
+def test_after_skipping_an_earlier_days_booking_the_next_one_still_blocks():
+    utc_at = lambda day, hour: datetime(2026, 6, day, hour, tzinfo=timezone.utc)  # noqa: E731
+    plan = ClinicianPlan(1, weekly=EVERY_DAY_MORNING,
+                         busy=[(utc_at(1, 13), utc_at(1, 14), 1), (utc_at(2, 13), utc_at(2, 14), 2)])
+    tuesday = wall_times(slots_on(plan, date(2026, 6, 2)), NY)
+    assert tuesday == ["10:00 EDT", "10:30 EDT", "11:00 EDT", "11:30 EDT"]
