@@ -11,6 +11,7 @@ from booking.models import Booking, Intake
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician
 from tests.intake_factories import answers_with, create_intake
+from tests.outbox_helpers import body_of
 from tests.patient_factories import make_patient
 
 EVERY_DAY = {day: [(time(9), time(17))] for day in range(7)}
@@ -59,8 +60,8 @@ def test_after_clearance_the_front_desk_may_book(app, db, client, make_staff, lo
     # The patient has a questionnaire already: the confirmation carries no questionnaire link.
     from booking.models import OutboxMessage
 
-    body = db.session.scalars(sa.select(OutboxMessage.body_text)
-                              .where(OutboxMessage.kind == "booking_confirmation")).one()
+    body = body_of(db.session.scalars(sa.select(OutboxMessage)
+                                      .where(OutboxMessage.kind == "booking_confirmation")).one())
     assert "/intake/" not in body and "with Dr Clear" in body
 
 

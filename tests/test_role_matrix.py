@@ -150,13 +150,20 @@ def test_staff_only_rejects_unknown_roles():
 ALLOWED = "allowed"  # past the role check: anything but 403 or the sign-in page (a 400 for the empty form)
 # POST url -> (anonymous, receptionist, clinician, admin). Sign-in and sign-out are open to all.
 POST_MATRIX = {
+    "/staff/account/password": (LOGIN, ALLOWED, ALLOWED, ALLOWED),
+    "/staff/account/sessions": (LOGIN, ALLOWED, ALLOWED, ALLOWED),
     "/staff/admin/staff": (LOGIN, 403, 403, ALLOWED),
     "/staff/admin/staff/{receptionist_id}": (LOGIN, 403, 403, ALLOWED),
     "/staff/calendar/rotate": (LOGIN, 403, ALLOWED, ALLOWED),
     "/staff/intakes/{intake_id}/clear": (LOGIN, 403, ALLOWED, 403),
     "/staff/intakes/{intake_id}/decision": (LOGIN, 403, ALLOWED, 403),
     "/staff/outbox/999999/retry": (LOGIN, 403, 403, ALLOWED),
-    "/staff/schedule/book": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/patients/new": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/patients/{patient_id}/notes": (LOGIN, ALLOWED, ALLOWED, ALLOWED),
+    "/staff/patients/{patient_id}/merge": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/patients/{patient_id}/erase": (LOGIN, 403, 403, ALLOWED),
+    # Clinicians may book by phone too, even a patient waiting for their clearance.
+    "/staff/schedule/book": (LOGIN, ALLOWED, ALLOWED, ALLOWED),
     "/staff/schedule/booking/{booking_id}/cancel": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/booking/{booking_id}/move": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/booking/{booking_id}/status": (LOGIN, ALLOWED, 403, ALLOWED),
@@ -167,14 +174,21 @@ POST_MATRIX = {
     "/staff/schedule/hours/weekly": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/hours/weekly/999999/delete": (LOGIN, ALLOWED, 403, ALLOWED),
 }
-OPEN_POSTS = {"/staff/login", "/staff/logout"}
+# The sign-in steps (password, authenticator code, enrolment) and sign-out are open to all.
+OPEN_POSTS = {"/staff/login", "/staff/login/code", "/staff/login/enrol", "/staff/logout"}
 POST_RULES = {
+    "/staff/account/password": "/staff/account/password",
+    "/staff/account/sessions": "/staff/account/sessions",
     "/staff/admin/staff": "/staff/admin/staff",
     "/staff/admin/staff/<id:user_id>": "/staff/admin/staff/{receptionist_id}",
     "/staff/calendar/rotate": "/staff/calendar/rotate",
     "/staff/intakes/<id:intake_id>/clear": "/staff/intakes/{intake_id}/clear",
     "/staff/intakes/<id:intake_id>/decision": "/staff/intakes/{intake_id}/decision",
     "/staff/outbox/<id:message_id>/retry": "/staff/outbox/999999/retry",
+    "/staff/patients/new": "/staff/patients/new",
+    "/staff/patients/<id:patient_id>/notes": "/staff/patients/{patient_id}/notes",
+    "/staff/patients/<id:patient_id>/merge": "/staff/patients/{patient_id}/merge",
+    "/staff/patients/<id:patient_id>/erase": "/staff/patients/{patient_id}/erase",
     "/staff/schedule/book": "/staff/schedule/book",
     "/staff/schedule/booking/<id:booking_id>/cancel": "/staff/schedule/booking/{booking_id}/cancel",
     "/staff/schedule/booking/<id:booking_id>/move": "/staff/schedule/booking/{booking_id}/move",
@@ -190,12 +204,14 @@ POST_RULES = {
 
 def test_every_staff_post_answers_each_role_as_the_table_says(app, signed_in):
     with app.app_context():
-        intake_id = create_intake(db.session, app.config).id
+        intake = create_intake(db.session, app.config)
+        intake_id, patient_id = intake.id, intake.patient_id
         booking_id, _token = add_booking(db.session, add_clinician(db.session), utc(2026, 3, 3, 15))
     clients, users = signed_in
     failures = []
     for template, expected in POST_MATRIX.items():
-        url = template.format(receptionist_id=users["receptionist"].id, intake_id=intake_id, booking_id=booking_id)
+        url = template.format(receptionist_id=users["receptionist"].id, intake_id=intake_id, booking_id=booking_id,
+                              patient_id=patient_id)
         for role, want in zip(ROLES, expected):
             response = clients[role].post(url, data={})
             if not answers_as(response, want):

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from booking.extensions import db as _db
 from booking.intake.steps import STEPS
 from booking.models import StaffUser
+from booking.models.staff import SignInFailure
 from booking.timeutil import utcnow
 from tests.booking_factories import add_booking, add_clinician, add_intake
 
@@ -95,7 +96,8 @@ def test_no_route_answers_with_a_server_error(app, make_staff, login, role):
             return
         with app.app_context():
             _db.session.execute(sa.update(StaffUser).where(StaffUser.id == user.id)
-                                .values(role=role, active=True, failed_logins=0, locked_until=None))
+                                .values(role=role, active=True, must_change_password=False))
+            _db.session.execute(sa.delete(SignInFailure))
             _db.session.commit()
         login(user, test_client=client)
 

@@ -107,7 +107,7 @@ class FeedOptions:
     address: str
     show_patient_names: bool = False
     # Decrypts patient names when they are shown; not part of the cache key.
-    cipher: object = field(default=None, compare=False, hash=False)
+    cipher: object = field(default=None, compare=False, hash=False, repr=False)
 
 
 def booking_events(session, *, clinician, start, end, options):
