@@ -19,6 +19,11 @@ ENVELOPE = Envelope(sender="Riverside Infusion Clinic <hello@clinic.example>", d
                     cipher=CIPHER)
 
 
+def recipient_of(row):
+    """The address an outbox row goes to, decrypted with the test key."""
+    return CIPHER.decrypt(row.recipient)
+
+
 def body_of(row):
     """The words of an outbox row, decrypted with the test key ("" once delivered)."""
     return open_message(row, CIPHER)[0]

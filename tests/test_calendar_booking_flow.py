@@ -11,7 +11,7 @@ from booking.models import Booking, OutboxMessage
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_clinician, add_intake
 from tests.libical import libical_problems
-from tests.outbox_helpers import body_of, ics_of
+from tests.outbox_helpers import body_of, ics_of, recipient_of
 
 EVERY_DAY = {day: [(time(9), time(17))] for day in range(7)}
 
@@ -25,8 +25,8 @@ def free(db, clinician_id):
 def patient_invites(db):
     """(kind, METHOD, UID, SEQUENCE) of every patient email, oldest first."""
     db.session.expire_all()
-    rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient == "pat@example.org")
-                              .order_by(OutboxMessage.id)).all()
+    rows = [row for row in db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))
+            if recipient_of(row) == "pat@example.org"]
     found = []
     for row in rows:
         calendar = icalendar.Calendar.from_ical(ics_of(row))
@@ -67,7 +67,8 @@ def test_book_move_move_cancel_through_the_pages(app, client, db):
     for row in (rows[0], rows[-1]):
         assert libical_problems(ics_of(row)) == []
     # The staff side heard about each change.
-    staff_kinds = db.session.scalars(sa.select(OutboxMessage.kind).where(OutboxMessage.recipient != "pat@example.org"))
+    staff_kinds = [row.kind for row in db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))
+                   if recipient_of(row) != "pat@example.org"]
     assert list(staff_kinds) == ["staff_booking_changed"] * 4
 
     download = client.get(f"/book/manage/{token}/invite.ics")

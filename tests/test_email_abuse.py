@@ -14,6 +14,7 @@ from booking.models import Booking, OutboxMessage, ScheduleException
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake
 from tests.intake_factories import form_data
+from tests.outbox_helpers import recipient_of
 
 EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
 CONTROL_PAGE = "held characters we cannot accept"
@@ -105,8 +106,8 @@ def test_booking_and_cancelling_are_limited_per_patient_email(make_app):
     refused = confirm(other, clinician, slots[1], email="target@example.org", environ={"REMOTE_ADDR": "10.3.4.5"})
     assert refused.status_code == 429 and "Retry-After" in refused.headers
     with app.app_context():
-        recipients = _db.session.scalars(sa.select(OutboxMessage.recipient)
-                                         .where(OutboxMessage.kind.like("booking_%"))).all()
+        recipients = [recipient_of(row) for row in _db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.kind.like("booking_%")).order_by(OutboxMessage.id))]
     assert recipients == ["target@example.org", "target@example.org"]
 
 

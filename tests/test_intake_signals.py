@@ -7,13 +7,13 @@ from booking.intake_review.decisions import clear_for_booking
 from booking.models import OutboxMessage
 from tests.factories import create_staff_user
 from tests.intake_factories import answers_with, create_intake
-from tests.outbox_helpers import body_of
+from tests.outbox_helpers import body_of, recipient_of
 
 
 def queued(db):
     """(kind, recipient) of every queued message, oldest first."""
-    return db.session.execute(sa.select(OutboxMessage.kind, OutboxMessage.recipient)
-                              .order_by(OutboxMessage.id)).all()
+    rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    return [(row.kind, recipient_of(row)) for row in rows]
 
 
 def test_the_service_queues_the_submit_notice_and_the_urgent_one_once(app, db):
@@ -31,5 +31,5 @@ def test_clearing_an_intake_queues_the_patients_booking_link(app, db):
                               link_for=lambda token: f"https://clinic.example/book/start/{token}")
     db.session.commit()
     message = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind != "staff_new_intake")).one()
-    assert message.recipient == "jordan@example.org"
+    assert recipient_of(message) == "jordan@example.org"
     assert f"https://clinic.example/book/start/{token}" in body_of(message)

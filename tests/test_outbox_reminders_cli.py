@@ -9,7 +9,7 @@ from booking.models import AuditEvent, OutboxMessage
 from booking.outbox.reminders import queue_reminders
 from booking.outbox.sender import run_loop
 from tests.calendar_factories import BASE_TIME, add_booking
-from tests.outbox_helpers import ENVELOPE, RecordingBackend, policy, queue, body_of
+from tests.outbox_helpers import ENVELOPE, RecordingBackend, body_of, policy, queue, recipient_of
 
 BEFORE = BASE_TIME - timedelta(hours=23)  # inside the 24-hour lead of BASE_TIME
 
@@ -32,7 +32,7 @@ def test_one_reminder_per_booking_however_often_cron_runs(app, db, make_staff):
         assert queue_reminders(db.session, now=BEFORE + timedelta(minutes=minutes), lead_hours=24,
                                config=app.config) == 0
     [row] = reminder_rows(db.session)
-    assert row.booking_id == soon.id and row.recipient == "jordan@patient.example"
+    assert row.booking_id == soon.id and recipient_of(row) == "jordan@patient.example"
     assert "10:00 AM EST" in body_of(row)
 
 

@@ -11,7 +11,7 @@ from booking.appointments.web import slot_value
 from booking.models import Booking, OutboxMessage
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician
-from tests.outbox_helpers import body_of
+from tests.outbox_helpers import body_of, recipient_of
 from tests.patient_factories import make_patient
 
 EVERY_DAY = {day: [(time(9), time(17))] for day in range(7)}
@@ -36,7 +36,7 @@ def outbox(db):
     rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
     found = {}
     for row in rows:
-        found.setdefault(row.recipient, []).append((row.subject, body_of(row)))
+        found.setdefault(recipient_of(row), []).append((row.subject, body_of(row)))
     return found
 
 

@@ -85,8 +85,6 @@ def test_planted_contact_details_are_absent_from_the_log_the_tables_and_the_file
             assert PLANTED[label].replace(" ", "").encode() not in content, f"{label} in the {where}"
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: outbox_message keeps each recipient's address in the clear "
-                                       "(bodies and invites are encrypted); strict, so closing the gap shows here")
 def test_planted_names_and_emails_are_absent_from_the_file_and_its_wal(app, client, make_staff, login):
     sqlite_only()
     plant(app, client, make_staff, login)

@@ -327,7 +327,8 @@ def manage(token):
     booking = open_manage_link(token)
     just_booked = session.pop(JUST_BOOKED_KEY, None) == booking.id
     # "We have emailed you" only when a confirmation is really queued (or sent) for this booking.
-    emailed_to = queued_recipient(db.session, booking_id=booking.id, kind="booking_confirmation") \
+    emailed_to = queued_recipient(db.session, booking_id=booking.id, kind="booking_confirmation",
+                                  cipher=cipher_for(current_app.config)) \
         if just_booked else None
     return render_template("appointments/manage.html", booking=booking, token=token, just_booked=just_booked,
                            emailed_to=emailed_to, manage_url=url_for("appointments.manage", token=token,

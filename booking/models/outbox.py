@@ -3,6 +3,8 @@
 A sender claims due rows, delivers them and marks them; failures are retried with back-off
 until a configurable number of tries, and the last error is kept. Nothing here holds
 health data: bodies are built from the booking's time, the clinic and private links only.
+The recipient, the body and the invite are encrypted with the intake keys (a patient's address
+and private links are in them); only the address's domain is kept readable, for the status page.
 """
 
 import sqlalchemy as sa
@@ -28,7 +30,8 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(40), index=True)
-    recipient: Mapped[str] = mapped_column(sa.String(254))
+    recipient: Mapped[str] = mapped_column(sa.Text)  # encrypted (booking.outbox.sender.recipient_of)
+    recipient_domain: Mapped[str] = mapped_column(sa.String(254), default="")  # readable: the status page
     subject: Mapped[str] = mapped_column(sa.String(200))
     body_text: Mapped[str] = mapped_column(sa.Text)
     # An iMIP invite: the .ics text and its METHOD (REQUEST or CANCEL), or neither. Once the
@@ -54,11 +57,6 @@ class OutboxMessage(db.Model):
         # The sender's query: due messages by status and time.
         sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),
     )
-
-    @property
-    def recipient_domain(self):
-        """The part of the address after @, which is all the status page shows."""
-        return self.recipient.rpartition("@")[2]
 
     def __repr__(self):
         return f"<OutboxMessage {self.id} {self.kind} {self.status}>"

@@ -58,9 +58,10 @@ def queue_email(session, *, kind, recipient, subject, body, now, cipher, ics=Non
                 dedupe_key=None, booking_id=None):
     """Add an outbox row to `session` (the caller commits, with the change that caused it).
 
-    The body and the invite are encrypted with `cipher` (a booking.crypto.Cipher).
+    The recipient, the body and the invite are encrypted with `cipher` (a booking.crypto.Cipher).
     """
-    message = OutboxMessage(kind=kind, recipient=recipient, subject=subject, body_text=cipher.encrypt(body),
+    message = OutboxMessage(kind=kind, recipient=cipher.encrypt(recipient),
+                            recipient_domain=recipient.rpartition("@")[2], subject=subject, body_text=cipher.encrypt(body),
                             ics=None if ics is None else cipher.encrypt(ics), ics_method=ics_method,
                             dedupe_key=dedupe_key, booking_id=booking_id, status="pending", tries=0,
                             next_attempt_at=now, created_at=now)
@@ -68,11 +69,17 @@ def queue_email(session, *, kind, recipient, subject, body, now, cipher, ics=Non
     return message
 
 
-def queued_recipient(session, *, booking_id, kind):
+def queued_recipient(session, *, booking_id, kind, cipher):
     """Who the newest `kind` message about the booking goes to, if one is waiting or sent (not failed), else None."""
-    return session.scalar(sa.select(OutboxMessage.recipient).where(
+    found = session.scalar(sa.select(OutboxMessage.recipient).where(
         OutboxMessage.booking_id == booking_id, OutboxMessage.kind == kind, OutboxMessage.status != "failed")
         .order_by(OutboxMessage.id.desc()).limit(1))
+    return cipher.decrypt(found) if found else None
+
+
+def recipient_of(message, cipher):
+    """The address a message goes to, decrypted."""
+    return cipher.decrypt(message.recipient)
 
 
 def open_message(message, cipher):
@@ -82,13 +89,17 @@ def open_message(message, cipher):
 
 
 def rotate_waiting_messages(session, cipher):
-    """Re-encrypt the body and invite of every message not yet delivered under `cipher`'s first key.
+    """Re-encrypt every message's recipient, and the body and invite of those not yet delivered, under
+    `cipher`'s first key.
 
-    Returns how many changed. Raises booking.crypto.InvalidToken if one fits no configured key
-    (the caller rolls back). Delivered messages hold nothing to rotate: they were erased.
+    Returns how many waiting messages changed. Raises booking.crypto.InvalidToken if one fits no
+    configured key (the caller rolls back). Delivered messages keep only their recipient.
     """
+    for message in session.scalars(sa.select(OutboxMessage).where(OutboxMessage.status == "sent")):
+        message.recipient = cipher.rotate(message.recipient)
     changed = 0
     for message in session.scalars(sa.select(OutboxMessage).where(OutboxMessage.status != "sent")):
+        message.recipient = cipher.rotate(message.recipient)
         message.body_text = cipher.rotate(message.body_text) if message.body_text else message.body_text
         message.ics = cipher.rotate(message.ics) if message.ics else None
         changed += 1
@@ -137,7 +148,9 @@ def claim_due(session, *, now, worker, policy):
 
 def describe_error(error, recipient):
     """The error as kept on the row, with the recipient's address taken out."""
-    text = f"{type(error).__name__}: {error}".replace(recipient, "<recipient>")
+    text = f"{type(error).__name__}: {error}"
+    if recipient:
+        text = text.replace(recipient, "<recipient>")
     return text[:LAST_ERROR_LENGTH]
 
 
@@ -154,14 +167,16 @@ def _finish(session, message, worker, values):
 
 def deliver(session, message, *, backend, envelope, worker, policy, now):
     """Send one claimed message and record the outcome. Returns True if it was delivered."""
+    recipient = ""
     try:
         body, ics = open_message(message, envelope.cipher)
+        recipient = recipient_of(message, envelope.cipher)
         email = build_email(outbox_id=message.id, created_at=message.created_at, sender=envelope.sender,
-                            recipient=message.recipient, subject=message.subject, body=body,
+                            recipient=recipient, subject=message.subject, body=body,
                             domain=envelope.domain, ics=ics, ics_method=message.ics_method)
         backend.send(email, message.id)
     except Exception as error:  # noqa: BLE001  every failure is recorded and retried, none is lost
-        error_text = describe_error(error, message.recipient)
+        error_text = describe_error(error, recipient)
         if message.tries >= policy.max_tries:
             values = {"status": "failed", "last_error": error_text}
         else:

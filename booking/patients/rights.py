@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from booking.models import Booking, Intake, OutboxMessage, PatientIndex, PatientNote, StaffUser
+from booking.outbox.sender import recipient_of
 from booking.patients.record import PatientError, bookings_of, contact_of, intakes_of, upcoming_booking
 
 
@@ -40,7 +41,7 @@ def export_patient(session, patient, cipher):
         "notes": [{"at": _when(note.created_at), "by": names.get(note.author_id), "text": cipher.decrypt(note.body_encrypted)}
                   for note in patient.notes],
         "messages": [{"at": _when(message.created_at), "kind": message.kind, "subject": message.subject,
-                      "to": message.recipient, "status": message.status} for message in messages],
+                      "to": recipient_of(message, cipher), "status": message.status} for message in messages],
     }
 
 

@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.appointments.availability import clinic_day, week_start
+from booking.crypto import cipher_for
 from booking.models import Booking, OutboxMessage
 from booking.outbox.mime import message_id
 from booking.outbox.sender import queue_email
@@ -122,41 +123,46 @@ def wait_until(condition, timeout, step=0.02):
 
 
 def queue_run(cluster, run):
-    """Queue this run's messages, each to its own address; returns {recipient: expected Message-ID}."""
+    """Queue this run's messages, each to its own address; returns {recipient: (row id, expected Message-ID)}."""
     with cluster.session() as session:
         now = utcnow()
-        rows = [queue_email(session, kind="test", recipient=f"run{run}-{n}@example.org", subject="Harness",
-                            body="A message of the multi-instance harness.", now=now)
-                for n in range(MESSAGES_PER_RUN)]
+        addresses = [f"run{run}-{n}@example.org" for n in range(MESSAGES_PER_RUN)]
+        rows = [queue_email(session, kind="test", recipient=address, subject="Harness",
+                            body="A message of the multi-instance harness.", now=now,
+                            cipher=cipher_for(cluster.app.config))
+                for address in addresses]
         session.commit()
-        return {row.recipient: message_id(row.id, row.created_at, cluster.app.config["CLINIC_DOMAIN"])
-                for row in rows}
+        # Addresses are stored encrypted: the rows are followed by id.
+        return {address: (row.id, message_id(row.id, row.created_at, cluster.app.config["CLINIC_DOMAIN"]))
+                for address, row in zip(addresses, rows)}
 
 
-def sender_pid(cluster, recipients):
+def sender_pid(cluster, ids):
     """The pid of the worker holding one of these messages mid-send, if any (claimed_by is host:pid)."""
     with cluster.session() as session:
         holder = session.scalar(sa.select(OutboxMessage.claimed_by)
-                                .where(OutboxMessage.recipient.in_(recipients), OutboxMessage.status == "sending"))
+                                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending"))
     return int(holder.rsplit(":", 1)[1]) if holder else None
 
 
-def all_sent(cluster, recipients):
+def all_sent(cluster, ids):
     with cluster.session() as session:
         return session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.recipient.in_(recipients), OutboxMessage.status == "sent")) == len(recipients)
+            OutboxMessage.id.in_(ids), OutboxMessage.status == "sent")) == len(ids)
 
 
 def test_every_message_arrives_when_a_worker_is_killed_mid_send(cluster):
     duplicates_per_run = []
     for run in range(KILL_RUNS):
-        expected = queue_run(cluster, run)
-        pid = wait_until(lambda: sender_pid(cluster, list(expected)), timeout=20)
+        queued = queue_run(cluster, run)
+        ids = [row_id for row_id, _ in queued.values()]
+        expected = {address: mid for address, (_, mid) in queued.items()}
+        pid = wait_until(lambda: sender_pid(cluster, ids), timeout=20)
         assert pid is not None, "no worker picked the messages up"
         time.sleep(random.uniform(0, MESSAGES_PER_RUN * 0.03))
         os.kill(pid, signal.SIGKILL)
         cluster.processes.outbox_worker(f"worker-after-kill-{run}")  # as systemd would restart it
-        assert wait_until(lambda: all_sent(cluster, list(expected)), timeout=30, step=0.2), "messages left unsent"
+        assert wait_until(lambda: all_sent(cluster, ids), timeout=30, step=0.2), "messages left unsent"
         received = {}
         for message in list(cluster.catcher.messages):
             if message["To"] in expected:
