@@ -35,9 +35,10 @@ def write_instance_config(path):
     if os.path.exists(path):
         return False
     folder = os.path.dirname(path) or "."
-    if not os.path.isdir(folder):
-        os.makedirs(folder, mode=PRIVATE_DIRECTORY)
-        os.chmod(folder, PRIVATE_DIRECTORY)  # makedirs' mode is filtered by the umask
+    os.makedirs(folder, mode=PRIVATE_DIRECTORY, exist_ok=True)
+    # The checkout ships instance/ (for its .gitkeep) with the usual 0755; makedirs' mode is also
+    # filtered by the umask. Either way the folder that will hold the secrets becomes owner-only.
+    os.chmod(folder, PRIVATE_DIRECTORY)
 
     content = TEMPLATE.format(secret_key=secrets.token_urlsafe(48), intake_key=new_fernet_key(),
                               search_key=secrets.token_urlsafe(48))

@@ -33,6 +33,13 @@ def test_the_instance_folder_and_its_config_are_owner_only(tmp_path, open_umask)
     assert mode(config.parent) == 0o700 and mode(config) == 0o600
 
 
+def test_an_instance_folder_the_checkout_ships_becomes_owner_only(tmp_path, open_umask):
+    folder = tmp_path / "instance"
+    folder.mkdir(mode=0o755)  # as a clone leaves it: instance/.gitkeep is in the repository
+    assert write_instance_config(str(folder / "config.py"))
+    assert mode(folder) == 0o700
+
+
 def test_the_sqlite_database_and_its_wal_are_owner_only(tmp_path, open_umask):
     sqlite_only()
     path = tmp_path / "booking.sqlite"
