@@ -161,7 +161,7 @@ def test_status_move_cancel_and_history(client, db, staff):
     today_id, _ = add_booking(db.session, staff["alice"], earlier_today(5), name="Here Today")
     future_id, _ = add_booking(db.session, staff["alice"], staff["at"](10), name="Later Patient")
     listing = text(client.get(f"/staff/schedule?date={today.isoformat()}"))
-    assert "Here Today" in listing and "Arrived" in listing
+    assert "Here Today" in listing and "Mark arrived" in listing
     response = client.post(f"/staff/schedule/booking/{today_id}/status", data={"status": "arrived"})
     assert response.status_code == 302
     assert db.session.get(Booking, today_id).status == "arrived"

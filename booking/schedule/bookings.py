@@ -5,7 +5,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from booking.appointments.availability import BOOKABLE, local_instant, parse_day
-from booking.appointments.bookings import (STATUS_LABELS, AlreadyBooked, BookingError, cancel_booking,
+from booking.appointments.bookings import (STATUS_LABELS, UNDO, AlreadyBooked, BookingError, cancel_booking,
                                            create_booking, move_booking, set_status)
 from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm
 from booking.appointments.hours import parse_wall_time
@@ -140,9 +140,10 @@ def _booking_page(item, move_form=None, cancel_form=None, error=None, alternativ
 @bp.post("/booking/<id:booking_id>/status")
 @staff_only(*MANAGERS)
 def booking_status(booking_id):
-    """Mark arrived, completed or no-show (from the day list or the booking page)."""
+    """Mark arrived, completed or no-show, or undo that (from the day list or the booking page)."""
     item = booking_for(booking_id, lock=True)
     form = StatusForm()
+    before = item.status
     try:
         set_status(db.session, booking_context(), item, form.status.data, actor=current_user)
     except BookingError as refusal:
@@ -150,9 +151,10 @@ def booking_status(booking_id):
         flash(refusal.message, "error")
     else:
         record_request_event(db.session, "change_booking", target_type="booking", target_id=item.id,
-                             detail=f"marked {item.status}")
+                             detail=f"status {before} to {item.status}")
         db.session.commit()
-        flash(f"{patient_contact(item.patient)['name'] or 'Booking'}: {STATUS_LABELS[item.status].lower()}.",
+        undone = " (undone)" if form.status.data == UNDO else ""
+        flash(f"{patient_contact(item.patient)['name'] or 'Booking'}: {STATUS_LABELS[item.status].lower()}{undone}.",
               "success")
     return redirect(_back(item))
 
