@@ -138,7 +138,7 @@ def test_phone_booking_and_its_refusals(client, db, staff):
     assert confirmation.recipient == "phone@example.org" and "/intake/invited/" in body_of(confirmation)
     assert "/intake/start" not in body_of(confirmation)
     taken = client.post("/staff/schedule/book", data=phone_form(staff, patient="second"))
-    assert taken.status_code == 409 and "That time was just taken" in text(taken)
+    assert taken.status_code == 409 and "already booked by another patient" in text(taken)
     assert "Second Caller" in text(taken)  # still booking the same patient
     # One upcoming consultation per patient: a second is refused with a link to the first.
     again = client.post("/staff/schedule/book", data=phone_form(staff, hour=11))
@@ -178,7 +178,7 @@ def test_status_move_cancel_and_history(client, db, staff):
     add_booking(db.session, staff["alice"], staff["at"](15), name="Blocker")
     refused = client.post(f"/staff/schedule/booking/{future_id}/move",
                           data={"clinician": str(staff["alice"]), "date": staff["day"].isoformat(), "time": "15:00"})
-    assert refused.status_code == 409 and "That time was just taken" in text(refused)
+    assert refused.status_code == 409 and "already booked by another patient" in text(refused)
     client.post(f"/staff/schedule/booking/{future_id}/cancel", data={"reason": "Called to cancel"})
     db.session.expire_all()
     booking = db.session.get(Booking, future_id)

@@ -21,7 +21,7 @@ from booking.models import Booking, BookingEvent, Intake, StaffUser
 from booking.models.appointments import UPCOMING
 from booking.models.intake import booking_allowed
 from booking.signals import booking_cancelled, booking_created, booking_moved
-from booking.timeutil import local_text
+from booking.timeutil import clock_text, local_text
 from booking.tokens import new_token, plausible_token, token_hash
 
 SENDER = "appointments"
@@ -55,11 +55,26 @@ class NotBookable(BookingError):
 
 
 class SlotTaken(BookingError):
-    """Someone else holds that time; `alternatives` are the nearest free Slots."""
+    """Someone else holds that time; `alternatives` are the nearest free Slots.
 
-    def __init__(self, alternatives=()):
-        super().__init__("That time was just taken. Please choose another time.")
+    `message` says what holds it for staff (see taken_message); patients, who chose among
+    the free times, are told it was just taken (as when the database refuses a booking made
+    at the same moment).
+    """
+
+    def __init__(self, alternatives=(), message=None):
+        super().__init__(message or "That time was just taken. Please choose another time.")
         self.alternatives = list(alternatives)
+
+
+def taken_message(slot, busy, zone, ignore_booking_id=None):
+    """What holds `slot`: "already booked by another patient" at the same start, else the overlapped one."""
+    held = sorted(start for start, until, booking_id in busy
+                  if booking_id != ignore_booking_id and start < slot.busy_until and slot.starts_at < until)
+    if held and held[0] == slot.starts_at:
+        return "That time is already booked by another patient. Please choose another time."
+    return (f"That time overlaps the {clock_text(held[0], zone)} consultation. Please choose another time."
+            if held else None)
 
 
 class AlreadyBooked(BookingError):
@@ -224,9 +239,17 @@ def check_clinician_time(session, ctx, clinician_id, starts_at, *, staff=False, 
                 raise NotBookable("The clinic is closed that day" + (f" ({note})" if note else "") + ".")
             if kind == "blocked" and start <= starts_at < end:
                 raise NotBookable("That time is blocked in the clinician's schedule.")
-        raise NotBookable(f"That is not one of {plan.name}'s consultation times. Please choose a listed time.")
+        if not staff:  # patients only ever pick listed times: one outside them was tampered with
+            raise NotBookable(f"That is not one of {plan.name}'s consultation times. Please choose a listed time.")
+        nearest = _alternatives(session, ctx, starts_at, [clinician_id], staff, ignore_booking_id)
+        refusal = NotBookable(f"{clock_text(starts_at, ctx.zone)} is not one of {plan.name}'s start times; " + (
+            "the nearest are " + ", ".join(clock_text(s.starts_at, ctx.zone) for s in nearest) + "."
+            if nearest else "there is no free time near it."))
+        refusal.alternatives = nearest
+        raise refusal
     if overlaps_busy(slot, plan.busy, ignore_booking_id):
-        raise SlotTaken(_alternatives(session, ctx, starts_at, [clinician_id], staff, ignore_booking_id))
+        raise SlotTaken(_alternatives(session, ctx, starts_at, [clinician_id], staff, ignore_booking_id),
+                        taken_message(slot, plan.busy, ctx.zone, ignore_booking_id) if staff else None)
     return slot
 
 
