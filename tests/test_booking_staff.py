@@ -221,11 +221,11 @@ def test_hours_editing(client, db, staff):
                                                                   "start": "17:00", "end": "09:00"},
                             follow_redirects=True)
     assert "end time must be after" in text(backwards)
-    add_booking(db.session, staff["alice"], staff["at"](10))
+    add_booking(db.session, staff["alice"], staff["at"](10), name="Held Over")
     closed = client.post("/staff/schedule/hours/exceptions", data={
         "clinician": staff["alice"], "applies_to": "clinic", "kind": "closed", "first_day": staff["day"].isoformat(),
         "last_day": staff["day"].isoformat(), "note": "Holiday"}, follow_redirects=True)
-    assert "1 active booking(s) fall in that period" in text(closed)
+    assert "These bookings fall in that period and were not cancelled: Held Over, " in text(closed)
     row = db.session.scalars(sa.select(ScheduleException)).one()
     assert row.clinician_id is None and row.starts_at == staff["at"](0) and row.ends_at - row.starts_at >= timedelta(hours=23)
     saved = client.post("/staff/schedule/hours/settings", data={"min_notice_hours": "2", "horizon_days": "30",
