@@ -87,6 +87,11 @@ def parse_date(text):
 TIME_FORMAT = "%A %-d %B %Y, %-I:%M %p"
 
 
+def clock_text(moment, zone_name):
+    """The wall-clock time of `moment` in the zone, as the front desk reads it ("10:00")."""
+    return to_zone(moment, zone_name).strftime("%H:%M")
+
+
 def local_text(moment, zone_name):
     """An instant as wall-clock time in `zone_name`, with the zone's abbreviation."""
     local = to_zone(moment, zone_name)

@@ -138,7 +138,7 @@ def test_phone_booking_and_its_refusals(client, db, staff):
     assert recipient_of(confirmation) == "phone@example.org" and "/intake/invited/" in body_of(confirmation)
     assert "/intake/start" not in body_of(confirmation)
     taken = client.post("/staff/schedule/book", data=phone_form(staff, patient="second"))
-    assert taken.status_code == 409 and "That time was just taken" in text(taken)
+    assert taken.status_code == 409 and "already booked by another patient" in text(taken)
     assert "Second Caller" in text(taken)  # still booking the same patient
     # One upcoming consultation per patient: a second is refused with a link to the first.
     again = client.post("/staff/schedule/book", data=phone_form(staff, hour=11))
@@ -161,7 +161,7 @@ def test_status_move_cancel_and_history(client, db, staff):
     today_id, _ = add_booking(db.session, staff["alice"], earlier_today(5), name="Here Today")
     future_id, _ = add_booking(db.session, staff["alice"], staff["at"](10), name="Later Patient")
     listing = text(client.get(f"/staff/schedule?date={today.isoformat()}"))
-    assert "Here Today" in listing and "Arrived" in listing
+    assert "Here Today" in listing and "Mark arrived" in listing
     response = client.post(f"/staff/schedule/booking/{today_id}/status", data={"status": "arrived"})
     assert response.status_code == 302
     assert db.session.get(Booking, today_id).status == "arrived"
@@ -178,7 +178,7 @@ def test_status_move_cancel_and_history(client, db, staff):
     add_booking(db.session, staff["alice"], staff["at"](15), name="Blocker")
     refused = client.post(f"/staff/schedule/booking/{future_id}/move",
                           data={"clinician": str(staff["alice"]), "date": staff["day"].isoformat(), "time": "15:00"})
-    assert refused.status_code == 409 and "That time was just taken" in text(refused)
+    assert refused.status_code == 409 and "already booked by another patient" in text(refused)
     client.post(f"/staff/schedule/booking/{future_id}/cancel", data={"reason": "Called to cancel"})
     db.session.expire_all()
     booking = db.session.get(Booking, future_id)
@@ -221,11 +221,11 @@ def test_hours_editing(client, db, staff):
                                                                   "start": "17:00", "end": "09:00"},
                             follow_redirects=True)
     assert "end time must be after" in text(backwards)
-    add_booking(db.session, staff["alice"], staff["at"](10))
+    add_booking(db.session, staff["alice"], staff["at"](10), name="Held Over")
     closed = client.post("/staff/schedule/hours/exceptions", data={
         "clinician": staff["alice"], "applies_to": "clinic", "kind": "closed", "first_day": staff["day"].isoformat(),
         "last_day": staff["day"].isoformat(), "note": "Holiday"}, follow_redirects=True)
-    assert "1 active booking(s) fall in that period" in text(closed)
+    assert "These bookings fall in that period and were not cancelled: Held Over, " in text(closed)
     row = db.session.scalars(sa.select(ScheduleException)).one()
     assert row.clinician_id is None and row.starts_at == staff["at"](0) and row.ends_at - row.starts_at >= timedelta(hours=23)
     saved = client.post("/staff/schedule/hours/settings", data={"min_notice_hours": "2", "horizon_days": "30",

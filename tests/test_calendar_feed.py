@@ -15,8 +15,8 @@ from tests.libical import libical_problems
 def new_feed_link(client):
     """Press "Create/Replace my feed link" and return the https feed path shown once."""
     response = client.post("/staff/calendar/rotate")
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/staff/calendar#")
+    page = client.get("/staff/calendar").get_data(as_text=True)
     assert "shown only once" in page
     assert re.search(r'href="webcal://[^"]+/calendar/feed/[A-Za-z0-9_-]{43}\.ics"', page)
     return re.search(r'value="http://[^/]+(/calendar/feed/[A-Za-z0-9_-]{43}\.ics)"', page).group(1)
@@ -113,7 +113,7 @@ def test_admin_rotates_any_clinicians_link_and_receptionist_cannot(client, app, 
     login(admin)
     page = client.get("/staff/calendar").get_data(as_text=True)
     assert "Dr Okafor" in page and "Create link" in page
-    response = client.post("/staff/calendar/rotate", data={"clinician_id": clinician.id})
+    response = client.post("/staff/calendar/rotate", data={"clinician_id": clinician.id}, follow_redirects=True)
     assert response.status_code == 200 and "New feed link for Dr Okafor" in response.get_data(as_text=True)
     assert client.post("/staff/calendar/rotate", data={"clinician_id": admin.id}).status_code == 400
     assert client.post("/staff/calendar/rotate", data={"clinician_id": "nope"}).status_code == 400
@@ -121,6 +121,20 @@ def test_admin_rotates_any_clinicians_link_and_receptionist_cannot(client, app, 
     receptionist_client = app.test_client()
     login(make_staff("receptionist"), test_client=receptionist_client)
     assert receptionist_client.post("/staff/calendar/rotate", data={"clinician_id": clinician.id}).status_code == 403
+
+
+def test_reloading_after_creating_a_feed_link_neither_replaces_it_nor_shows_it_again(db, client, make_staff,
+                                                                                   login):
+    from booking.models import FeedToken
+
+    login(make_staff("clinician"))
+    path = new_feed_link(client)
+    stored = db.session.scalars(sa.select(FeedToken.token_hash)).all()
+    reloaded = client.get("/staff/calendar").get_data(as_text=True)  # the browser's reload is this GET
+    assert "shown only once" not in reloaded and path not in reloaded
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(FeedToken.token_hash)).all() == stored
+    assert client.get(path).status_code == 200  # the link just copied still works
 
 
 def test_a_clinician_rotates_only_their_own_link(db, client, make_staff, login):

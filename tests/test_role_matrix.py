@@ -173,6 +173,7 @@ POST_MATRIX = {
     "/staff/schedule/hours/settings": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/hours/weekly": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/hours/weekly/999999/delete": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/schedule/hours/weekly/999999": (LOGIN, ALLOWED, 403, ALLOWED),
 }
 # The sign-in steps (password, authenticator code, enrolment) and sign-out are open to all.
 OPEN_POSTS = {"/staff/login", "/staff/login/code", "/staff/login/enrol", "/staff/logout"}
@@ -199,6 +200,7 @@ POST_RULES = {
     "/staff/schedule/hours/settings": "/staff/schedule/hours/settings",
     "/staff/schedule/hours/weekly": "/staff/schedule/hours/weekly",
     "/staff/schedule/hours/weekly/<id:hours_id>/delete": "/staff/schedule/hours/weekly/999999/delete",
+    "/staff/schedule/hours/weekly/<id:hours_id>": "/staff/schedule/hours/weekly/999999",
 }
 
 

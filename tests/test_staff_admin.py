@@ -38,7 +38,8 @@ def test_admin_changes_a_role_and_deactivation_signs_the_person_out(app, client,
     login(receptionist, test_client=other)
     assert other.get("/staff/").status_code == 200
     login(admin)
-    response = client.post(f"/staff/admin/staff/{receptionist.id}", data={"form": "edit", "edit-role": "clinician"})
+    response = client.post(f"/staff/admin/staff/{receptionist.id}", data={
+        "form": "edit", "edit-role": "clinician", "edit-name": receptionist.name, "edit-email": receptionist.email})
     assert response.status_code == 302
     assert other.get("/staff/").status_code == 302  # deactivated (checkbox not sent) -> signed out
     from booking.extensions import db
@@ -53,7 +54,8 @@ def test_admin_changes_a_role_and_deactivation_signs_the_person_out(app, client,
 def test_admin_cannot_demote_themselves(client, make_staff, login):
     admin = make_staff("admin")
     login(admin)
-    page = client.post(f"/staff/admin/staff/{admin.id}", data={"form": "edit", "edit-role": "receptionist", "edit-active": "y"})
+    page = client.post(f"/staff/admin/staff/{admin.id}", data={"form": "edit", "edit-role": "receptionist", "edit-active": "y",
+                                                              "edit-name": admin.name, "edit-email": admin.email})
     assert "cannot remove your own admin role" in page.get_data(as_text=True)
 
 

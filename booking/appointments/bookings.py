@@ -21,14 +21,19 @@ from booking.models import Booking, BookingEvent, Intake, StaffUser
 from booking.models.appointments import UPCOMING
 from booking.models.intake import booking_allowed
 from booking.signals import booking_cancelled, booking_created, booking_moved
-from booking.timeutil import local_text
+from booking.timeutil import clock_text, local_text
 from booking.tokens import new_token, plausible_token, token_hash
 
 SENDER = "appointments"
 STATUS_LABELS = {"booked": "Booked", "arrived": "Arrived", "completed": "Completed",
                  "no_show": "No-show", "cancelled": "Cancelled"}
-# Which status a booking may move to from which (staff actions on the day).
-STATUS_CHANGES = {"arrived": ("booked",), "completed": ("booked", "arrived"), "no_show": ("booked", "arrived")}
+# Which status a booking may move to from which (staff actions on the day): a patient who
+# arrived was not a no-show, so only "booked" leads there.
+STATUS_CHANGES = {"arrived": ("booked",), "completed": ("booked", "arrived"), "no_show": ("booked",)}
+# How long before its start a booking may be marked arrived (patients come early); the other
+# statuses wait for the start itself.
+STATUS_FROM = {"arrived": timedelta(minutes=-30), "completed": timedelta(0), "no_show": timedelta(0)}
+UNDO = "undo"  # the status form's value for "undo the last status change"
 
 
 class BookingError(Exception):
@@ -50,11 +55,26 @@ class NotBookable(BookingError):
 
 
 class SlotTaken(BookingError):
-    """Someone else holds that time; `alternatives` are the nearest free Slots."""
+    """Someone else holds that time; `alternatives` are the nearest free Slots.
 
-    def __init__(self, alternatives=()):
-        super().__init__("That time was just taken. Please choose another time.")
+    `message` says what holds it for staff (see taken_message); patients, who chose among
+    the free times, are told it was just taken (as when the database refuses a booking made
+    at the same moment).
+    """
+
+    def __init__(self, alternatives=(), message=None):
+        super().__init__(message or "That time was just taken. Please choose another time.")
         self.alternatives = list(alternatives)
+
+
+def taken_message(slot, busy, zone, ignore_booking_id=None):
+    """What holds `slot`: "already booked by another patient" at the same start, else the overlapped one."""
+    held = sorted(start for start, until, booking_id in busy
+                  if booking_id != ignore_booking_id and start < slot.busy_until and slot.starts_at < until)
+    if held and held[0] == slot.starts_at:
+        return "That time is already booked by another patient. Please choose another time."
+    return (f"That time overlaps the {clock_text(held[0], zone)} consultation. Please choose another time."
+            if held else None)
 
 
 class AlreadyBooked(BookingError):
@@ -219,9 +239,17 @@ def check_clinician_time(session, ctx, clinician_id, starts_at, *, staff=False, 
                 raise NotBookable("The clinic is closed that day" + (f" ({note})" if note else "") + ".")
             if kind == "blocked" and start <= starts_at < end:
                 raise NotBookable("That time is blocked in the clinician's schedule.")
-        raise NotBookable(f"That is not one of {plan.name}'s consultation times. Please choose a listed time.")
+        if not staff:  # patients only ever pick listed times: one outside them was tampered with
+            raise NotBookable(f"That is not one of {plan.name}'s consultation times. Please choose a listed time.")
+        nearest = _alternatives(session, ctx, starts_at, [clinician_id], staff, ignore_booking_id)
+        refusal = NotBookable(f"{clock_text(starts_at, ctx.zone)} is not one of {plan.name}'s start times; " + (
+            "the nearest are " + ", ".join(clock_text(s.starts_at, ctx.zone) for s in nearest) + "."
+            if nearest else "there is no free time near it."))
+        refusal.alternatives = nearest
+        raise refusal
     if overlaps_busy(slot, plan.busy, ignore_booking_id):
-        raise SlotTaken(_alternatives(session, ctx, starts_at, [clinician_id], staff, ignore_booking_id))
+        raise SlotTaken(_alternatives(session, ctx, starts_at, [clinician_id], staff, ignore_booking_id),
+                        taken_message(slot, plan.busy, ctx.zone, ignore_booking_id) if staff else None)
     return slot
 
 
@@ -340,13 +368,58 @@ def patient_may_reschedule(session, booking):
 
 
 def status_changes(booking, ctx):
-    """The statuses staff may give `booking` now, in the order the buttons show them.
+    """The status actions staff may take on `booking` now, in the order the buttons show them.
 
+    The statuses it may be given (arrived from 30 minutes before the start, completed and
+    no-show from the start), then UNDO while the last status change can still be undone.
     The one place the rule lives: set_status and the day list's buttons both ask it.
     """
-    if clinic_day(booking.starts_at, ctx.zone) > clinic_day(ctx.now, ctx.zone):
-        return ()
-    return tuple(status for status, sources in STATUS_CHANGES.items() if booking.status in sources)
+    allowed = tuple(status for status, sources in STATUS_CHANGES.items()
+                    if booking.status in sources and ctx.now >= booking.starts_at + STATUS_FROM[status])
+    return allowed + ((UNDO,) if undo_target(booking, ctx) is not None else ())
+
+
+def _status_stack(booking):
+    """The status events still in force, oldest first: each "undone" event cancels the latest one."""
+    stack = []
+    for event in sorted(booking.events, key=lambda e: (e.at, e.id or 0)):
+        if event.kind in STATUS_CHANGES:
+            stack.append(event)
+        elif event.kind == "undone" and stack:
+            stack.pop()
+    return stack
+
+
+def undo_target(booking, ctx):
+    """The status an undo would restore to `booking`, or None if there is nothing to undo today.
+
+    Only a status given on the clinic's current day can be undone (a correction made while the
+    day is fresh, not a rewrite of old records); a cancellation is not a status to undo.
+    """
+    if booking.status not in STATUS_CHANGES:
+        return None
+    stack = _status_stack(booking)
+    if not stack or stack[-1].kind != booking.status:
+        return None
+    if clinic_day(stack[-1].at, ctx.zone) != clinic_day(ctx.now, ctx.zone):
+        return None
+    return stack[-2].kind if len(stack) > 1 else "booked"
+
+
+def _status_refusal(booking, status, ctx):
+    """Why `booking` cannot be given `status` now, in words for the front desk."""
+    if status == UNDO:
+        if booking.status not in STATUS_CHANGES:
+            return f"A booking marked {STATUS_LABELS[booking.status].lower()} has no status change to undo."
+        return "A status can only be undone on the day it was given."
+    if booking.status not in STATUS_CHANGES[status]:
+        if status == "no_show" and booking.status == "arrived":
+            return "The patient has arrived, so the booking cannot be marked no-show."
+        return (f"A booking marked {STATUS_LABELS[booking.status].lower()} cannot be marked "
+                f"{STATUS_LABELS[status].lower()}.")
+    if status == "arrived":
+        return "A booking can be marked arrived from 30 minutes before its start."
+    return f"A booking can be marked {STATUS_LABELS[status].lower()} once its start time has come."
 
 
 class PatientActions(NamedTuple):
@@ -445,16 +518,23 @@ def cancel_booking(session, ctx, booking, *, reason=None, actor=None):
 
 
 def set_status(session, ctx, booking, status, *, actor):
-    """Mark a booking arrived, completed or no-show (staff, on or after its day). Raises NotAllowed."""
-    if status not in STATUS_CHANGES:
+    """Mark a booking arrived, completed or no-show, or UNDO its last status change (staff).
+
+    The change is written to the booking's history. Raises NotAllowed with the reason.
+    """
+    if status != UNDO and status not in STATUS_CHANGES:
         raise NotAllowed("That is not a status a booking can be given.")
     if status not in status_changes(booking, ctx):
-        if booking.status in STATUS_CHANGES[status]:
-            raise NotAllowed("That appointment is on a later day; it can be marked on the day.")
-        raise NotAllowed(f"A booking marked {STATUS_LABELS[booking.status].lower()} cannot be marked "
-                         f"{STATUS_LABELS[status].lower()}.")
+        raise NotAllowed(_status_refusal(booking, status, ctx))
+    if status == UNDO:
+        previous, status = booking.status, undo_target(booking, ctx)
+        kind, detail = "undone", f"{STATUS_LABELS[previous].lower()} undone; back to {STATUS_LABELS[status].lower()}"
+    else:
+        kind, detail = status, None
     booking.status = status
     booking.updated_at = ctx.now
-    session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind=status, actor_id=getattr(actor, "id", None)))
+    session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind=kind, actor_id=getattr(actor, "id", None),
+                             detail=detail))
     session.flush()
+    session.expire(booking, ["events"])  # the next status_changes reads the new history
     return booking

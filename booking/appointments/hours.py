@@ -1,6 +1,7 @@
 """Editing clinicians' booking profiles, weekly hours and exceptions. Free of Flask."""
 
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -48,9 +49,8 @@ def save_profile(session, clinician_id, *, accepts_bookings, consultation_minute
     return profile
 
 
-def add_weekly_hours(session, clinician_id, weekday, start, end):
-    """Add an interval to a clinician's week; refuses overlaps with the same day's intervals."""
-    clinician_or_error(session, clinician_id)
+def _check_interval(session, clinician_id, weekday, start, end, ignore_id=None):
+    """Raise HoursError unless start-end is a valid interval not overlapping that day's others."""
     if weekday not in range(7):
         raise HoursError("Choose a day of the week.")
     if start is None or end is None:
@@ -58,9 +58,26 @@ def add_weekly_hours(session, clinician_id, weekday, start, end):
     if start >= end:
         raise HoursError("The end time must be after the start time.")
     for row in session.scalars(sa.select(OpeningHours).where(OpeningHours.clinician_id == clinician_id,
-                                                             OpeningHours.weekday == weekday)):
+                                                             OpeningHours.weekday == weekday,
+                                                             OpeningHours.id != ignore_id)):
         if row.start_time < end and start < row.end_time:
             raise HoursError(f"That overlaps {WEEKDAYS[weekday]} {row.start_time:%H:%M}–{row.end_time:%H:%M}.")
+
+
+def change_weekly_hours(session, hours_id, start, end):
+    """Change one weekly interval's times in place (bookings already made stay). Raises HoursError."""
+    row = session.get(OpeningHours, hours_id)
+    if row is None:
+        raise HoursError("Those hours no longer exist.")
+    _check_interval(session, row.clinician_id, row.weekday, start, end, ignore_id=row.id)
+    row.start_time, row.end_time = start, end
+    return row
+
+
+def add_weekly_hours(session, clinician_id, weekday, start, end):
+    """Add an interval to a clinician's week; refuses overlaps with the same day's intervals."""
+    clinician_or_error(session, clinician_id)
+    _check_interval(session, clinician_id, weekday, start, end)
     row = OpeningHours(clinician_id=clinician_id, weekday=weekday, start_time=start, end_time=end)
     session.add(row)
     return row
@@ -92,8 +109,8 @@ def exception_range(zone, first_day, first_time, last_day, last_time):
 def add_exception(session, *, clinician_id, kind, starts_at, ends_at, note, actor):
     """Add a closed day, blocked period or extra hours (clinician_id None: whole clinic).
 
-    Returns (exception, number of active bookings inside it): bookings are never cancelled
-    automatically, so staff can contact those patients.
+    Returns (exception, the active bookings inside it in time order): bookings are never
+    cancelled automatically, so staff can contact those patients.
     """
     if kind not in EXCEPTION_KINDS:
         raise HoursError("Choose closed, blocked or extra hours.")
@@ -107,14 +124,21 @@ def add_exception(session, *, clinician_id, kind, starts_at, ends_at, note, acto
     row = ScheduleException(clinician_id=clinician_id, kind=kind, starts_at=starts_at, ends_at=ends_at,
                             note=note, created_by_id=getattr(actor, "id", None))
     session.add(row)
-    affected = 0
+    affected = []
     if kind != "extra":
-        query = sa.select(sa.func.count()).select_from(Booking).where(
-            Booking.active, Booking.starts_at < ends_at, Booking.ends_at > starts_at)
+        query = sa.select(Booking).where(Booking.active, Booking.starts_at < ends_at, Booking.ends_at > starts_at)
         if clinician_id is not None:
             query = query.where(Booking.clinician_id == clinician_id)
-        affected = session.scalar(query)
+        affected = session.scalars(query.order_by(Booking.starts_at)).all()
     return row, affected
+
+
+def whole_days(row, zone):
+    """(first day, last day) in the clinic's zone if the exception covers whole days, else None."""
+    start, end = row.starts_at.astimezone(ZoneInfo(zone)), row.ends_at.astimezone(ZoneInfo(zone))
+    if start.time() != time(0) or end.time() != time(0):
+        return None
+    return start.date(), end.date() - timedelta(days=1)
 
 
 def remove_exception(session, exception_id):

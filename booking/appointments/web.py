@@ -86,6 +86,7 @@ def init_filters(state):
     state.app.add_template_filter(slot_value, "slot_value")
     # Templates ask the rules module, never re-derive a rule.
     state.app.add_template_global(staff_status_changes, "status_changes")
+    state.app.add_template_global(status_action_label, "status_action_label")
     state.app.add_template_global(patient_actions, "patient_actions")
     state.app.add_template_global(bookings.may_change, "may_change")
 
@@ -95,6 +96,13 @@ def staff_status_changes(booking):
     # Only now and the zone matter here: not reading the clinic's rules keeps the day list one query.
     return bookings.status_changes(booking, Context(now=utcnow(), zone=current_app.config["CLINIC_TIMEZONE"],
                                                     rules=None))
+
+
+def status_action_label(booking, action):
+    """The words of a status button: "Mark arrived", or "Undo arrived" for bookings.UNDO."""
+    if action == bookings.UNDO:
+        return f"Undo {bookings.STATUS_LABELS[booking.status].lower()}"
+    return f"Mark {bookings.STATUS_LABELS[action].lower()}"
 
 
 def patient_actions(booking, ctx=None):

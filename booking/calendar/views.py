@@ -1,7 +1,7 @@
 """Calendar routes: a booking's .ics, the token-authenticated clinician feed, and staff pages."""
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, make_response, render_template, request
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from booking.audit import record_event, record_request_event
@@ -10,7 +10,7 @@ from booking.calendar.feed_cache import cache_for
 from booking.calendar.feeds import (FeedOptions, FeedTokenError, RangeError, clinician_feed, clinician_for_token,
                                     feed_tokens_by_clinician, issue_feed_token, parse_range, range_export)
 from booking.calendar.ical import invite_for
-from booking.crypto import cipher_for
+from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
 from booking.models import StaffUser
 from booking.outbox.receivers import absolute
@@ -104,8 +104,29 @@ def _page(*, new_link=None, new_link_for=None, export_errors=None, export_values
 @bp.get("/staff/calendar")
 @staff_only("admin", "receptionist", "clinician")
 def my_feed():
-    """Clinicians: their feed link. Admins: every clinician's link. Receptionists and admins: exports."""
-    return _page()
+    """Clinicians: their feed link. Admins: every clinician's link. Receptionists and admins: exports.
+
+    Right after "Create my feed link" it shows the new link, once: rotate redirects here.
+    """
+    return _page(**_new_link_once())
+
+
+NEW_LINK_KEY = "new_feed_link"
+
+
+def _new_link_once():
+    """The link rotate just issued (taken from the session, so a reload shows it no more), as _page arguments."""
+    sealed = session.pop(NEW_LINK_KEY, None)
+    try:
+        # Sealed with the app's key: the session cookie is signed, not secret, and the link is.
+        issued = cipher_for(current_app.config).decrypt(sealed) if isinstance(sealed, str) else None
+    except InvalidToken:
+        issued = None
+    clinician = db.session.get(StaffUser, issued["clinician_id"]) if issued else None
+    if clinician is None:
+        return {}
+    link = absolute(current_app.config, f"/calendar/feed/{issued['token']}.ics")
+    return {"new_link": {"https": link, "webcal": "webcal://" + link.split("://", 1)[1]}, "new_link_for": clinician}
 
 
 @bp.post("/staff/calendar/rotate")
@@ -125,9 +146,9 @@ def rotate():
     record_request_event(db.session, "change_settings", target_type="calendar_feed", target_id=clinician.id,
                          detail="feed link replaced")
     db.session.commit()
-    link = absolute(current_app.config, f"/calendar/feed/{token}.ics")
-    webcal = "webcal://" + link.split("://", 1)[1]
-    return _page(new_link={"https": link, "webcal": webcal}, new_link_for=clinician)
+    # Post-redirect-get: reloading the page that shows the link must not replace it again.
+    session[NEW_LINK_KEY] = cipher_for(current_app.config).encrypt({"token": token, "clinician_id": clinician.id})
+    return redirect(url_for("calendar.my_feed") + "#new-link-heading")
 
 
 @bp.get("/staff/calendar/export")

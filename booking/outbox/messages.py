@@ -9,16 +9,22 @@ from booking.timeutil import TIME_FORMAT, local_text, to_zone
 
 def describe_time(moment, clinic_zone, patient_zone=None):
     """A booking's time in the clinic's zone, with the patient's own beside it when it differs."""
-    local = to_zone(moment, clinic_zone)
     text = local_text(moment, clinic_zone)
-    if patient_zone and patient_zone != clinic_zone:
-        try:
-            theirs = to_zone(moment, patient_zone)
-        except (ValueError, KeyError, OSError):
-            return text  # an unknown zone name: the clinic's time alone is still right
-        if theirs.utcoffset() != local.utcoffset():
-            text += f" ({theirs.strftime(TIME_FORMAT)} {theirs.tzname()}, your time)"
-    return text
+    theirs = patient_time(moment, clinic_zone, patient_zone)
+    return text + (f" ({theirs}, your time)" if theirs else "")
+
+
+def patient_time(moment, clinic_zone, patient_zone):
+    """The time in the patient's own zone, or None when that reads the same as the clinic's (or is unknown)."""
+    if not patient_zone or patient_zone == clinic_zone:
+        return None
+    try:
+        theirs = to_zone(moment, patient_zone)
+    except (ValueError, KeyError, OSError):
+        return None  # an unknown zone name: the clinic's time alone is still right
+    if theirs.utcoffset() == to_zone(moment, clinic_zone).utcoffset():
+        return None
+    return f"{theirs.strftime(TIME_FORMAT)} {theirs.tzname()}"
 
 
 def _sign_off(clinic):
@@ -99,11 +105,21 @@ def intake_cleared(clinic, *, link):
     return f"You can now book your consultation at {clinic.name}", body + _sign_off(clinic)
 
 
-def staff_booking_changed(clinic, *, change, when, link):
+# A staff email's plain subject for each change (a move between clinicians is, for the new
+# clinician, a new booking, and for the previous one a booking moved away).
+STAFF_SUBJECTS = {"booked": "New booking", "moved": "Booking moved", "cancelled": "Booking cancelled",
+                  "added to your schedule": "New booking", "removed from your schedule": "Booking moved"}
+
+
+def staff_booking_changed(clinic, *, change, clinic_time, patient_time=None, clinician, link):
     """Staff: a booking was made, moved, cancelled, added to or removed from a clinician's
-    schedule (no patient details in email)."""
-    body = f"A consultation was {change}: {when}.\n\nSee the schedule for details: {link}\n"
-    return f"Booking {change}: {when}", body
+    schedule (no patient details in email). Times: the clinic's with its zone, and the
+    patient's own only when it differs, labelled as the patient's."""
+    body = f"A consultation with {clinician} was {change}.\n\nClinic time: {clinic_time}\n"
+    if patient_time:
+        body += f"The patient's time: {patient_time}\n"
+    body += f"\nSee the schedule for details: {link}\n"
+    return f"{STAFF_SUBJECTS[change]}: {clinic_time}", body
 
 
 def staff_intake(clinic, *, urgent, link):

@@ -15,6 +15,7 @@ from booking.models import OutboxMessage, StaffUser
 from booking.outbox import messages
 from booking.outbox.sender import queue_email as queue_encrypted
 from booking.patients.record import contact_of
+from booking.timeutil import local_text
 
 STAFF_SCHEDULE_PATH = "/staff/schedule"
 STAFF_INTAKES_PATH = "/staff/intakes"
@@ -62,9 +63,11 @@ def _queue_staff_booking(session, booking, *, change, now, clinician_id=None, mo
     clinician = _clinician(session, clinician_id or booking.clinician_id)
     if clinician is None or not clinician.active:
         return
-    subject, body = messages.staff_booking_changed(Clinic.from_config(config), change=change,
-                                                   when=_when(booking, config, moment) + f" with {clinician.name}",
-                                                   link=absolute(config, STAFF_SCHEDULE_PATH))
+    moment, zone = moment or booking.starts_at, config["CLINIC_TIMEZONE"]
+    subject, body = messages.staff_booking_changed(
+        Clinic.from_config(config), change=change, clinic_time=local_text(moment, zone),
+        patient_time=messages.patient_time(moment, zone, booking.patient_timezone), clinician=clinician.name,
+        link=absolute(config, STAFF_SCHEDULE_PATH))
     queue_email(session, kind="staff_booking_changed", recipient=clinician.email, subject=subject, body=body,
                 now=now, booking_id=booking.id)
 

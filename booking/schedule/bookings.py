@@ -5,8 +5,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from booking.appointments.availability import BOOKABLE, local_instant, parse_day
-from booking.appointments.bookings import (STATUS_LABELS, AlreadyBooked, BookingError, cancel_booking,
-                                           create_booking, move_booking, set_status)
+from booking.appointments.bookings import (STATUS_LABELS, UNDO, AlreadyBooked, BookingError, SlotTaken,
+                                           cancel_booking, create_booking, move_booking, set_status)
 from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm
 from booking.appointments.hours import parse_wall_time
 from booking.appointments.web import booking_context, manage_link, parse_slot
@@ -88,7 +88,7 @@ def new_booking():
     if request.method == "GET":
         prefill_time(form, request.args.get("start"), request.args.get("clinician"))
         form.patient.data = str(patient.id)
-    alternatives, error, existing = [], None, None
+    alternatives, error, existing, conflict = [], None, None, False
     if form.validate_on_submit() and (starts_at := requested_instant(form)) is not None:
         try:
             link = phone_booking_questionnaire_link(db.session, patient, role=current_user.role, config=current_app.config,
@@ -100,9 +100,11 @@ def new_booking():
             db.session.rollback()
             error, existing = ("This patient already has an upcoming consultation. A patient has one at a time: "
                                "move that booking instead."), refusal.booking
+            conflict = True
         except (BookingError, PatientError) as refusal:  # SlotTaken included: it brings the nearest free times
             db.session.rollback()
             error, alternatives = refusal.message, list(getattr(refusal, "alternatives", ()))
+            conflict = isinstance(refusal, SlotTaken)
         else:
             record_request_event(db.session, "change_booking", target_type="booking", target_id=booking.id,
                                  detail="phone booking created")
@@ -110,7 +112,7 @@ def new_booking():
             flash(f"Booked {patient_contact(patient)['name'] or 'the patient'} with {booking.clinician.name}.",
                   "success")
             return redirect(url_for("schedule.booking", booking_id=booking.id))
-    status = 409 if (alternatives or existing) else (400 if request.method == "POST" else 200)
+    status = 409 if conflict else (400 if request.method == "POST" else 200)
     return render_template("schedule/new_booking.html", form=form, error=error, alternatives=alternatives,
                            existing=existing, patient=patient, names=dict(form.clinician.choices)), status
 
@@ -120,7 +122,12 @@ def new_booking():
 def booking(booking_id):
     """A booking's details, its status history and (for reception) what can be done with it."""
     item = booking_for(booking_id)
-    return render_template("schedule/booking.html", **_booking_page(item))
+    move_form = None
+    if request.args.get("start"):  # a suggested time's link fills the Move form
+        move_form = MoveForm()
+        move_form.clinician.choices = clinician_choices()
+        prefill_time(move_form, request.args.get("start"), request.args.get("clinician") or str(item.clinician_id))
+    return render_template("schedule/booking.html", **_booking_page(item, move_form=move_form))
 
 
 def _booking_page(item, move_form=None, cancel_form=None, error=None, alternatives=()):
@@ -140,9 +147,10 @@ def _booking_page(item, move_form=None, cancel_form=None, error=None, alternativ
 @bp.post("/booking/<id:booking_id>/status")
 @staff_only(*MANAGERS)
 def booking_status(booking_id):
-    """Mark arrived, completed or no-show (from the day list or the booking page)."""
+    """Mark arrived, completed or no-show, or undo that (from the day list or the booking page)."""
     item = booking_for(booking_id, lock=True)
     form = StatusForm()
+    before = item.status
     try:
         set_status(db.session, booking_context(), item, form.status.data, actor=current_user)
     except BookingError as refusal:
@@ -150,9 +158,10 @@ def booking_status(booking_id):
         flash(refusal.message, "error")
     else:
         record_request_event(db.session, "change_booking", target_type="booking", target_id=item.id,
-                             detail=f"marked {item.status}")
+                             detail=f"status {before} to {item.status}")
         db.session.commit()
-        flash(f"{patient_contact(item.patient)['name'] or 'Booking'}: {STATUS_LABELS[item.status].lower()}.",
+        undone = " (undone)" if form.status.data == UNDO else ""
+        flash(f"{patient_contact(item.patient)['name'] or 'Booking'}: {STATUS_LABELS[item.status].lower()}{undone}.",
               "success")
     return redirect(_back(item))
 
@@ -192,7 +201,7 @@ def booking_move(booking_id):
     item = booking_for(booking_id, lock=True)
     form = MoveForm()
     form.clinician.choices = clinician_choices()
-    error, alternatives = None, []
+    error, alternatives, conflict = None, [], False
     if form.validate_on_submit() and (starts_at := requested_instant(form)) is not None:
         try:
             move_booking(db.session, booking_context(), item, starts_at=starts_at,
@@ -200,6 +209,7 @@ def booking_move(booking_id):
         except BookingError as refusal:  # SlotTaken included: it brings the nearest free times
             db.session.rollback()
             error, alternatives = refusal.message, list(refusal.alternatives)
+            conflict = isinstance(refusal, SlotTaken)
         else:
             record_request_event(db.session, "change_booking", target_type="booking", target_id=item.id,
                                  detail="moved by staff")
@@ -208,4 +218,4 @@ def booking_move(booking_id):
             return redirect(url_for("schedule.booking", booking_id=item.id))
     item = booking_for(booking_id)
     page = _booking_page(item, move_form=form, error=error, alternatives=alternatives)
-    return render_template("schedule/booking.html", **page), (409 if alternatives else 400)
+    return render_template("schedule/booking.html", **page), (409 if conflict else 400)

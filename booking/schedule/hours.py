@@ -5,15 +5,17 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 
 from booking.appointments.availability import parse_day
-from booking.appointments.hours import (WEEKDAYS, HoursError, add_exception, add_weekly_hours, exception_range,
-                                        parse_wall_time, remove_exception, remove_weekly_hours, save_profile)
+from booking.appointments.hours import (WEEKDAYS, HoursError, add_exception, add_weekly_hours, change_weekly_hours,
+                                        exception_range, parse_wall_time, remove_exception, remove_weekly_hours,
+                                        save_profile, whole_days)
 from booking.appointments.settings import LIMITS, SettingsError, current_settings, save_settings
 from booking.audit import record_request_event
 from booking.extensions import db
 from booking.models import ClinicianProfile, OpeningHours, ScheduleException, StaffUser
 from booking.schedule import bp
 from booking.staff.access import staff_only
-from booking.timeutil import utcnow
+from booking.templating import patient_contact
+from booking.timeutil import local_text, utcnow
 
 MANAGERS = ("admin", "receptionist")
 
@@ -24,10 +26,13 @@ def _int(name, default=None):
     return int(value) if value.isdigit() and len(value) < 7 else default
 
 
-def _done(message, clinician_id, detail):
-    """Audit, commit, say so and go back to the hours page."""
-    record_request_event(db.session, "change_settings", target_type="schedule", target_id=clinician_id,
-                         detail=detail)
+CONFIRM_REMOVAL = "Nothing was removed: tick \"Yes, remove\" beside the Remove button to confirm."
+
+
+def _done(message, clinician_id, detail, clinic_wide=False):
+    """Audit (a clinic-wide change against the clinic, not a clinician), commit, say so, go back."""
+    record_request_event(db.session, "change_settings", target_type="clinic" if clinic_wide else "schedule",
+                         target_id=None if clinic_wide else clinician_id, detail=detail)
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("schedule.hours", clinician=clinician_id or ""))
@@ -66,7 +71,8 @@ def _hours_page(chosen, *, typed=None, error=None, status=200):
     return render_template("schedule/hours.html", clinicians=clinicians, clinician=clinician, profile=profile,
                            weekly=weekly, exceptions=exceptions, weekdays=WEEKDAYS,
                            settings=current_settings(db.session, current_app.config), limits=LIMITS,
-                           typed=typed or {}, error=error), status
+                           typed=typed or {}, error=error,
+                           whole_days=lambda row: whole_days(row, current_app.config["CLINIC_TIMEZONE"])), status
 
 
 @bp.post("/hours/settings")
@@ -110,12 +116,28 @@ def hours_weekly_add():
     return _done("Weekly hours added.", clinician_id, "weekly hours added")
 
 
+@bp.post("/hours/weekly/<id:hours_id>")
+@staff_only(*MANAGERS)
+def hours_weekly_edit(hours_id):
+    """Change a weekly interval's times in place."""
+    clinician_id = _int("clinician")
+    try:
+        row = change_weekly_hours(db.session, hours_id, parse_wall_time(request.form.get("start")),
+                                  parse_wall_time(request.form.get("end")))
+    except HoursError as error:
+        return _refused(error, clinician_id)
+    return _done(f"{WEEKDAYS[row.weekday]} hours changed to {row.start_time:%H:%M}–{row.end_time:%H:%M}. "
+                 "Bookings already made are kept.", clinician_id, "weekly hours changed")
+
+
 @bp.post("/hours/weekly/<id:hours_id>/delete")
 @staff_only(*MANAGERS)
 def hours_weekly_remove(hours_id):
-    """Remove a weekly interval (bookings already made stay)."""
+    """Remove a weekly interval (bookings already made stay), once the confirmation box is ticked."""
     clinician_id = _int("clinician")
     try:
+        if request.form.get("confirm") != "y":
+            raise HoursError(CONFIRM_REMOVAL)
         remove_weekly_hours(db.session, hours_id)
     except HoursError as error:
         return _refused(error, clinician_id)
@@ -139,18 +161,25 @@ def hours_exception_add():
     except HoursError as error:
         return _refused(error, clinician_id)
     if affected:
-        flash(f"{affected} active booking(s) fall in that period and were not cancelled. "
-              "Please contact those patients and move or cancel them.", "warning")
-    return _done("Exception added.", clinician_id, f"schedule exception added ({request.form.get('kind')})")
+        zone = current_app.config["CLINIC_TIMEZONE"]
+        names = "; ".join(f"{patient_contact(item.patient)['name'] or '(no name)'}, {local_text(item.starts_at, zone)}"
+                          for item in affected)
+        flash(f"These bookings fall in that period and were not cancelled: {names}. "
+              "Please contact those patients and move or cancel them (see the day's list).", "warning")
+    return _done("Exception added.", clinician_id, f"schedule exception added ({request.form.get('kind')})",
+                 clinic_wide=applies_to_all)
 
 
 @bp.post("/hours/exceptions/<id:exception_id>/delete")
 @staff_only(*MANAGERS)
 def hours_exception_remove(exception_id):
-    """Remove an exception."""
+    """Remove an exception, once the confirmation box is ticked."""
     clinician_id = _int("clinician")
     try:
-        remove_exception(db.session, exception_id)
+        if request.form.get("confirm") != "y":
+            raise HoursError(CONFIRM_REMOVAL)
+        row = remove_exception(db.session, exception_id)
     except HoursError as error:
         return _refused(error, clinician_id)
-    return _done("Exception removed.", clinician_id, "schedule exception removed")
+    return _done("Exception removed.", clinician_id, "schedule exception removed",
+                 clinic_wide=row.clinician_id is None)

@@ -93,21 +93,39 @@ def check_password_policy(password, policy=PasswordPolicy(), user_inputs=()):
         raise StaffError("That password is too easy to guess. " + (hints or "Try a few unrelated words."))
 
 
-def create_staff(session, *, email, name, role, password, policy=PasswordPolicy()):
-    """Add a staff account (caller commits). Raises StaffError for a bad or duplicate entry."""
+def _checked_identity(session, email, name, user_id=None):
+    """The normalised (email, name) for an account, or StaffError (bad name, bad or taken email)."""
     email = normalise_email(email)
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise StaffError("Give a name of 1 to 120 characters.")
+    if session.scalar(sa.select(StaffUser.id).where(StaffUser.email == email, StaffUser.id != user_id)) is not None:
+        raise StaffError("A staff account with that email already exists.")
+    return email, name
+
+
+def create_staff(session, *, email, name, role, password, policy=PasswordPolicy()):
+    """Add a staff account (caller commits). Raises StaffError for a bad or duplicate entry."""
+    email, name = _checked_identity(session, email, name)
     if role not in ROLES:
         raise StaffError(f"The role must be one of: {', '.join(ROLES)}.")
     check_password_policy(password, policy, (email, name))
-    if session.scalar(sa.select(StaffUser.id).where(StaffUser.email == email)) is not None:
-        raise StaffError("A staff account with that email already exists.")
     user = StaffUser(email=email, name=name, role=role)
     user.set_password(password)
     session.add(user)
     return user
+
+
+def correct_identity(session, user, *, email, name):
+    """An admin corrects an account's name and email; returns what changed, in words free of the values.
+
+    Raises StaffError for a bad name or a bad or taken email (nothing is changed then).
+    """
+    email, name = _checked_identity(session, email, name, user_id=user.id)
+    changes = [label for label, old, new in (("name corrected", user.name, name), ("email corrected", user.email, email))
+               if old != new]
+    user.email, user.name = email, name
+    return changes
 
 
 def end_sessions(user):

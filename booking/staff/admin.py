@@ -14,7 +14,8 @@ from booking.models import AuditEvent, StaffUser
 from booking.models.audit import AUDIT_ACTIONS
 from booking.staff import bp, web_session
 from booking.staff.access import staff_only
-from booking.staff.accounts import PasswordPolicy, StaffError, create_staff, end_sessions, reset_password
+from booking.staff.accounts import (PasswordPolicy, StaffError, correct_identity, create_staff, end_sessions,
+                                    reset_password)
 from booking.staff.forms import AuditFilterForm, ButtonForm, EditStaffForm, NewStaffForm, ResetPasswordForm
 from booking.staff.two_factor import reset_second_factor, unused_recovery_codes
 
@@ -60,11 +61,18 @@ def staff_edit(user_id):
             form.role.errors.append("You cannot remove your own admin role or deactivate yourself.")
         else:
             changes = describe_changes(user, form.role.data, form.active.data)
-            revoked = user.active and not form.active.data
-            user.role, user.active = form.role.data, form.active.data
-            if revoked:
-                end_sessions(user)  # deactivation ends every session at once
-            return _saved(user, changes or "no change", f"Saved {user.name}.", revoked=revoked)
+            try:
+                changes = ", ".join(filter(None, [changes, *correct_identity(db.session, user, email=form.email.data,
+                                                                             name=form.name.data)]))
+            except StaffError as error:
+                db.session.rollback()
+                form.email.errors.append(str(error))
+            else:
+                revoked = user.active and not form.active.data
+                user.role, user.active = form.role.data, form.active.data
+                if revoked:
+                    end_sessions(user)  # deactivation ends every session at once
+                return _saved(user, changes or "no change", f"Saved {user.name}.", revoked=revoked)
     elif submitted == "reset" and reset_form.validate_on_submit():
         try:
             reset_password(db.session, user, reset_form.password.data, PasswordPolicy.from_config(current_app.config))
@@ -83,7 +91,8 @@ def staff_edit(user_id):
     return render_template("staff/staff_edit.html", user=user, form=form, reset_form=reset_form,
                            button_form=button_form,
                            sessions=web_session.store().for_user(user.id),
-                           recovery_left=unused_recovery_codes(db.session, user))
+                           recovery_left=unused_recovery_codes(db.session, user)), \
+        (400 if form.errors or reset_form.errors else 200)
 
 
 def _saved(user, detail, message, revoked=True):

@@ -48,7 +48,8 @@ class NewStaffForm(FlaskForm):
 
     name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    # The least privilege unless the admin chooses otherwise.
+    role = SelectField("Role", choices=ROLE_CHOICES, default="receptionist")
     password = PasswordField("Initial password (at least 12 characters)",
                              validators=[DataRequired(), Length(max=256)])
     confirm = PasswordField("Repeat the password",
@@ -56,8 +57,10 @@ class NewStaffForm(FlaskForm):
 
 
 class EditStaffForm(FlaskForm):
-    """An admin changes a role or deactivates an account."""
+    """An admin corrects the name or email, changes a role or deactivates an account."""
 
+    name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     role = SelectField("Role", choices=ROLE_CHOICES)
     active = BooleanField("Account active")
 

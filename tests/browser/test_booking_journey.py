@@ -119,7 +119,7 @@ def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_br
     expect(desk.get_by_role("heading", name="Booking: Phone Caller")).to_be_visible()
     desk.goto("/staff/schedule")
     day_list = desk.get_by_role("table", name=re.compile("^Bookings on"))
-    day_list.locator("tr", has_text="Walk In Today").get_by_role("button", name=re.compile("^Arrived")).click()
+    day_list.locator("tr", has_text="Walk In Today").get_by_role("button", name=re.compile("^Mark arrived")).click()
     expect(day_list.locator("tr", has_text="Walk In Today").locator(".badge")).to_have_text("Arrived")
     save_step_screenshot(desk, "booking-4-arrived")
     with app.app_context():
