@@ -79,6 +79,7 @@ class Config:
     INTAKE_CORRECTION_ADDRESS_RATE_LIMIT = "10 per hour"  # ...and per client address
     BOOKING_ADDRESS_RATE_LIMIT = "20 per hour"  # bookings, and cancellations, per client address
     BOOKING_EMAIL_RATE_LIMIT = "6 per day"  # bookings, and cancellations, per patient email address
+    WAITLIST_OFFERS_PER_TIME = 3  # a freed time is emailed to this many waiting patients; the first to book gets it
     MANAGE_LINK_DAYS = 30  # a manage link stops working this long after the consultation or cancellation
 
     # Each server process keeps computed weeks of free times this many seconds at most (0: off).
