@@ -109,7 +109,6 @@ class Config:
     # Calendar apps poll every few minutes; this bounds token guessing and audit-log flooding.
     FEED_RATE_LIMIT = "30 per minute"
     FEED_DAYS_BACK = 30
-    FEED_DAYS_AHEAD = 180  # used when the booking feature sets no BOOKING_HORIZON_DAYS
     EXPORT_MAX_DAYS = 366
 
     # Where a clinic's own guide pages live (overriding the packaged ones of the same name).
