@@ -49,6 +49,15 @@ class NotBookable(BookingError):
     """The time is not one the clinician offers (past, notice, horizon, hours, holiday...)."""
 
 
+class BeyondHorizon(NotBookable):
+    """Staff asked for a time past the booking horizon without confirming they mean it."""
+
+    def __init__(self, days):
+        super().__init__(f"That time is beyond the booking horizon ({days} days ahead), where patients cannot "
+                         "book and the schedule is usually not final. To book it anyway, tick "
+                         "\"Yes, book beyond the horizon\" and send again.")
+
+
 class SlotTaken(BookingError):
     """Someone else holds that time; `alternatives` are the nearest free Slots."""
 
@@ -192,8 +201,11 @@ def patient_state(engine, intake_id):
     return None if row is None else PatientState(*row)
 
 
-def check_window(ctx, starts_at, *, staff=False):
-    """Raise NotBookable if `starts_at` is past, inside the minimum notice or beyond the horizon."""
+def check_window(ctx, starts_at, *, staff=False, beyond_horizon=False):
+    """Raise NotBookable if `starts_at` is past, inside the minimum notice or beyond the horizon.
+
+    Staff may book beyond the horizon only with `beyond_horizon` (they confirmed); otherwise BeyondHorizon.
+    """
     now, rules = ctx.now, ctx.rules
     if starts_at <= now:
         raise NotBookable("That time has already passed. Please choose a later time.")
@@ -201,8 +213,11 @@ def check_window(ctx, starts_at, *, staff=False):
         hours = int(rules.min_notice.total_seconds() // 3600)
         raise NotBookable(f"Online bookings need at least {hours} hours' notice. Choose a later time, "
                           "or call the clinic for anything sooner.")
-    if not staff and starts_at > now + rules.horizon:
-        raise NotBookable(f"You can book up to {rules.horizon.days} days ahead. Please choose an earlier time.")
+    if starts_at > now + rules.horizon:
+        if not staff:
+            raise NotBookable(f"You can book up to {rules.horizon.days} days ahead. Please choose an earlier time.")
+        if not beyond_horizon:
+            raise BeyondHorizon(rules.horizon.days)
 
 
 def check_clinician_time(session, ctx, clinician_id, starts_at, *, staff=False, ignore_booking_id=None):
@@ -225,13 +240,13 @@ def check_clinician_time(session, ctx, clinician_id, starts_at, *, staff=False, 
     return slot
 
 
-def check_time(session, ctx, clinician_id, starts_at, *, staff=False, ignore_booking_id=None):
+def check_time(session, ctx, clinician_id, starts_at, *, staff=False, ignore_booking_id=None, beyond_horizon=False):
     """Return the Slot at `starts_at` if `clinician_id` may be booked then, else raise.
 
     Raises NotBookable with the reason (past, notice, horizon, no bookings, closed, blocked,
     not a consultation time) or SlotTaken when another booking holds it.
     """
-    check_window(ctx, starts_at, staff=staff)
+    check_window(ctx, starts_at, staff=staff, beyond_horizon=beyond_horizon)
     return check_clinician_time(session, ctx, clinician_id, starts_at, staff=staff,
                                 ignore_booking_id=ignore_booking_id)
 
@@ -264,13 +279,14 @@ def _flush_or_refuse(session):
 
 
 def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_for, source="online",
-                   intake_id=None, actor=None, timezone=None, questionnaire_link=None):
+                   intake_id=None, actor=None, timezone=None, questionnaire_link=None, beyond_horizon=False):
     """Book `starts_at` for patient `patient_id` with `clinician_id` (None: the first clinician free then).
 
     Returns (booking, token). Sends booking_created with the absolute manage link
     (`link_for(token)`) and `questionnaire_link` (a questionnaire tied to this patient, for a
     patient who has none). Raises NotBookable, SlotTaken (session rolled back, with
-    alternatives), AlreadyBooked (an upcoming consultation exists) or Busy.
+    alternatives), AlreadyBooked (an upcoming consultation exists) or Busy. Staff need
+    `beyond_horizon` (confirmed) for a time past the horizon (BeyondHorizon otherwise).
     """
     staff = actor is not None
     if (existing := _existing(session, intake_id, patient_id)) is not None:
@@ -280,7 +296,7 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
         candidates = [s.clinician_id for s in free_slots(session, day, day, ctx.zone, now=ctx.now, rules=ctx.rules,
                                                          apply_notice=not staff) if s.starts_at == starts_at]
         if not candidates:
-            check_window(ctx, starts_at, staff=staff)
+            check_window(ctx, starts_at, staff=staff, beyond_horizon=beyond_horizon)
             offered = any(s.starts_at == starts_at for plan in load_plans(session, day, day, ctx.zone)
                           for s in candidate_slots(plan, ctx.zone, day, day))
             if not offered:
@@ -289,7 +305,7 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
         candidates = [clinician_id]
     for index, candidate in enumerate(candidates):
         try:
-            slot = check_time(session, ctx, candidate, starts_at, staff=staff)
+            slot = check_time(session, ctx, candidate, starts_at, staff=staff, beyond_horizon=beyond_horizon)
         except SlotTaken:
             if index + 1 < len(candidates):
                 continue
@@ -380,11 +396,11 @@ def _must_be_booked(booking, action):
                          f"so it cannot be {action}.")
 
 
-def move_booking(session, ctx, booking, *, starts_at, clinician_id=None, actor=None):
+def move_booking(session, ctx, booking, *, starts_at, clinician_id=None, actor=None, beyond_horizon=False):
     """Move `booking` to a free time in one step (old time released, new one taken, or nothing changes).
 
     `clinician_id` moves it to another clinician too. Staff (`actor` given) may ignore notice,
-    horizon and cut-off.
+    cut-off, and the horizon once they confirm (`beyond_horizon`).
     Sends booking_moved. Raises NotAllowed, NotBookable, SlotTaken (session rolled back) or Busy.
     """
     staff = actor is not None
@@ -396,7 +412,8 @@ def move_booking(session, ctx, booking, *, starts_at, clinician_id=None, actor=N
     clinician_id = clinician_id or booking.clinician_id
     if clinician_id == booking.clinician_id and starts_at == booking.starts_at:
         raise NotAllowed("The booking is already at that time.")
-    slot = check_time(session, ctx, clinician_id, starts_at, staff=staff, ignore_booking_id=booking.id)
+    slot = check_time(session, ctx, clinician_id, starts_at, staff=staff, ignore_booking_id=booking.id,
+                      beyond_horizon=beyond_horizon)
     previous, previous_clinician_id = booking.starts_at, booking.clinician_id
     booking.clinician_id = clinician_id
     booking.starts_at, booking.ends_at, booking.busy_until = slot.starts_at, slot.ends_at, slot.busy_until

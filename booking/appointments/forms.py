@@ -1,7 +1,7 @@
 """Booking forms (patient and staff). Lengths are bounded so overlong input is a message."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from booking.input_check import one_line
@@ -39,7 +39,13 @@ class CancelForm(FlaskForm):
     reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=300)])
 
 
-class PhoneBookingForm(FlaskForm):
+class BeyondHorizonMixin:
+    """The confirmation staff give to book past the booking horizon (shown once they are told)."""
+
+    beyond_horizon = BooleanField("Yes, book beyond the horizon")
+
+
+class PhoneBookingForm(BeyondHorizonMixin, FlaskForm):
     """Staff book a patient who called (the patient was found or created first)."""
 
     patient = HiddenField()
@@ -49,7 +55,7 @@ class PhoneBookingForm(FlaskForm):
                                                                           Length(max=5)])
 
 
-class MoveForm(FlaskForm):
+class MoveForm(BeyondHorizonMixin, FlaskForm):
     """Staff move a booking to another clinician, date or time."""
 
     clinician = SelectField("Clinician", coerce=str)

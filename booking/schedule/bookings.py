@@ -5,7 +5,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from booking.appointments.availability import BOOKABLE, local_instant, parse_day
-from booking.appointments.bookings import (STATUS_LABELS, AlreadyBooked, BookingError, cancel_booking,
+from booking.appointments.bookings import (STATUS_LABELS, AlreadyBooked, BeyondHorizon, BookingError, cancel_booking,
                                            create_booking, move_booking, set_status)
 from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm
 from booking.appointments.hours import parse_wall_time
@@ -89,13 +89,15 @@ def new_booking():
         prefill_time(form, request.args.get("start"), request.args.get("clinician"))
         form.patient.data = str(patient.id)
     alternatives, error, existing = [], None, None
+    confirm_horizon = form.beyond_horizon.data  # once asked, the box stays on the page
     if form.validate_on_submit() and (starts_at := requested_instant(form)) is not None:
         try:
             link = phone_booking_questionnaire_link(db.session, patient, role=current_user.role, config=current_app.config,
                                                     now=utcnow())
             booking, _token = create_booking(db.session, booking_context(), clinician_id=int(form.clinician.data),
                                              starts_at=starts_at, patient_id=patient.id, link_for=manage_link,
-                                             source="phone", actor=current_user, questionnaire_link=link)
+                                             source="phone", actor=current_user, questionnaire_link=link,
+                                             beyond_horizon=form.beyond_horizon.data)
         except AlreadyBooked as refusal:
             db.session.rollback()
             error, existing = ("This patient already has an upcoming consultation. A patient has one at a time: "
@@ -103,6 +105,7 @@ def new_booking():
         except (BookingError, PatientError) as refusal:  # SlotTaken included: it brings the nearest free times
             db.session.rollback()
             error, alternatives = refusal.message, list(getattr(refusal, "alternatives", ()))
+            confirm_horizon = confirm_horizon or isinstance(refusal, BeyondHorizon)
         else:
             record_request_event(db.session, "change_booking", target_type="booking", target_id=booking.id,
                                  detail="phone booking created")
@@ -112,7 +115,8 @@ def new_booking():
             return redirect(url_for("schedule.booking", booking_id=booking.id))
     status = 409 if (alternatives or existing) else (400 if request.method == "POST" else 200)
     return render_template("schedule/new_booking.html", form=form, error=error, alternatives=alternatives,
-                           existing=existing, patient=patient, names=dict(form.clinician.choices)), status
+                           existing=existing, patient=patient, names=dict(form.clinician.choices),
+                           confirm_horizon=confirm_horizon), status
 
 
 @bp.get("/booking/<id:booking_id>")
@@ -193,13 +197,16 @@ def booking_move(booking_id):
     form = MoveForm()
     form.clinician.choices = clinician_choices()
     error, alternatives = None, []
+    confirm_horizon = form.beyond_horizon.data
     if form.validate_on_submit() and (starts_at := requested_instant(form)) is not None:
         try:
             move_booking(db.session, booking_context(), item, starts_at=starts_at,
-                         clinician_id=int(form.clinician.data), actor=current_user)
+                         clinician_id=int(form.clinician.data), actor=current_user,
+                         beyond_horizon=form.beyond_horizon.data)
         except BookingError as refusal:  # SlotTaken included: it brings the nearest free times
             db.session.rollback()
             error, alternatives = refusal.message, list(refusal.alternatives)
+            confirm_horizon = confirm_horizon or isinstance(refusal, BeyondHorizon)
         else:
             record_request_event(db.session, "change_booking", target_type="booking", target_id=item.id,
                                  detail="moved by staff")
@@ -208,4 +215,5 @@ def booking_move(booking_id):
             return redirect(url_for("schedule.booking", booking_id=item.id))
     item = booking_for(booking_id)
     page = _booking_page(item, move_form=form, error=error, alternatives=alternatives)
+    page["confirm_horizon"] = confirm_horizon
     return render_template("schedule/booking.html", **page), (409 if alternatives else 400)

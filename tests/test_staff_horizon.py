@@ -1,0 +1,62 @@
+"""Staff book or move past the booking horizon only after confirming, and keep what they typed meanwhile."""
+
+from datetime import time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.appointments.availability import clinic_day, local_instant
+from booking.models import Booking
+from booking.timeutil import utcnow
+from tests.booking_factories import ZONE, add_booking, add_clinician
+from tests.patient_factories import make_patient
+
+EVERY_DAY = {day: [(time(8), time(19))] for day in range(7)}
+BOX = "Yes, book beyond the horizon"
+
+
+@pytest.fixture
+def desk(db, make_staff, login):
+    """A clinician working every day, a patient, a signed-in receptionist, and a day 90 days ahead."""
+    clinician = add_clinician(db.session, hours=EVERY_DAY)
+    patient = make_patient(db.session, name="Hal Horizon", email="hal@patient.example")
+    db.session.commit()
+    login(make_staff("receptionist"))
+    far_day = clinic_day(utcnow(), ZONE) + timedelta(days=90)  # the default horizon is 60 days
+    return {"clinician": clinician, "patient": patient.id, "far_day": far_day}
+
+
+def booked(db):
+    db.session.expire_all()
+    return db.session.scalars(sa.select(Booking).where(Booking.active)).all()
+
+
+def test_a_phone_booking_past_the_horizon_asks_first_then_books(client, db, desk):
+    typed = {"patient": str(desk["patient"]), "clinician": str(desk["clinician"]),
+             "date": desk["far_day"].isoformat(), "time": "10:00"}
+    refused = client.post("/staff/schedule/book", data=typed)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "beyond the booking horizon (60 days ahead)" in page
+    assert BOX in page and f'value="{desk["far_day"].isoformat()}"' in page  # the date typed stays
+    assert booked(db) == []
+    confirmed = client.post("/staff/schedule/book", data={**typed, "beyond_horizon": "y"})
+    assert confirmed.status_code == 302
+    [booking] = booked(db)
+    assert booking.starts_at == local_instant(desk["far_day"], time(10), ZONE)
+
+
+def test_the_confirmation_box_is_not_offered_within_the_horizon(client, db, desk):
+    page = client.get(f"/staff/schedule/book?patient={desk['patient']}").get_data(as_text=True)
+    assert BOX not in page
+
+
+def test_a_move_past_the_horizon_asks_first_then_moves(client, db, desk):
+    soon = local_instant(clinic_day(utcnow(), ZONE) + timedelta(days=3), time(10), ZONE)
+    booking_id, _token = add_booking(db.session, desk["clinician"], soon, patient_id=desk["patient"])
+    typed = {"clinician": str(desk["clinician"]), "date": desk["far_day"].isoformat(), "time": "11:00"}
+    refused = client.post(f"/staff/schedule/booking/{booking_id}/move", data=typed)
+    assert refused.status_code == 400 and BOX in refused.get_data(as_text=True)
+    assert booked(db)[0].starts_at == soon
+    moved = client.post(f"/staff/schedule/booking/{booking_id}/move", data={**typed, "beyond_horizon": "y"})
+    assert moved.status_code == 302
+    assert booked(db)[0].starts_at == local_instant(desk["far_day"], time(11), ZONE)
