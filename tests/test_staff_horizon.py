@@ -1,5 +1,6 @@
 """Staff book or move past the booking horizon only after confirming, and keep what they typed meanwhile."""
 
+import re
 from datetime import time, timedelta
 
 import pytest
@@ -60,3 +61,16 @@ def test_a_move_past_the_horizon_asks_first_then_moves(client, db, desk):
     moved = client.post(f"/staff/schedule/booking/{booking_id}/move", data={**typed, "beyond_horizon": "y"})
     assert moved.status_code == 302
     assert booked(db)[0].starts_at == local_instant(desk["far_day"], time(11), ZONE)
+
+
+def test_date_and_time_are_native_inputs_that_still_take_typed_text(client, db, desk):
+    page = client.get(f"/staff/schedule/book?patient={desk['patient']}").get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="date"[^>]*type="date"', page)
+    assert re.search(r'<input[^>]*name="time"[^>]*type="time"', page)
+    # A browser without pickers sends what was typed: "9:30" (no leading zero) still books.
+    day = clinic_day(utcnow(), ZONE) + timedelta(days=3)
+    response = client.post("/staff/schedule/book", data={"patient": str(desk["patient"]),
+                                                         "clinician": str(desk["clinician"]),
+                                                         "date": day.isoformat(), "time": "9:30"})
+    assert response.status_code == 302
+    assert booked(db)[0].starts_at == local_instant(day, time(9, 30), ZONE)

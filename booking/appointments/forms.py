@@ -50,18 +50,21 @@ class PhoneBookingForm(BeyondHorizonMixin, FlaskForm):
 
     patient = HiddenField()
     clinician = SelectField("Clinician", coerce=str)
-    date = StringField("Date (YYYY-MM-DD)", validators=[DataRequired("Enter the date."), Length(max=10)])
+    # Native pickers (type=date/time); the server still reads typed text, for browsers without them.
+    date = StringField("Date (YYYY-MM-DD)", validators=[DataRequired("Enter the date."), Length(max=10)],
+                       render_kw={"type": "date"})
     time = StringField("Time (HH:MM, 24-hour, clinic time)", validators=[DataRequired("Enter the time."),
-                                                                          Length(max=5)])
+                                                                          Length(max=5)], render_kw={"type": "time"})
 
 
 class MoveForm(BeyondHorizonMixin, FlaskForm):
     """Staff move a booking to another clinician, date or time."""
 
     clinician = SelectField("Clinician", coerce=str)
-    date = StringField("New date (YYYY-MM-DD)", validators=[DataRequired("Enter the date."), Length(max=10)])
+    date = StringField("New date (YYYY-MM-DD)", validators=[DataRequired("Enter the date."), Length(max=10)],
+                       render_kw={"type": "date"})
     time = StringField("New time (HH:MM, 24-hour, clinic time)", validators=[DataRequired("Enter the time."),
-                                                                              Length(max=5)])
+                                                                              Length(max=5)], render_kw={"type": "time"})
 
 
 class StatusForm(FlaskForm):
