@@ -48,6 +48,8 @@ class BeyondHorizonMixin:
 class PhoneBookingForm(BeyondHorizonMixin, FlaskForm):
     """Staff book a patient who called (the patient was found or created first)."""
 
+    off_grid_reason = StringField("Reason to book off the grid (optional; no health details)",
+                                  validators=[Optional(), Length(max=120), one_line])
     patient = HiddenField()
     clinician = SelectField("Clinician", coerce=str)
     # Native pickers (type=date/time); the server still reads typed text, for browsers without them.
@@ -55,6 +57,13 @@ class PhoneBookingForm(BeyondHorizonMixin, FlaskForm):
                        render_kw={"type": "date"})
     time = StringField("Time (HH:MM, 24-hour, clinic time)", validators=[DataRequired("Enter the time."),
                                                                           Length(max=5)], render_kw={"type": "time"})
+
+
+class WalkInForm(FlaskForm):
+    """"Book now": the patient at the desk takes the current or next free time today."""
+
+    patient = HiddenField()
+    clinician = SelectField("Clinician", coerce=str)
 
 
 class MoveForm(BeyondHorizonMixin, FlaskForm):

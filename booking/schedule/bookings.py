@@ -7,7 +7,8 @@ from flask_login import current_user
 from booking.appointments.availability import BOOKABLE, local_instant, parse_day
 from booking.appointments.bookings import (STATUS_LABELS, AlreadyBooked, BeyondHorizon, BookingError, cancel_booking,
                                            create_booking, move_booking, set_status)
-from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm
+from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm, WalkInForm
+from booking.appointments.walk_ins import walk_in_slot
 from booking.appointments.hours import parse_wall_time
 from booking.appointments.web import booking_context, manage_link, parse_slot
 from booking.audit import record_request_event
@@ -22,6 +23,7 @@ from booking.templating import patient_contact
 from booking.timeutil import to_zone, utcnow
 
 MANAGERS = ("admin", "receptionist")
+WALK_IN = "walk-in"  # the walk-in form's field prefix: its fields share the page with the phone booking's
 
 
 def clinician_choices():
@@ -97,7 +99,8 @@ def new_booking():
             booking, _token = create_booking(db.session, booking_context(), clinician_id=int(form.clinician.data),
                                              starts_at=starts_at, patient_id=patient.id, link_for=manage_link,
                                              source="phone", actor=current_user, questionnaire_link=link,
-                                             beyond_horizon=form.beyond_horizon.data)
+                                             beyond_horizon=form.beyond_horizon.data,
+                                             off_grid_reason=form.off_grid_reason.data)
         except AlreadyBooked as refusal:
             db.session.rollback()
             error, existing = ("This patient already has an upcoming consultation. A patient has one at a time: "
@@ -116,7 +119,46 @@ def new_booking():
     status = 409 if (alternatives or existing) else (400 if request.method == "POST" else 200)
     return render_template("schedule/new_booking.html", form=form, error=error, alternatives=alternatives,
                            existing=existing, patient=patient, names=dict(form.clinician.choices),
-                           confirm_horizon=confirm_horizon), status
+                           confirm_horizon=confirm_horizon, walk_in=walk_in_form(patient)), status
+
+
+def walk_in_form(patient):
+    """The "Book now" form for `patient`, with any clinician or one of them."""
+    form = WalkInForm(formdata=None, patient=str(patient.id), prefix=WALK_IN)
+    form.clinician.choices = [("any", "Whoever is free first")] + clinician_choices()
+    return form
+
+
+@bp.post("/book/now")
+@staff_only("admin", "receptionist", "clinician")
+def book_now():
+    """A walk-in: book the patient into the time running now, or the next free one today."""
+    patient = chosen_patient(request.form.get(f"{WALK_IN}-patient"))
+    if patient is None:
+        abort(400, "Choose the patient first.")
+    form = WalkInForm(prefix=WALK_IN)
+    form.clinician.choices = [("any", "Whoever is free first")] + clinician_choices()
+    if not form.validate_on_submit():
+        abort(400, "Choose a clinician from the list.")
+    ctx = booking_context()
+    clinician_id = None if form.clinician.data == "any" else int(form.clinician.data)
+    try:
+        slot = walk_in_slot(db.session, ctx, clinician_id)
+        link = phone_booking_questionnaire_link(db.session, patient, role=current_user.role,
+                                                config=current_app.config, now=ctx.now)
+        booking, _token = create_booking(db.session, ctx, clinician_id=slot.clinician_id, starts_at=slot.starts_at,
+                                         patient_id=patient.id, link_for=manage_link, source="phone",
+                                         actor=current_user, questionnaire_link=link, walk_in=True)
+    except (BookingError, PatientError) as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return redirect(url_for("schedule.new_booking", patient=patient.id))
+    record_request_event(db.session, "change_booking", target_type="booking", target_id=booking.id,
+                         detail="walk-in booked")
+    db.session.commit()
+    flash(f"Booked {patient_contact(patient)['name'] or 'the patient'} now, with {booking.clinician.name}.",
+          "success")
+    return redirect(url_for("schedule.booking", booking_id=booking.id))
 
 
 @bp.get("/booking/<id:booking_id>")

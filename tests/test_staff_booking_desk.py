@@ -1,4 +1,4 @@
-"""Staff book or move past the booking horizon only after confirming, and keep what they typed meanwhile."""
+"""Staff at the desk: past the horizon only after confirming, native date and time inputs, walk-ins, off-grid times."""
 
 import re
 from datetime import time, timedelta
@@ -74,3 +74,48 @@ def test_date_and_time_are_native_inputs_that_still_take_typed_text(client, db, 
                                                          "date": day.isoformat(), "time": "9:30"})
     assert response.status_code == 302
     assert booked(db)[0].starts_at == local_instant(day, time(9, 30), ZONE)
+
+
+@pytest.fixture
+def at_10_12(monkeypatch):
+    """The request's clock at 10:12 clinic time tomorrow: the 10:00 consultation has started."""
+    from booking.appointments import web
+    now = local_instant(clinic_day(utcnow(), ZONE) + timedelta(days=1), time(10, 12), ZONE)
+    monkeypatch.setattr(web, "utcnow", lambda: now)
+    return now
+
+
+def test_book_now_takes_the_time_that_has_started_when_it_is_free(client, db, desk, at_10_12):
+    response = client.post("/staff/schedule/book/now", data={"walk-in-patient": str(desk["patient"]),
+                                                            "walk-in-clinician": "any"})
+    assert response.status_code == 302 and "/staff/schedule/booking/" in response.location
+    [booking] = booked(db)
+    assert booking.starts_at == at_10_12 - timedelta(minutes=12)  # the 10:00 that started 12 minutes ago
+    assert "walk-in" in booking.events[0].detail
+
+
+def test_book_now_skips_a_running_time_that_is_taken(client, db, desk, at_10_12):
+    first = client.post("/staff/schedule/book/now", data={"walk-in-patient": str(desk["patient"]),
+                                                         "walk-in-clinician": str(desk["clinician"])})
+    assert first.status_code == 302
+    other = make_patient(db.session, name="Ivy Next", email="ivy@patient.example")
+    db.session.commit()
+    client.post("/staff/schedule/book/now", data={"walk-in-patient": str(other.id),
+                                                  "walk-in-clinician": str(desk["clinician"])})
+    starts = sorted(booking.starts_at for booking in booked(db))
+    assert starts == [at_10_12 - timedelta(minutes=12), at_10_12 + timedelta(minutes=18)]
+
+
+def test_an_off_grid_time_needs_a_stated_reason(client, db, desk):
+    day = clinic_day(utcnow(), ZONE) + timedelta(days=3)
+    typed = {"patient": str(desk["patient"]), "clinician": str(desk["clinician"]), "date": day.isoformat(),
+             "time": "10:10"}
+    refused = client.post("/staff/schedule/book", data=typed)
+    assert refused.status_code == 400 and "give a reason to book it anyway" in refused.get_data(as_text=True)
+    assert booked(db) == []
+    accepted = client.post("/staff/schedule/book", data={**typed, "off_grid_reason": "fitted in between"})
+    assert accepted.status_code == 302
+    [booking] = booked(db)
+    assert booking.starts_at == local_instant(day, time(10, 10), ZONE)
+    assert booking.ends_at - booking.starts_at == timedelta(minutes=30)
+    assert "off the grid: fitted in between" in booking.events[0].detail
