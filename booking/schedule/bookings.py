@@ -110,12 +110,7 @@ def new_booking():
             error, alternatives = refusal.message, list(getattr(refusal, "alternatives", ()))
             confirm_horizon = confirm_horizon or isinstance(refusal, BeyondHorizon)
         else:
-            record_request_event(db.session, "change_booking", target_type="booking", target_id=booking.id,
-                                 detail="phone booking created")
-            db.session.commit()
-            flash(f"Booked {patient_contact(patient)['name'] or 'the patient'} with {booking.clinician.name}.",
-                  "success")
-            return redirect(url_for("schedule.booking", booking_id=booking.id))
+            return _booked(booking, patient, "phone booking created", "with")
     status = 409 if (alternatives or existing) else (400 if request.method == "POST" else 200)
     return render_template("schedule/new_booking.html", form=form, error=error, alternatives=alternatives,
                            existing=existing, patient=patient, names=dict(form.clinician.choices),
@@ -153,11 +148,14 @@ def book_now():
         db.session.rollback()
         flash(refusal.message, "error")
         return redirect(url_for("schedule.new_booking", patient=patient.id))
-    record_request_event(db.session, "change_booking", target_type="booking", target_id=booking.id,
-                         detail="walk-in booked")
+    return _booked(booking, patient, "walk-in booked", "now, with")
+
+
+def _booked(booking, patient, detail, words):
+    """Audit and commit a new staff booking, say so, and open its page."""
+    record_request_event(db.session, "change_booking", target_type="booking", target_id=booking.id, detail=detail)
     db.session.commit()
-    flash(f"Booked {patient_contact(patient)['name'] or 'the patient'} now, with {booking.clinician.name}.",
-          "success")
+    flash(f"Booked {patient_contact(patient)['name'] or 'the patient'} {words} {booking.clinician.name}.", "success")
     return redirect(url_for("schedule.booking", booking_id=booking.id))
 
 
