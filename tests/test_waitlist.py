@@ -181,3 +181,19 @@ def test_entries_expire_at_the_booking_horizon(db):
     assert entry.expires_at == now + timedelta(days=30)
     assert rules.desk_list(db.session, now + timedelta(days=29)) == [entry]
     assert rules.desk_list(db.session, now + timedelta(days=30, seconds=1)) == []
+
+
+def test_new_hours_are_offered_by_the_offer_command_once_per_patient(app, db, runner):
+    from booking.models import OpeningHours
+    clinician = add_clinician(db.session, name="Dr Nora New", hours={})
+    wait(db, "Ada First", "ada@patient.example", clinician_id=clinician)
+    wait(db, "Ben Second", "ben@patient.example")
+    assert "Offered 0" in runner.invoke(args=["waitlist", "offer"]).output  # no hours yet: nothing free
+    db.session.add(OpeningHours(clinician_id=clinician, weekday=(clinic_day(utcnow(), ZONE).weekday() + 3) % 7,
+                                start_time=time(14), end_time=time(15)))
+    db.session.commit()
+    assert "Offered 2" in runner.invoke(args=["waitlist", "offer"]).output
+    sent = offers(db)
+    assert set(sent) == {"ada@patient.example", "ben@patient.example"}
+    assert "2:00 PM" in sent["ada@patient.example"][1] and "with Dr Nora New" in sent["ada@patient.example"][1]
+    assert "Offered 0" in runner.invoke(args=["waitlist", "offer"]).output  # each holds an open offer already

@@ -13,4 +13,4 @@ def _connect_receivers(state):
     receivers.connect()
 
 
-from booking.waitlist import views  # noqa: E402,F401
+from booking.waitlist import cli, views  # noqa: E402,F401

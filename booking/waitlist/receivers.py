@@ -24,18 +24,30 @@ def offer_link(config, token):
     return absolute(config, OFFER_PATH + token)
 
 
+def rules_context(session, now):
+    """The rules Context at `now` with this app's zone and the clinic's current rules."""
+    config = current_app.config
+    return Context(now=now, zone=config["CLINIC_TIMEZONE"], rules=load_rules(session, config))
+
+
 def _offer(session, now, *, clinician_id, starts_at, patient_id):
     """Offer the freed time to the first matching waiting patients and queue their emails."""
+    freed = rules.offer_freed_time(session, rules_context(session, now), clinician_id=clinician_id,
+                                   starts_at=starts_at, limit=int(current_app.config["WAITLIST_OFFERS_PER_TIME"]),
+                                   exclude_patient_id=patient_id)
+    email_offers(session, now, freed)
+
+
+def email_offers(session, now, freed):
+    """Queue each offer's email (patients without an address are left to the desk's list)."""
     config = current_app.config
-    ctx = Context(now=now, zone=config["CLINIC_TIMEZONE"], rules=load_rules(session, config))
-    freed = rules.offer_freed_time(session, ctx, clinician_id=clinician_id, starts_at=starts_at,
-                                   limit=int(config["WAITLIST_OFFERS_PER_TIME"]), exclude_patient_id=patient_id)
     for offer, token in freed:
         patient = contact_of(offer.entry.patient, cipher_for(config))
         if not patient.get("email"):
             continue
         subject, body = messages.waitlist_offer(Clinic.from_config(config), name=patient["name"],
-                                                when=messages.describe_time(starts_at, config["CLINIC_TIMEZONE"]),
+                                                when=messages.describe_time(offer.starts_at,
+                                                                            config["CLINIC_TIMEZONE"]),
                                                 clinician=offer.clinician.name, link=offer_link(config, token))
         queue_email(session, kind="waitlist_offer", recipient=patient["email"], subject=subject, body=body, now=now)
 

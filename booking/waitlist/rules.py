@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from booking.appointments.availability import clinic_day, free_slots
 from booking.appointments.bookings import (AlreadyBooked, BookingError, NotBookable, SlotTaken, check_time,
                                            create_booking)
 from booking.models import Booking, WaitlistEntry, WaitlistOffer
@@ -102,10 +103,11 @@ def desk_list(session, now):
                            .order_by(WaitlistEntry.created_at, WaitlistEntry.id)).all()
 
 
-def offer_freed_time(session, ctx, *, clinician_id, starts_at, limit, exclude_patient_id=None):
+def offer_freed_time(session, ctx, *, clinician_id, starts_at, limit, exclude_patient_id=None, entries=None):
     """Offer a time that just freed up to the first `limit` waiting patients it suits.
 
     Only a time a patient could book online now is offered (free, within notice and horizon).
+    `entries` (the waiting entries, oldest first) spares a query per time when many are offered.
     Returns [FreedTime]; the caller emails each its link.
     """
     try:
@@ -113,7 +115,7 @@ def offer_freed_time(session, ctx, *, clinician_id, starts_at, limit, exclude_pa
     except BookingError:
         return []
     found = []
-    for entry in desk_list(session, ctx.now):
+    for entry in desk_list(session, ctx.now) if entries is None else entries:
         if len(found) >= limit:
             break
         if entry.patient_id == exclude_patient_id or not suits(entry, clinician_id, starts_at, ctx.zone):
@@ -129,6 +131,32 @@ def offer_freed_time(session, ctx, *, clinician_id, starts_at, limit, exclude_pa
         session.add(offer)
         found.append(FreedTime(offer, token))
     session.flush()
+    return found
+
+
+def offer_open_times(session, ctx, *, limit):
+    """Offer free times (new hours, extra hours) to waiting patients who hold no open offer yet.
+
+    Each waiting patient gets at most one new offer per run: the earliest free time that suits
+    them, in list order, at most `limit` patients per time. Returns [FreedTime].
+    """
+    waiting = [entry for entry in desk_list(session, ctx.now) if not session.scalar(
+        sa.select(WaitlistOffer.id).where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.taken_at.is_(None),
+                                          WaitlistOffer.starts_at > ctx.now).limit(1))]
+    first_day = clinic_day(ctx.now + ctx.rules.min_notice, ctx.zone)
+    last_day = clinic_day(ctx.now + ctx.rules.horizon, ctx.zone)
+    found = []
+    for slot in free_slots(session, first_day, last_day, ctx.zone, now=ctx.now, rules=ctx.rules):
+        if not waiting:
+            break
+        suited = [entry for entry in waiting if suits(entry, slot.clinician_id, slot.starts_at, ctx.zone)]
+        if not suited:
+            continue
+        offered = offer_freed_time(session, ctx, clinician_id=slot.clinician_id, starts_at=slot.starts_at,
+                                   limit=limit, entries=suited)
+        given = {freed.offer.entry.id for freed in offered}
+        waiting = [entry for entry in waiting if entry.id not in given]
+        found.extend(offered)
     return found
 
 
