@@ -72,3 +72,19 @@ def test_not_working_has_its_own_pattern_and_print_hides_controls():
     assert "gradient" in off and off != free  # a pattern, not white like Free
     printing = css[css.index("@media print"):]
     assert ".no-print" in printing and "form" in printing and ".schedule-grids" in printing
+
+
+def test_the_all_clinician_week_is_one_compact_table(client, db, desk):
+    add_clinician(db.session, name="Dr Otto Other", hours=MORNINGS)
+    add_booking(db.session, desk["clinician"], local_instant(desk["weekday"], time(9, 30), ZONE), name="Wes Week")
+    page = html.unescape(client.get(f"/staff/schedule?date={desk['weekday'].isoformat()}&view=week")
+                         .get_data(as_text=True))
+    assert '<table class="grid">' not in page  # not a tall grid per clinician
+    compact = page[page.index('<table class="grid grid--compact">'):]
+    compact = compact[:compact.index("</table>")]
+    rows = dict(re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', compact, re.S))
+    assert set(rows) == {"Dr Mona Morning", "Dr Otto Other"}
+    days = re.findall(r'<td class="compact-day">(.*?)</td>', rows["Dr Mona Morning"], re.S)
+    tuesday = days[desk["weekday"].weekday()]
+    assert "9:30 AM Wes Week" in tuesday and "Booked" in tuesday and "5 free" in tuesday
+    assert "0 free" in days[6]  # Sunday: not working

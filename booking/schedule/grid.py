@@ -106,6 +106,24 @@ def day_numbers(bookings, grids, day):
     return numbers
 
 
+def compact_week(grids):
+    """The all-clinician week in one table: [(clinician name, [(day, [booked Cells], free count)])].
+
+    `grids` are the week's per-clinician grids; each day shows its bookings (by start) and how
+    many free times are left, so the whole clinic's week fits on a screen.
+    """
+    rows = []
+    for grid in grids:
+        days = []
+        for index, column in enumerate(grid["columns"]):
+            cells = [cells[index] for _wall, cells in grid["rows"]]
+            booked = [cell for cell in cells if cell.state == "booked" and cell.first]
+            free = {cell.bookable_at for cell in cells if cell.state == "free" and cell.bookable_at is not None}
+            days.append((column[1], booked, len(free)))
+        rows.append((grid["title"], days))
+    return rows
+
+
 def build_grid(columns, times, now, zone, step=STEP):
     """Rows of cells. `columns` are (label, day, DayPlan, clinician id); returns [(wall time, [Cell])]."""
     rows = []
