@@ -141,6 +141,8 @@ def test_a_patient_joins_from_the_week_page_and_the_desk_sees_them(app, client, 
     assert response.status_code == 302
     page = client.get("/book/waitlist").get_data(as_text=True)
     assert "You are on the waitlist" in page and "Tuesday, Thursday" in page and "afternoon" in page
+    assert re.search(r'<input[^>]*checked[^>]*value="afternoon"|<input[^>]*value="afternoon"[^>]*checked', page)
+    assert not re.search(r'<input[^>]*checked[^>]*value="morning"|<input[^>]*value="morning"[^>]*checked', page)
     entry = db.session.scalar(sa.select(WaitlistEntry))
     assert (entry.clinician_id, entry.days, entry.parts) == (patel, 0b1010, 2)
     login(make_staff("receptionist"))

@@ -1,6 +1,6 @@
 """Waitlist pages: join from the week page, take an emailed offer in one step, the desk's list."""
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 
 from booking.appointments.bookings import AlreadyBooked, BookingError, Busy
 from booking.appointments.views import JUST_BOOKED_KEY, bookable_clinicians, current_intake, parse_clinician
@@ -24,7 +24,11 @@ def join():
     ctx = booking_context()
     clinicians = bookable_clinicians()
     entry = rules.waiting_entry(db.session, intake.patient_id, ctx.now)
-    form = JoinForm(obj=None)
+    form = JoinForm()
+    if entry is not None and request.method == "GET":  # their current place, ready to change
+        form.clinician.data = str(entry.clinician_id or "any")
+        form.days.data = [str(day) for day in range(7) if entry.days & (1 << day)]
+        form.parts.data = [name for name, (bit, _start, _end) in rules.PARTS.items() if entry.parts & bit]
     form.clinician.choices = [("any", "Any clinician")] + [(str(row.id), row.name) for row in clinicians]
     error = None
     if form.validate_on_submit():
