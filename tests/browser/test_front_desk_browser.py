@@ -44,6 +44,9 @@ def test_a_walk_in_arrives_and_completes(page, live_server):
     with page.expect_navigation():
         day_list.locator("button", has_text="Completed").click()
     assert day_list.locator(".badge").inner_text() == "Completed"
+    page.goto("/staff/schedule?view=week")
+    assert page.locator("table.grid--compact").count() == 1
+    assert_accessible(page)
 
 
 def test_the_print_view_of_a_normal_day_is_one_page(page, live_server):

@@ -12,7 +12,8 @@ from booking.models import OutboxMessage, WaitlistEntry
 from booking.models.waitlist import WAITING
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake
-from tests.browser.conftest import BrowserSession, assert_accessible
+from tests.browser.conftest import BrowserSession, assert_accessible, sign_in
+from tests.factories import create_staff_user
 from tests.outbox_helpers import body_of
 from tests.patient_factories import make_patient
 
@@ -85,3 +86,13 @@ def test_a_cancelled_time_fills_from_the_waitlist(page, live_server, playwright_
         other.context.close()
     with app.app_context():
         assert _db.session.scalar(sa.select(WaitlistEntry.status).where(WaitlistEntry.patient_id == ben_id)) == WAITING
+        receptionist = create_staff_user(_db.session, "receptionist")
+
+    # The front desk sees Ben still waiting (Ada has her booking), with a link to book him.
+    sign_in(page, receptionist)
+    page.goto("/staff/waitlist")
+    rows = page.locator("tr.waitlist-entry")
+    assert rows.count() == 1 and "Ben Second" in rows.inner_text()
+    assert_accessible(page)
+    rows.get_by_role("link", name="Book Ben Second").click()
+    assert "Ben Second" in page.content() and "/staff/schedule/book" in page.url
