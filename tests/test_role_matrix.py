@@ -159,6 +159,7 @@ POST_MATRIX = {
     "/staff/intakes/{intake_id}/decision": (LOGIN, 403, ALLOWED, 403),
     "/staff/outbox/999999/retry": (LOGIN, 403, 403, ALLOWED),
     "/staff/schedule/book": (LOGIN, ALLOWED, 403, ALLOWED),
+    "/staff/schedule/book/now": (LOGIN, ALLOWED, ALLOWED, ALLOWED),  # a walk-in: clinicians may book, as by phone
     "/staff/schedule/booking/{booking_id}/cancel": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/booking/{booking_id}/move": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/booking/{booking_id}/status": (LOGIN, ALLOWED, 403, ALLOWED),
@@ -178,6 +179,7 @@ POST_RULES = {
     "/staff/intakes/<id:intake_id>/decision": "/staff/intakes/{intake_id}/decision",
     "/staff/outbox/<id:message_id>/retry": "/staff/outbox/999999/retry",
     "/staff/schedule/book": "/staff/schedule/book",
+    "/staff/schedule/book/now": "/staff/schedule/book/now",
     "/staff/schedule/booking/<id:booking_id>/cancel": "/staff/schedule/booking/{booking_id}/cancel",
     "/staff/schedule/booking/<id:booking_id>/move": "/staff/schedule/booking/{booking_id}/move",
     "/staff/schedule/booking/<id:booking_id>/status": "/staff/schedule/booking/{booking_id}/status",
