@@ -114,9 +114,10 @@ def register_blueprints(app):
     from booking.patients import bp as patients_bp
     from booking.schedule import bp as schedule_bp
     from booking.staff import bp as staff_bp
+    from booking.waitlist import bp as waitlist_bp
 
     for blueprint in (health_bp, guide_bp, staff_bp, intake_bp, intake_review_bp, appointments_bp, calendar_bp,
-                      outbox_bp, schedule_bp, patients_bp):
+                      outbox_bp, schedule_bp, patients_bp, waitlist_bp):
         app.register_blueprint(blueprint)
 
 

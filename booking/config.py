@@ -79,6 +79,7 @@ class Config:
     INTAKE_CORRECTION_ADDRESS_RATE_LIMIT = "10 per hour"  # ...and per client address
     BOOKING_ADDRESS_RATE_LIMIT = "20 per hour"  # bookings, and cancellations, per client address
     BOOKING_EMAIL_RATE_LIMIT = "6 per day"  # bookings, and cancellations, per patient email address
+    WAITLIST_OFFERS_PER_TIME = 3  # a freed time is emailed to this many waiting patients; the first to book gets it
     MANAGE_LINK_DAYS = 30  # a manage link stops working this long after the consultation or cancellation
 
     # Each server process keeps computed weeks of free times this many seconds at most (0: off).
@@ -108,7 +109,6 @@ class Config:
     # Calendar apps poll every few minutes; this bounds token guessing and audit-log flooding.
     FEED_RATE_LIMIT = "30 per minute"
     FEED_DAYS_BACK = 30
-    FEED_DAYS_AHEAD = 180  # used when the booking feature sets no BOOKING_HORIZON_DAYS
     EXPORT_MAX_DAYS = 366
 
     # Where a clinic's own guide pages live (overriding the packaged ones of the same name).

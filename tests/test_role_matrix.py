@@ -35,6 +35,7 @@ MATRIX = {
     "/staff/schedule/booking/{booking_id}": (LOGIN, 200, 404, 200),  # a clinician sees only their own
     "/staff/schedule/hours": (LOGIN, 200, 403, 200),
     "/staff/patients?q=jordan": (LOGIN, 200, 200, 200),
+    "/staff/waitlist": (LOGIN, 200, 200, 200),  # clinicians may book too
     "/staff/patients/new": (LOGIN, 200, 403, 200),
     "/staff/patients/{patient_id}": (LOGIN, 200, 200, 200),
     "/staff/patients/{patient_id}/export": (LOGIN, 403, 403, 200),
@@ -58,6 +59,7 @@ RULES = {
     "/staff/intakes": "/staff/intakes",
     "/staff/intakes/<id:intake_id>": "/staff/intakes/{intake_id}",
     "/staff/schedule": "/staff/schedule",
+    "/staff/waitlist": "/staff/waitlist",
     "/staff/schedule/export": "/staff/schedule/export?from=2026-03-02&to=2026-03-08",
     "/staff/schedule/book": "/staff/schedule/book",
     "/staff/schedule/booking/<id:booking_id>": "/staff/schedule/booking/{booking_id}",
@@ -164,6 +166,7 @@ POST_MATRIX = {
     "/staff/patients/{patient_id}/erase": (LOGIN, 403, 403, ALLOWED),
     # Clinicians may book by phone too, even a patient waiting for their clearance.
     "/staff/schedule/book": (LOGIN, ALLOWED, ALLOWED, ALLOWED),
+    "/staff/schedule/book/now": (LOGIN, ALLOWED, ALLOWED, ALLOWED),  # a walk-in: clinicians may book, as by phone
     "/staff/schedule/booking/{booking_id}/cancel": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/booking/{booking_id}/move": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/booking/{booking_id}/status": (LOGIN, ALLOWED, 403, ALLOWED),
@@ -191,6 +194,7 @@ POST_RULES = {
     "/staff/patients/<id:patient_id>/merge": "/staff/patients/{patient_id}/merge",
     "/staff/patients/<id:patient_id>/erase": "/staff/patients/{patient_id}/erase",
     "/staff/schedule/book": "/staff/schedule/book",
+    "/staff/schedule/book/now": "/staff/schedule/book/now",
     "/staff/schedule/booking/<id:booking_id>/cancel": "/staff/schedule/booking/{booking_id}/cancel",
     "/staff/schedule/booking/<id:booking_id>/move": "/staff/schedule/booking/{booking_id}/move",
     "/staff/schedule/booking/<id:booking_id>/status": "/staff/schedule/booking/{booking_id}/status",

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from booking.appointments.availability import (candidate_slots, clinic_day, free_slots, load_plans,
+from booking.appointments.availability import (Slot, candidate_slots, clinic_day, free_slots, load_plans,
                                                nearest_free, overlaps_busy)
 from booking.appointments.schedule_version import VERSION_COLUMN
 from booking.models import Booking, BookingEvent, Intake, StaffUser
@@ -52,6 +52,19 @@ class BookingError(Exception):
 
 class NotBookable(BookingError):
     """The time is not one the clinician offers (past, notice, horizon, hours, holiday...)."""
+
+
+class BeyondHorizon(NotBookable):
+    """Staff asked for a time past the booking horizon without confirming they mean it."""
+
+    def __init__(self, days):
+        super().__init__(f"That time is beyond the booking horizon ({days} days ahead), where patients cannot "
+                         "book and the schedule is usually not final. To book it anyway, tick "
+                         "\"Yes, book beyond the horizon\" and send again.")
+
+
+class OffGrid(NotBookable):
+    """The time is not one of the clinician's start times (staff may book it with a reason)."""
 
 
 class SlotTaken(BookingError):
@@ -212,27 +225,41 @@ def patient_state(engine, intake_id):
     return None if row is None else PatientState(*row)
 
 
-def check_window(ctx, starts_at, *, staff=False):
-    """Raise NotBookable if `starts_at` is past, inside the minimum notice or beyond the horizon."""
+def check_window(ctx, starts_at, *, staff=False, beyond_horizon=False, walk_in=False):
+    """Raise NotBookable if `starts_at` is past, inside the minimum notice or beyond the horizon.
+
+    Staff may book beyond the horizon only with `beyond_horizon` (they confirmed); otherwise BeyondHorizon.
+    A staff `walk_in` may take a time that has already started (booking.appointments.walk_ins says which).
+    """
     now, rules = ctx.now, ctx.rules
-    if starts_at <= now:
+    if starts_at <= now and not (staff and walk_in):
         raise NotBookable("That time has already passed. Please choose a later time.")
     if not staff and starts_at < now + rules.min_notice:
         hours = int(rules.min_notice.total_seconds() // 3600)
         raise NotBookable(f"Online bookings need at least {hours} hours' notice. Choose a later time, "
                           "or call the clinic for anything sooner.")
-    if not staff and starts_at > now + rules.horizon:
-        raise NotBookable(f"You can book up to {rules.horizon.days} days ahead. Please choose an earlier time.")
+    if starts_at > now + rules.horizon:
+        if not staff:
+            raise NotBookable(f"You can book up to {rules.horizon.days} days ahead. Please choose an earlier time.")
+        if not beyond_horizon:
+            raise BeyondHorizon(rules.horizon.days)
 
 
-def check_clinician_time(session, ctx, clinician_id, starts_at, *, staff=False, ignore_booking_id=None):
-    """The Slot of `clinician_id` at `starts_at` if offered and free; raises NotBookable or SlotTaken."""
+def check_clinician_time(session, ctx, clinician_id, starts_at, *, staff=False, ignore_booking_id=None,
+                         off_grid=False):
+    """The Slot of `clinician_id` at `starts_at` if offered and free; raises NotBookable or SlotTaken.
+
+    With `off_grid` (staff gave a reason) a time that is not one of the clinician's start times
+    is a slot of their usual length there, as long as it is free.
+    """
     day = clinic_day(starts_at, ctx.zone)
     plans = load_plans(session, day, day, ctx.zone, [clinician_id])
     if not plans:
         raise NotBookable("That clinician does not take bookings. Please choose another clinician.")
     plan = plans[0]
     slot = next((s for s in candidate_slots(plan, ctx.zone, day, day) if s.starts_at == starts_at), None)
+    if slot is None and staff and off_grid:
+        slot = Slot(clinician_id, starts_at, starts_at + plan.length, starts_at + plan.length + plan.buffer)
     if slot is None:
         for kind, start, end, note in plan.exceptions:
             if kind == "closed" and start <= starts_at < end:
@@ -242,9 +269,9 @@ def check_clinician_time(session, ctx, clinician_id, starts_at, *, staff=False, 
         if not staff:  # patients only ever pick listed times: one outside them was tampered with
             raise NotBookable(f"That is not one of {plan.name}'s consultation times. Please choose a listed time.")
         nearest = _alternatives(session, ctx, starts_at, [clinician_id], staff, ignore_booking_id)
-        refusal = NotBookable(f"{clock_text(starts_at, ctx.zone)} is not one of {plan.name}'s start times; " + (
+        refusal = OffGrid(f"{clock_text(starts_at, ctx.zone)} is not one of {plan.name}'s start times; " + (
             "the nearest are " + ", ".join(clock_text(s.starts_at, ctx.zone) for s in nearest) + "."
-            if nearest else "there is no free time near it."))
+            if nearest else "there is no free time near it.") + " Or give a reason to book it anyway.")
         refusal.alternatives = nearest
         raise refusal
     if overlaps_busy(slot, plan.busy, ignore_booking_id):
@@ -253,15 +280,16 @@ def check_clinician_time(session, ctx, clinician_id, starts_at, *, staff=False, 
     return slot
 
 
-def check_time(session, ctx, clinician_id, starts_at, *, staff=False, ignore_booking_id=None):
+def check_time(session, ctx, clinician_id, starts_at, *, staff=False, ignore_booking_id=None, beyond_horizon=False,
+               walk_in=False, off_grid=False):
     """Return the Slot at `starts_at` if `clinician_id` may be booked then, else raise.
 
     Raises NotBookable with the reason (past, notice, horizon, no bookings, closed, blocked,
     not a consultation time) or SlotTaken when another booking holds it.
     """
-    check_window(ctx, starts_at, staff=staff)
+    check_window(ctx, starts_at, staff=staff, beyond_horizon=beyond_horizon, walk_in=walk_in)
     return check_clinician_time(session, ctx, clinician_id, starts_at, staff=staff,
-                                ignore_booking_id=ignore_booking_id)
+                                ignore_booking_id=ignore_booking_id, off_grid=off_grid)
 
 
 def _alternatives(session, ctx, starts_at, clinician_ids, staff, ignore_booking_id=None):
@@ -292,15 +320,19 @@ def _flush_or_refuse(session):
 
 
 def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_for, source="online",
-                   intake_id=None, actor=None, timezone=None, questionnaire_link=None):
+                   intake_id=None, actor=None, timezone=None, questionnaire_link=None, beyond_horizon=False,
+                   walk_in=False, off_grid_reason=None):
     """Book `starts_at` for patient `patient_id` with `clinician_id` (None: the first clinician free then).
 
     Returns (booking, token). Sends booking_created with the absolute manage link
     (`link_for(token)`) and `questionnaire_link` (a questionnaire tied to this patient, for a
     patient who has none). Raises NotBookable, SlotTaken (session rolled back, with
-    alternatives), AlreadyBooked (an upcoming consultation exists) or Busy.
+    alternatives), AlreadyBooked (an upcoming consultation exists) or Busy. Staff need
+    `beyond_horizon` (confirmed) for a time past the horizon (BeyondHorizon otherwise); a
+    `walk_in` may start already; `off_grid_reason` lets staff book a time off the clinician's grid.
     """
     staff = actor is not None
+    off_grid_reason = (off_grid_reason or "").strip()[:120] or None
     if (existing := _existing(session, intake_id, patient_id)) is not None:
         raise AlreadyBooked(existing)
     if clinician_id is None:
@@ -308,7 +340,7 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
         candidates = [s.clinician_id for s in free_slots(session, day, day, ctx.zone, now=ctx.now, rules=ctx.rules,
                                                          apply_notice=not staff) if s.starts_at == starts_at]
         if not candidates:
-            check_window(ctx, starts_at, staff=staff)
+            check_window(ctx, starts_at, staff=staff, beyond_horizon=beyond_horizon)
             offered = any(s.starts_at == starts_at for plan in load_plans(session, day, day, ctx.zone)
                           for s in candidate_slots(plan, ctx.zone, day, day))
             if not offered:
@@ -317,7 +349,8 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
         candidates = [clinician_id]
     for index, candidate in enumerate(candidates):
         try:
-            slot = check_time(session, ctx, candidate, starts_at, staff=staff)
+            slot = check_time(session, ctx, candidate, starts_at, staff=staff, beyond_horizon=beyond_horizon,
+                              walk_in=walk_in, off_grid=off_grid_reason is not None)
         except SlotTaken:
             if index + 1 < len(candidates):
                 continue
@@ -329,8 +362,11 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
                           manage_token_hash=token_hash(token), sequence=0, source=source,
                           created_at=ctx.now, updated_at=ctx.now, created_by_id=getattr(actor, "id", None))
         session.add(booking)
+        detail = f"{source} booking" + (" (walk-in)" if walk_in else "")
+        if off_grid_reason:
+            detail += f"; off the grid: {off_grid_reason}"
         session.add(BookingEvent(booking=booking, at=ctx.now, kind="created", actor_id=getattr(actor, "id", None),
-                                 detail=f"{source} booking"))
+                                 detail=detail[:255]))
         if _flush_or_refuse(session) is None:
             booking_created.send(SENDER, session=session, now=ctx.now, booking=booking, actor=actor,
                                  link=link_for(token), questionnaire_link=questionnaire_link)
@@ -453,11 +489,11 @@ def _must_be_booked(booking, action):
                          f"so it cannot be {action}.")
 
 
-def move_booking(session, ctx, booking, *, starts_at, clinician_id=None, actor=None):
+def move_booking(session, ctx, booking, *, starts_at, clinician_id=None, actor=None, beyond_horizon=False):
     """Move `booking` to a free time in one step (old time released, new one taken, or nothing changes).
 
     `clinician_id` moves it to another clinician too. Staff (`actor` given) may ignore notice,
-    horizon and cut-off.
+    cut-off, and the horizon once they confirm (`beyond_horizon`).
     Sends booking_moved. Raises NotAllowed, NotBookable, SlotTaken (session rolled back) or Busy.
     """
     staff = actor is not None
@@ -469,7 +505,8 @@ def move_booking(session, ctx, booking, *, starts_at, clinician_id=None, actor=N
     clinician_id = clinician_id or booking.clinician_id
     if clinician_id == booking.clinician_id and starts_at == booking.starts_at:
         raise NotAllowed("The booking is already at that time.")
-    slot = check_time(session, ctx, clinician_id, starts_at, staff=staff, ignore_booking_id=booking.id)
+    slot = check_time(session, ctx, clinician_id, starts_at, staff=staff, ignore_booking_id=booking.id,
+                      beyond_horizon=beyond_horizon)
     previous, previous_clinician_id = booking.starts_at, booking.clinician_id
     booking.clinician_id = clinician_id
     booking.starts_at, booking.ends_at, booking.busy_until = slot.starts_at, slot.ends_at, slot.busy_until

@@ -1,7 +1,7 @@
 """Booking forms (patient and staff). Lengths are bounded so overlong input is a message."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from booking.input_check import one_line
@@ -39,23 +39,41 @@ class CancelForm(FlaskForm):
     reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=300)])
 
 
-class PhoneBookingForm(FlaskForm):
+class BeyondHorizonMixin:
+    """The confirmation staff give to book past the booking horizon (shown once they are told)."""
+
+    beyond_horizon = BooleanField("Yes, book beyond the horizon")
+
+
+class PhoneBookingForm(BeyondHorizonMixin, FlaskForm):
     """Staff book a patient who called (the patient was found or created first)."""
+
+    off_grid_reason = StringField("Reason to book off the grid (optional; no health details)",
+                                  validators=[Optional(), Length(max=120), one_line])
+    patient = HiddenField()
+    clinician = SelectField("Clinician", coerce=str)
+    # Native pickers (type=date/time); the server still reads typed text, for browsers without them.
+    date = StringField("Date (YYYY-MM-DD)", validators=[DataRequired("Enter the date."), Length(max=10)],
+                       render_kw={"type": "date"})
+    time = StringField("Time (HH:MM, 24-hour, clinic time)", validators=[DataRequired("Enter the time."),
+                                                                          Length(max=5)], render_kw={"type": "time"})
+
+
+class WalkInForm(FlaskForm):
+    """"Book now": the patient at the desk takes the current or next free time today."""
 
     patient = HiddenField()
     clinician = SelectField("Clinician", coerce=str)
-    date = StringField("Date (YYYY-MM-DD)", validators=[DataRequired("Enter the date."), Length(max=10)])
-    time = StringField("Time (HH:MM, 24-hour, clinic time)", validators=[DataRequired("Enter the time."),
-                                                                          Length(max=5)])
 
 
-class MoveForm(FlaskForm):
+class MoveForm(BeyondHorizonMixin, FlaskForm):
     """Staff move a booking to another clinician, date or time."""
 
     clinician = SelectField("Clinician", coerce=str)
-    date = StringField("New date (YYYY-MM-DD)", validators=[DataRequired("Enter the date."), Length(max=10)])
+    date = StringField("New date (YYYY-MM-DD)", validators=[DataRequired("Enter the date."), Length(max=10)],
+                       render_kw={"type": "date"})
     time = StringField("New time (HH:MM, 24-hour, clinic time)", validators=[DataRequired("Enter the time."),
-                                                                              Length(max=5)])
+                                                                              Length(max=5)], render_kw={"type": "time"})
 
 
 class StatusForm(FlaskForm):

@@ -12,6 +12,7 @@ import hashlib
 import sqlalchemy as sa
 
 from booking.cache import TTLCache
+from booking.calendar.feeds import before
 from booking.models import Booking
 
 
@@ -20,7 +21,7 @@ def feed_version(session, *, clinician_id, start, end):
     return tuple(session.execute(
         sa.select(sa.func.count(), sa.func.max(Booking.updated_at), sa.func.max(Booking.id))
         .where(Booking.clinician_id == clinician_id, Booking.active,
-               Booking.starts_at >= start, Booking.starts_at < end)).one())
+               Booking.starts_at >= start, *before(end))).one())
 
 
 def etag_for(key):

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from booking.calendar.ical import FeedEvent, booking_uid, build_feed
-from booking.models import Booking, ClinicSettings, FeedToken, Patient, StaffUser
+from booking.models import ACTIVE_STATUSES, Booking, FeedToken, Patient, StaffUser
 from booking.timeutil import parse_date
 from booking.tokens import new_token, plausible_token, token_hash
 
@@ -62,16 +62,10 @@ def feed_tokens_by_clinician(session):
     return {row.clinician_id: row for row in session.scalars(sa.select(FeedToken))}
 
 
-def horizon_days(session, config):
-    """How far ahead a feed reaches: the booking horizon, or FEED_DAYS_AHEAD if that is longer."""
-    settings = session.get(ClinicSettings, 1)
-    horizon = settings.horizon_days if settings else config.get("BOOKING_HORIZON_DAYS", 60)
-    return max(int(horizon), int(config["FEED_DAYS_AHEAD"]))
-
-
-def feed_window(now, *, days_back, days_ahead):
-    """The instants a feed covers: `days_back` before `now` to `days_ahead` after."""
-    return now - timedelta(days=days_back), now + timedelta(days=days_ahead)
+def from_days_back(now, days_back):
+    """Where a clinician's feed begins: `days_back` days before `now`. It has no end: every booking
+    from then on is listed, including one staff made beyond the booking horizon."""
+    return now - timedelta(days=days_back)
 
 
 def parse_range(start_text, end_text, *, zone_name, max_days):
@@ -110,8 +104,17 @@ class FeedOptions:
     cipher: object = field(default=None, compare=False, hash=False, repr=False)
 
 
+# Every status but cancelled: a feed shows the consultations that hold their time.
+FEED_STATUSES = ACTIVE_STATUSES
+
+
+def before(end):
+    """The query condition "starts before `end`", or none for an open-ended feed."""
+    return () if end is None else (Booking.starts_at < end,)
+
+
 def booking_events(session, *, clinician, start, end, options):
-    """FeedEvents for `clinician`'s active bookings starting in [start, end), from one query."""
+    """FeedEvents for `clinician`'s active bookings starting in [start, end) (end None: no end), from one query."""
     columns = [Booking.id, Booking.sequence, Booking.starts_at, Booking.ends_at, Booking.status, Booking.source]
     if options.show_patient_names:
         columns.append(Patient.contact_encrypted)
@@ -121,7 +124,7 @@ def booking_events(session, *, clinician, start, end, options):
     rows = session.execute(
         query
         .where(Booking.clinician_id == clinician.id, Booking.active,
-               Booking.starts_at >= start, Booking.starts_at < end)
+               Booking.starts_at >= start, *before(end))
         .order_by(Booking.starts_at, Booking.id)).all()
     where = f"with {clinician.name} at {options.clinic_name}."
     events = []
@@ -136,13 +139,13 @@ def booking_events(session, *, clinician, start, end, options):
 
 
 def clinician_feed(session, clinician, *, now, config, options, cache=None):
-    """(ics as UTF-8 bytes, etag) of `clinician`'s feed: FEED_DAYS_BACK days back to the horizon.
+    """(ics as UTF-8 bytes, etag) of `clinician`'s feed: every booking from FEED_DAYS_BACK days back on.
 
     With the feed cache (booking.cache.TTLCache), the text rendered for the same bookings is reused.
     """
     from booking.calendar.feed_cache import etag_for, feed_version
 
-    start, end = feed_window(now, days_back=int(config["FEED_DAYS_BACK"]), days_ahead=horizon_days(session, config))
+    start, end = from_days_back(now, int(config["FEED_DAYS_BACK"])), None
     version = feed_version(session, clinician_id=clinician.id, start=start, end=end)
     key = (clinician.id, clinician.name, version, options)
     text = cache.get(key) if cache is not None else None

@@ -7,3 +7,4 @@ from booking.models.intake import *  # noqa: F401,F403
 from booking.models.appointments import *  # noqa: F401,F403
 from booking.models.outbox import *  # noqa: F401,F403
 from booking.models.calendar import *  # noqa: F401,F403
+from booking.models.waitlist import *  # noqa: F401,F403

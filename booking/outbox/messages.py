@@ -105,6 +105,15 @@ def intake_cleared(clinic, *, link):
     return f"You can now book your consultation at {clinic.name}", body + _sign_off(clinic)
 
 
+def waitlist_offer(clinic, *, name, when, clinician, link):
+    """Patient on the waitlist: a time has freed up; the link books it in one step (first come)."""
+    body = _greeting(name) + f"A consultation time has freed up at {clinic.name}: {when} with {clinician}.\n\n"
+    body += f"To take it, open this private link and press the button: {link}\n\n"
+    body += ("We have offered this time to a few patients on the waitlist: the first to book it gets it. "
+             "If it has gone, you stay on the waitlist and we will email you when another time frees up.\n")
+    return f"A consultation time has freed up at {clinic.name}", body + _sign_off(clinic)
+
+
 # A staff email's plain subject for each change (a move between clinicians is, for the new
 # clinician, a new booking, and for the previous one a booking moved away).
 STAFF_SUBJECTS = {"booked": "New booking", "moved": "Booking moved", "cancelled": "Booking cancelled",

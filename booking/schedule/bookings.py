@@ -5,9 +5,10 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from booking.appointments.availability import BOOKABLE, local_instant, parse_day
-from booking.appointments.bookings import (STATUS_LABELS, UNDO, AlreadyBooked, BookingError, SlotTaken,
-                                           cancel_booking, create_booking, move_booking, set_status)
-from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm
+from booking.appointments.bookings import (STATUS_LABELS, UNDO, AlreadyBooked, BeyondHorizon, BookingError,
+                                           SlotTaken, cancel_booking, create_booking, move_booking, set_status)
+from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm, WalkInForm
+from booking.appointments.walk_ins import walk_in_slot
 from booking.appointments.hours import parse_wall_time
 from booking.appointments.web import booking_context, manage_link, parse_slot
 from booking.audit import record_request_event
@@ -22,6 +23,7 @@ from booking.templating import patient_contact
 from booking.timeutil import to_zone, utcnow
 
 MANAGERS = ("admin", "receptionist")
+WALK_IN = "walk-in"  # the walk-in form's field prefix: its fields share the page with the phone booking's
 
 
 def clinician_choices():
@@ -89,13 +91,16 @@ def new_booking():
         prefill_time(form, request.args.get("start"), request.args.get("clinician"))
         form.patient.data = str(patient.id)
     alternatives, error, existing, conflict = [], None, None, False
+    confirm_horizon = form.beyond_horizon.data  # once asked, the box stays on the page
     if form.validate_on_submit() and (starts_at := requested_instant(form)) is not None:
         try:
             link = phone_booking_questionnaire_link(db.session, patient, role=current_user.role, config=current_app.config,
                                                     now=utcnow())
             booking, _token = create_booking(db.session, booking_context(), clinician_id=int(form.clinician.data),
                                              starts_at=starts_at, patient_id=patient.id, link_for=manage_link,
-                                             source="phone", actor=current_user, questionnaire_link=link)
+                                             source="phone", actor=current_user, questionnaire_link=link,
+                                             beyond_horizon=form.beyond_horizon.data,
+                                             off_grid_reason=form.off_grid_reason.data)
         except AlreadyBooked as refusal:
             db.session.rollback()
             error, existing = ("This patient already has an upcoming consultation. A patient has one at a time: "
@@ -105,16 +110,55 @@ def new_booking():
             db.session.rollback()
             error, alternatives = refusal.message, list(getattr(refusal, "alternatives", ()))
             conflict = isinstance(refusal, SlotTaken)
+            confirm_horizon = confirm_horizon or isinstance(refusal, BeyondHorizon)
         else:
-            record_request_event(db.session, "change_booking", target_type="booking", target_id=booking.id,
-                                 detail="phone booking created")
-            db.session.commit()
-            flash(f"Booked {patient_contact(patient)['name'] or 'the patient'} with {booking.clinician.name}.",
-                  "success")
-            return redirect(url_for("schedule.booking", booking_id=booking.id))
-    status = 409 if conflict else (400 if request.method == "POST" else 200)
+            return _booked(booking, patient, "phone booking created", "with")
+    status = 409 if (conflict or existing) else (400 if request.method == "POST" else 200)
     return render_template("schedule/new_booking.html", form=form, error=error, alternatives=alternatives,
-                           existing=existing, patient=patient, names=dict(form.clinician.choices)), status
+                           existing=existing, patient=patient, names=dict(form.clinician.choices),
+                           confirm_horizon=confirm_horizon, walk_in=walk_in_form(patient)), status
+
+
+def walk_in_form(patient):
+    """The "Book now" form for `patient`, with any clinician or one of them."""
+    form = WalkInForm(formdata=None, patient=str(patient.id), prefix=WALK_IN)
+    form.clinician.choices = [("any", "Whoever is free first")] + clinician_choices()
+    return form
+
+
+@bp.post("/book/now")
+@staff_only("admin", "receptionist", "clinician")
+def book_now():
+    """A walk-in: book the patient into the time running now, or the next free one today."""
+    patient = chosen_patient(request.form.get(f"{WALK_IN}-patient"))
+    if patient is None:
+        abort(400, "Choose the patient first.")
+    form = WalkInForm(prefix=WALK_IN)
+    form.clinician.choices = [("any", "Whoever is free first")] + clinician_choices()
+    if not form.validate_on_submit():
+        abort(400, "Choose a clinician from the list.")
+    ctx = booking_context()
+    clinician_id = None if form.clinician.data == "any" else int(form.clinician.data)
+    try:
+        slot = walk_in_slot(db.session, ctx, clinician_id)
+        link = phone_booking_questionnaire_link(db.session, patient, role=current_user.role,
+                                                config=current_app.config, now=ctx.now)
+        booking, _token = create_booking(db.session, ctx, clinician_id=slot.clinician_id, starts_at=slot.starts_at,
+                                         patient_id=patient.id, link_for=manage_link, source="phone",
+                                         actor=current_user, questionnaire_link=link, walk_in=True)
+    except (BookingError, PatientError) as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return redirect(url_for("schedule.new_booking", patient=patient.id))
+    return _booked(booking, patient, "walk-in booked", "now, with")
+
+
+def _booked(booking, patient, detail, words):
+    """Audit and commit a new staff booking, say so, and open its page."""
+    record_request_event(db.session, "change_booking", target_type="booking", target_id=booking.id, detail=detail)
+    db.session.commit()
+    flash(f"Booked {patient_contact(patient)['name'] or 'the patient'} {words} {booking.clinician.name}.", "success")
+    return redirect(url_for("schedule.booking", booking_id=booking.id))
 
 
 @bp.get("/booking/<id:booking_id>")
@@ -202,14 +246,17 @@ def booking_move(booking_id):
     form = MoveForm()
     form.clinician.choices = clinician_choices()
     error, alternatives, conflict = None, [], False
+    confirm_horizon = form.beyond_horizon.data
     if form.validate_on_submit() and (starts_at := requested_instant(form)) is not None:
         try:
             move_booking(db.session, booking_context(), item, starts_at=starts_at,
-                         clinician_id=int(form.clinician.data), actor=current_user)
+                         clinician_id=int(form.clinician.data), actor=current_user,
+                         beyond_horizon=form.beyond_horizon.data)
         except BookingError as refusal:  # SlotTaken included: it brings the nearest free times
             db.session.rollback()
             error, alternatives = refusal.message, list(refusal.alternatives)
             conflict = isinstance(refusal, SlotTaken)
+            confirm_horizon = confirm_horizon or isinstance(refusal, BeyondHorizon)
         else:
             record_request_event(db.session, "change_booking", target_type="booking", target_id=item.id,
                                  detail="moved by staff")
@@ -218,4 +265,5 @@ def booking_move(booking_id):
             return redirect(url_for("schedule.booking", booking_id=item.id))
     item = booking_for(booking_id)
     page = _booking_page(item, move_form=form, error=error, alternatives=alternatives)
+    page["confirm_horizon"] = confirm_horizon
     return render_template("schedule/booking.html", **page), (409 if conflict else 400)

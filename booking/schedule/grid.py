@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 from booking.appointments.availability import candidate_slots, local_instant, open_intervals, overlaps_busy
 
 STEP = timedelta(minutes=15)
-DEFAULT_FIRST, DEFAULT_LAST = time(8), time(18)
 STATE_LABELS = {"free": "Free", "booked": "Booked", "blocked": "Blocked", "closed": "Closed",
                 "off": "Not working", "past": "Past"}
 
@@ -67,9 +66,12 @@ def cell_at(day_plan, start, end, now):
 
 
 def row_times(day_plans, days, zone, step=STEP):
-    """Wall-clock row times covering every open interval and booking of the shown days."""
+    """Wall-clock row times covering every open interval and booking of the shown days, and no more.
+
+    A day nobody works and nobody is booked has no rows at all.
+    """
     zone = ZoneInfo(zone)
-    first, last = DEFAULT_FIRST, DEFAULT_LAST
+    first, last = time.max, time.min
     for day_plan in day_plans:
         for start, end in day_plan.open + [(b.starts_at, b.ends_at) for b in day_plan.bookings]:
             local_start, local_end = start.astimezone(zone), end.astimezone(zone)
@@ -78,11 +80,48 @@ def row_times(day_plans, days, zone, step=STEP):
                                                                microsecond=0))
             if local_end.date() in days:
                 last = max(last, local_end.time())
+    if first >= last:
+        return []
     times, moment = [], datetime.combine(days[0], first)
     while moment.time() < last and moment.date() == days[0]:
         times.append(moment.time())
         moment += step
     return times
+
+
+def day_numbers(bookings, grids, day):
+    """Today's line: {"booked", "arrived", "completed", "no_show", "free"} counts for `day`.
+
+    `bookings` are the day's bookings (cancelled ones are not counted); free counts the bookable
+    free times still ahead in the day's grid cells (each clinician's start once).
+    """
+    numbers = {status: 0 for status in ("booked", "arrived", "completed", "no_show")}
+    for booking in bookings:
+        if booking.status in numbers:
+            numbers[booking.status] += 1
+    free = {(column[3], cell.bookable_at) for grid in grids for _wall, cells in grid["rows"]
+            for column, cell in zip(grid["columns"], cells)
+            if column[1] == day and cell.state == "free" and cell.bookable_at is not None}
+    numbers["free"] = len(free)
+    return numbers
+
+
+def compact_week(grids):
+    """The all-clinician week in one table: [(clinician name, [(day, [booked Cells], free count)])].
+
+    `grids` are the week's per-clinician grids; each day shows its bookings (by start) and how
+    many free times are left, so the whole clinic's week fits on a screen.
+    """
+    rows = []
+    for grid in grids:
+        days = []
+        for index, column in enumerate(grid["columns"]):
+            cells = [cells[index] for _wall, cells in grid["rows"]]
+            booked = [cell for cell in cells if cell.state == "booked" and cell.first]
+            free = {cell.bookable_at for cell in cells if cell.state == "free" and cell.bookable_at is not None}
+            days.append((column[1], booked, len(free)))
+        rows.append((grid["title"], days))
+    return rows
 
 
 def build_grid(columns, times, now, zone, step=STEP):

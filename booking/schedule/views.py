@@ -21,7 +21,7 @@ from booking.routing import parse_record_id
 from booking.schedule import bp
 from booking.schedule.bookings import clinician_choices
 from booking.routing import parse_record_id
-from booking.schedule.grid import STATE_LABELS, build_grid, plan_day, row_times
+from booking.schedule.grid import STATE_LABELS, build_grid, compact_week, day_numbers, plan_day, row_times
 from booking.staff.access import staff_only
 from booking.timeutil import to_zone, utcnow
 
@@ -95,7 +95,9 @@ def day():
     args = {"view": view, "clinician": clinician_id or "all"}
     return render_template("schedule/day.html", grids=grids, plans=plans, days=days, shown_day=shown_day,
                            today=today, view=view, clinician_id=clinician_id, day_list=day_list, now=now,
-                           questionnaires=questionnaires,
+                           questionnaires=questionnaires, numbers=day_numbers(day_list, grids, shown_day),
+                           # All clinicians' week: one compact table instead of a tall grid each.
+                           compact=compact_week(grids) if view == "week" and clinician_id is None else None,
                            previous=shown_day - step, next=shown_day + step, args=args,
                            state_labels=STATE_LABELS, status_labels=STATUS_LABELS, status_form=StatusForm(),
                            can_manage=current_user.role != "clinician",

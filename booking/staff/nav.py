@@ -8,6 +8,7 @@ STAFF_SECTIONS = [
     ("Intake queue", "intake_review.queue", "New intakes, most urgent first."),
     ("Patients", "patients.search", "Find a patient by name, phone, email or date of birth."),
     ("Schedule", "schedule.day", "Day and week views, phone bookings, arrivals."),
+    ("Waitlist", "waitlist.desk", "Patients waiting for a time that suits; book them from here."),
     ("Opening hours", "schedule.hours", "Weekly hours, holidays and blocked time."),
     ("Calendars", "calendar.my_feed", "Subscribe to a schedule in a calendar app, or export a date range."),
     ("Outbox", "outbox.status", "Emails waiting to be sent, and failures."),

@@ -1,0 +1,71 @@
+"""A receptionist's day in the browser: a walk-in booked now, arrived, completed, and the print view
+of a normal day on one page (Chromium's PDF page count), with axe on the pages."""
+
+import re
+from datetime import time
+
+from booking.appointments.availability import clinic_day, local_instant
+from booking.extensions import db as _db
+from booking.timeutil import utcnow
+from tests.booking_factories import ZONE, add_booking, add_clinician
+from tests.browser.conftest import assert_accessible, sign_in
+from tests.factories import create_staff_user
+from tests.patient_factories import make_patient
+
+ALL_DAY = {day: [(time(0), time(23, 30))] for day in range(7)}
+WORKING_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
+
+
+def pdf_pages(pdf):
+    """The number of pages in a PDF Chromium printed."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-z])", pdf))
+
+
+def test_a_walk_in_arrives_and_completes(page, live_server):
+    app = live_server.app
+    with app.app_context():
+        add_clinician(_db.session, name="Dr Wanda Walker", hours=ALL_DAY)
+        patient = make_patient(_db.session, name="Walt Walkin", phone="555 0111", email="walt@example.org")
+        receptionist = create_staff_user(_db.session, "receptionist")
+        _db.session.commit()
+        patient_id = patient.id
+    sign_in(page, receptionist)
+    page.goto(f"/staff/schedule/book?patient={patient_id}")
+    assert_accessible(page)
+    page.get_by_role("button", name="Book now").click()
+    page.wait_for_url(re.compile(r"/staff/schedule/booking/\d+"))
+    assert "Booked Walt Walkin now" in page.content()
+    page.goto("/staff/schedule")
+    assert_accessible(page)
+    day_list = page.locator(".day-list-section")
+    with page.expect_navigation():
+        day_list.locator("button", has_text="Arrived").click()
+    assert "Arrived" in day_list.locator(".badge").inner_text()
+    with page.expect_navigation():
+        day_list.locator("button", has_text="Completed").click()
+    assert day_list.locator(".badge").inner_text() == "Completed"
+    page.goto("/staff/schedule?view=week")
+    assert page.locator("table.grid--compact").count() == 1
+    assert_accessible(page)
+
+
+def test_the_print_view_of_a_normal_day_is_one_page(page, live_server):
+    app = live_server.app
+    with app.app_context():
+        clinicians = [add_clinician(_db.session, name=f"Dr Print {n}", hours=WORKING_DAY) for n in (1, 2)]
+        day = clinic_day(utcnow(), ZONE)
+        for index, hour in enumerate((9, 10, 11, 13, 14, 15, 16)):
+            for clinician in clinicians:
+                patient = make_patient(_db.session, name=f"Printed Patient {clinician}-{index}",
+                                       phone=f"555 01{index}{clinician}", email="p@example.org")
+                _db.session.commit()
+                add_booking(_db.session, clinician, local_instant(day, time(hour), ZONE), patient_id=patient.id)
+        receptionist = create_staff_user(_db.session, "receptionist")
+        _db.session.commit()
+    sign_in(page, receptionist)
+    page.goto(f"/staff/schedule?date={day.isoformat()}")
+    page.emulate_media(media="print")
+    assert not page.get_by_role("button", name=re.compile("Arrived")).first.is_visible()
+    printed = page.locator(".day-list-section").inner_text()
+    assert "Printed Patient" in printed and "555 01" in printed and "Booked" in printed
+    assert pdf_pages(page.pdf(format="Letter")) == 1
