@@ -41,8 +41,9 @@ def create_app(test_config=None):
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from booking import routing
+    from booking import cookie_session, routing
 
+    cookie_session.init_app(app)
     routing.init_app(app)
     register_extensions(app)
     register_blueprints(app)
