@@ -124,7 +124,8 @@ def register_blueprints(app):
 def register_commands(app):
     """Top-level CLI commands that belong to no single feature."""
     from booking.backups.cli import backup_command, restore_command
+    from booking.big_clinic import seed_big_clinic_command
     from booking.demo import seed_demo_command
 
-    for command in (seed_demo_command, backup_command, restore_command):
+    for command in (seed_demo_command, seed_big_clinic_command, backup_command, restore_command):
         app.cli.add_command(command)
