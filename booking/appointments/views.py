@@ -153,7 +153,7 @@ def shared_page(key, render):
 
     `key` includes the schedule version, so a change made through the app is a new version.
     """
-    return shared(key, render, cache=cache_for(current_app))
+    return shared(key + (request.endpoint,), render, cache=cache_for(current_app))
 
 
 @bp.get("/book/start/<token>")
