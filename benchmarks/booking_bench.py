@@ -246,8 +246,8 @@ def alternate(hello, server, path, args, connections=16, cookie=None, requests=N
     from benchmarks.wrk_runner import run_wrk
 
     pairs = []
-    if requests is None:  # unmeasured: each worker's first requests compile templates and fill caches
-        run_wrk(server.url + path, 1, connections, cookie=cookie)
+    if requests is None:  # unmeasured: each worker's first requests connect, compile templates, fill caches
+        run_wrk(server.url + path, 3, connections, cookie=cookie)
     for _ in range(args.rounds if requests is None else 1):
         pairs.append((run_wrk(hello.url + "/", args.seconds, connections),
                       run_wrk(server.url + path, args.seconds, connections, cookie=cookie, requests=requests)))
