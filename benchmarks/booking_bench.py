@@ -20,13 +20,9 @@ import http.client
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -35,17 +31,10 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-HOST = "127.0.0.1"  # never anything else: the benchmark only talks to this machine
+from benchmarks.wrk_runner import HOST, Server  # noqa: E402  (Server: also soak.py's)
+
 CLINICIANS = 4
 BOOKINGS = 5000
-TARGET_RATIO = 0.40
-
-
-def free_port():
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def bulk_patients(app, count):
@@ -146,35 +135,6 @@ def time_of(hour, minute=0):
     from datetime import time as wall
 
     return wall(hour, minute)
-
-
-class Server:
-    """A gunicorn serving one WSGI app on 127.0.0.1, stopped by `stop()`."""
-
-    def __init__(self, target, workers, env):
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{HOST}:{self.port}",
-             "--log-level", "warning", "--timeout", "30", target],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection((HOST, self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"{target} did not start")
-
-    def stop(self):
-        """Stop gunicorn and its workers."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def request(port, method, path, body=None, cookie=None):
