@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-DEFAULT_PATHS = ["/healthz", "/guide/", "/guide/what-to-expect", "/intake/start", "/no-such-page"]
+DEFAULT_PATHS = ["/healthz", "/guide/", "/guide/risks", "/intake/start", "/no-such-page"]
 
 
 def build_app(folder):
