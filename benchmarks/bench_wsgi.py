@@ -5,4 +5,4 @@ import os
 from benchmarks.booking_bench import bench_config
 from booking import create_app
 
-app = create_app(bench_config(os.environ["BENCH_DATABASE_URL"]))
+app = create_app(bench_config(os.environ["BENCH_DATABASE_URL"], csrf=os.environ.get("BENCH_CSRF") == "1"))

@@ -1,20 +1,18 @@
-"""Booking benchmark: the patient week view and the booking POST against a bare Flask "hello".
+"""Every public page, and the big clinic's staff pages, measured with wrk against a bare Flask "hello".
 
-    .venv/bin/python benchmarks/booking_bench.py [--seconds 5] [--rounds 3] [--concurrency 8] [--workers 2]
+    .venv/bin/python benchmarks/booking_bench.py [--seconds 5] [--rounds 3] [--big]
+    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench .venv/bin/python benchmarks/booking_bench.py
 
-Seeds a fresh database (SQLite in a temporary folder, or BENCH_DATABASE_URL) with 4
-clinicians, a year of weekday opening hours and 5,000 bookings; serves the app and a bare
-Flask hello app the same way (gunicorn, 2 sync workers, bound to 127.0.0.1 only); drives
-each with the same Python load generator (threads + http.client) for a bounded time, hello
-and the week view alternating for a few rounds; prints requests per second, p50/p99 latency
-and the ratios to hello. Target: the week view at least 40% of hello's throughput. Every
-server is stopped before the script ends.
-
-The week view phase asks for one week over and over, so after each worker's first request
-it measures the page when warm: one query (the patient's intake state with the schedule
-version) and the rendered page from the per-process cache (booking/appointments/week_cache.py).
-The POST phase changes the schedule on every request, so any week view served meanwhile
-would be computed afresh.
+Seeds a fresh database (SQLite in a temporary folder, or BENCH_DATABASE_URL, whose public
+schema is emptied) with booking.big_clinic: a small clinic by default (4 clinicians, 2,000
+patients, a month of past consultations), the 50-clinician practice with --big. Serves the
+app (CSRF checked, as in production) and a bare Flask hello the same way: gunicorn, 2 sync
+workers, 127.0.0.1 only. wrk (benchmarks/wrk_runner.py) loads each page with -t2 -c16;
+hello and the page alternate for --rounds rounds and the page's ratio is the median of the
+rounds' ratios (the machine's speed drifts). The booking and questionnaire-step POSTs send
+distinct prepared requests (sessions and CSRF tokens collected beforehand). With --big the
+staff pages run at 4 connections. Prints hello's own req/s (so the client is seen not to be
+the limit), each page's req/s, p50/p99 and ratio, the workers' RSS, and the load average.
 """
 
 import argparse
@@ -22,13 +20,9 @@ import http.client
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -37,17 +31,10 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-HOST = "127.0.0.1"  # never anything else: the benchmark only talks to this machine
+from benchmarks.wrk_runner import HOST, Server  # noqa: E402  (Server: also soak.py's)
+
 CLINICIANS = 4
 BOOKINGS = 5000
-TARGET_RATIO = 0.40
-
-
-def free_port():
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def bulk_patients(app, count):
@@ -69,16 +56,17 @@ def bulk_patients(app, count):
     return ids
 
 
-def bench_config(database_url):
-    """The configuration the served app and the seeding share."""
+def bench_config(database_url, csrf=False):
+    """The configuration the served app and the seeding share (`csrf`: check CSRF tokens, as in production)."""
     from booking.config import normalise_database_url
 
-    return {"SECRET_KEY": "benchmark-secret-key-0123456789-abcdefghijklmnop",
+    return {"INTAKE_START_RATE_LIMIT": "1000000 per hour", "BOOKING_ADDRESS_RATE_LIMIT": "1000000 per hour",
+            "BOOKING_EMAIL_RATE_LIMIT": "1000000 per hour",
+            "SECRET_KEY": "benchmark-secret-key-0123456789-abcdefghijklmnop",
             "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
             "INTAKE_ENCRYPTION_KEYS": ["3q6Qx0Lq2-0mA5vJb8jY0pQ9fW4kR7tU1sN6zC2eH8o="],
             "PATIENT_SEARCH_KEY": "benchmark-patient-search-key-0123456789-abcdef",
-            # The POST phase sends forms without a CSRF token; the check itself costs microseconds.
-            "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False}
+            "WTF_CSRF_ENABLED": csrf, "SESSION_COOKIE_SECURE": False}
 
 
 def seed(config, post_count):
@@ -149,35 +137,6 @@ def time_of(hour, minute=0):
     return wall(hour, minute)
 
 
-class Server:
-    """A gunicorn serving one WSGI app on 127.0.0.1, stopped by `stop()`."""
-
-    def __init__(self, target, workers, env):
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{HOST}:{self.port}",
-             "--log-level", "warning", "--timeout", "30", target],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection((HOST, self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"{target} did not start")
-
-    def stop(self):
-        """Stop gunicorn and its workers."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-
-
 def request(port, method, path, body=None, cookie=None):
     """One HTTP request; returns (status, headers, seconds)."""
     connection = http.client.HTTPConnection(HOST, port, timeout=30)
@@ -203,104 +162,115 @@ def session_cookie(port, token):
     raise RuntimeError("no session cookie")
 
 
-def load(port, make_request, seconds, concurrency, limit=None):
-    """Run requests from `concurrency` threads for `seconds` (or `limit` requests); return stats."""
-    latencies, statuses, lock = [], {}, threading.Lock()
-    counter = iter(range(limit if limit is not None else 10**9))
-    deadline = time.monotonic() + seconds
 
-    def worker():
-        while time.monotonic() < deadline:
-            with lock:
-                index = next(counter, None)
-            if index is None:
-                return
-            method, path, body, cookie = make_request(index)
-            status, _headers, elapsed = request(port, method, path, body, cookie)
-            with lock:
-                latencies.append(elapsed)
-                statuses[status] = statuses.get(status, 0) + 1
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    duration = time.monotonic() - started
-    return {"rps": len(latencies) / duration, "latencies": latencies, "statuses": statuses}
+PATIENT_PAGES = [("/healthz", "/healthz", None), ("guide contents", "/guide/", None),
+                 ("guide page", "/guide/risks", None), ("questionnaire start", "/intake/start", None),
+                 ("404 page", "/no-such-page", None)]
 
 
-def combine(rounds):
-    """One endpoint's rounds as one result: median req/s, latencies pooled across rounds."""
-    latencies = sorted(value for r in rounds for value in r["latencies"])
-    statuses = {}
-    for r in rounds:
-        for status, count in r["statuses"].items():
-            statuses[status] = statuses.get(status, 0) + count
-    return {"rps": statistics.median(r["rps"] for r in rounds), "count": len(latencies), "statuses": statuses,
-            "p50": statistics.median(latencies) * 1000 if latencies else 0,
-            "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0}
+def staff_pages(week, clinician_id):
+    """(name, path) of the big clinic's staff pages."""
+    year_ago = (week - timedelta(days=365)).isoformat()
+    return [("staff day, all clinicians", f"/staff/schedule?date={week.isoformat()}"),
+            ("staff week, one clinician", f"/staff/schedule?view=week&date={week.isoformat()}&clinician={clinician_id}"),
+            ("clinician queue", "/staff/intakes"),
+            ("patient search", "/staff/patients?q=Patient4321"),
+            ("year CSV export", f"/staff/schedule/export?from={year_ago}&to={week.isoformat()}")]
+
+
+def seed_clinic(config, big):
+    """An empty schema with booking.big_clinic's data; returns (app, week to show, a clinician id)."""
+    import sqlalchemy as sa
+
+    from booking import create_app
+    from booking.appointments.availability import clinic_day, week_start
+    from booking.big_clinic import seed_big_clinic
+    from booking.extensions import db
+    from booking.models import StaffUser
+    from booking.timeutil import utcnow
+
+    app = create_app(config)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        db.create_all()
+        sizes = {} if big else {"clinicians": 4, "patients": 2000, "past_days": 30}
+        print("  seeded:", seed_big_clinic(db.session, app.config, utcnow(), **sizes))
+        clinician = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.role == "clinician"))
+    return app, week_start(clinic_day(utcnow(), app.config["CLINIC_TIMEZONE"]) + timedelta(days=7)), clinician
+
+
+def alternate(hello, server, path, args, connections=16, cookie=None, requests=None):
+    """Rounds of hello then the page: {"rps", "p50", "p99", "ratio", "non_2xx", "hello_rps"} (medians)."""
+    from benchmarks.wrk_runner import run_wrk
+
+    pairs = []
+    if requests is None:  # unmeasured: each worker's first requests connect, compile templates, fill caches
+        run_wrk(server.url + path, 3, connections, cookie=cookie)
+    for _ in range(args.rounds if requests is None else 1):
+        pairs.append((run_wrk(hello.url + "/", args.seconds, connections),
+                      run_wrk(server.url + path, args.seconds, connections, cookie=cookie, requests=requests)))
+    median = lambda key, side=1: statistics.median(pair[side][key] for pair in pairs)  # noqa: E731
+    return {"rps": median("rps"), "p50": median("p50"), "p99": median("p99"), "hello_rps": median("rps", 0),
+            "ratio": statistics.median(page["rps"] / hello_["rps"] for hello_, page in pairs),
+            "non_2xx": sum(page["non_2xx"] + page["errors"] for _h, page in pairs)}
 
 
 def main():
-    """Seed, serve, measure, print, stop."""
+    """Seed, prepare, serve, measure, print, stop."""
+    from benchmarks import bench_prepare
+    from benchmarks.wrk_runner import Server as WrkServer
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured phase")
-    parser.add_argument("--rounds", type=int, default=3, help="hello and week view phases, alternated")
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="hello and page runs, alternated")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--posts", type=int, default=600, help="prepared bookings for the POST phase")
+    parser.add_argument("--posts", type=int, default=400, help="prepared requests per POST run")
+    parser.add_argument("--big", action="store_true", help="the 50-clinician practice, with the staff pages")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="booking-bench-"))
     database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.sqlite'}"
-    config = bench_config(database_url)
-    print(f"Seeding {CLINICIANS} clinicians, a year of opening hours and {BOOKINGS} bookings ({database_url.split(':')[0]})...")
-    week, posts, total = seed(config, args.posts)
-    print(f"  {total} bookings in the database; {len(posts)} free slots prepared for the POST phase")
-    env = dict(os.environ, BENCH_DATABASE_URL=database_url, PYTHONPATH=str(ROOT))
-    servers = []
+    print(f"Seeding ({database_url.split(':')[0]}, {'big' if args.big else 'small'} clinic)...")
+    app, week, clinician = seed_clinic(bench_config(database_url, csrf=True), args.big)
+    week_cookie = bench_prepare.week_cookie(app)
+    booking_posts = bench_prepare.booking_posts(app, args.posts)
+    step_posts = bench_prepare.step_posts(app, args.posts)
+    staff = bench_prepare.staff_cookie(app) if args.big else None
+    env = dict(os.environ, BENCH_DATABASE_URL=database_url, PYTHONPATH=str(ROOT), BENCH_CSRF="1")
+    results, servers = {}, []
     try:
-        hello = Server("benchmarks.hello_wsgi:app", args.workers, env)
+        hello = WrkServer("benchmarks.hello_wsgi:app", args.workers, env)
         servers.append(hello)
-        app_server = Server("benchmarks.bench_wsgi:app", args.workers, env)
-        servers.append(app_server)
-        cookie = session_cookie(app_server.port, posts[-1][2])
-        week_path = "/book/?" + urlencode({"clinician": "any", "week": week.isoformat()})
-        assert request(app_server.port, "GET", week_path, cookie=cookie)[0] == 200
-        prepared = [(clinician, start, session_cookie(app_server.port, token)) for clinician, start, token in posts[:-1]]
-        # The machine's speed drifts (other work, CPU frequency): alternating the two phases and
-        # taking each round's ratio keeps the comparison fair.
-        rounds = {"hello": [], "week view": []}
-        for _ in range(args.rounds):
-            rounds["hello"].append(load(hello.port, lambda i: ("GET", "/", None, None), args.seconds,
-                                        args.concurrency))
-            rounds["week view"].append(load(app_server.port, lambda i: ("GET", week_path, None, cookie),
-                                            args.seconds, args.concurrency))
-        post = load(app_server.port, lambda i: (
-            "POST", "/book/confirm", urlencode({"clinician": prepared[i][0], "start": prepared[i][1],
-                                                "name": "Bench Patient", "email": "bench@example.org"}),
-            prepared[i][2]), args.seconds, args.concurrency, limit=len(prepared))
+        server = WrkServer("benchmarks.bench_wsgi:app", args.workers, env)
+        servers.append(server)
+        pages = PATIENT_PAGES + [
+            ("week, first available", f"/book/?clinician=any&week={week.isoformat()}", week_cookie),
+            ("week, one clinician", f"/book/?clinician={clinician}&week={week.isoformat()}", week_cookie)]
+        for name, path, cookie in pages:
+            results[name] = alternate(hello, server, path, args, cookie=cookie)
+        results["booking POST"] = alternate(hello, server, "/book/confirm", args, requests=booking_posts)
+        results["questionnaire step POST"] = alternate(hello, server, "/intake/step/2", args, requests=step_posts)
+        for name, path in (staff_pages(week, clinician) if args.big else []):
+            results[name] = alternate(hello, server, path, args, connections=4, cookie=staff)
+        rss = server.worker_rss_mb()
     finally:
-        for server in servers:
-            server.stop()
+        for running in servers:
+            running.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    results = {name: combine(measured) for name, measured in rounds.items()}
-    results["booking POST"] = combine([post])
-    base = results["hello"]["rps"] or 1
-    print(f"\ngunicorn, {args.workers} sync workers, {args.concurrency} client threads, "
-          f"{args.rounds} rounds of {args.seconds:.0f} s per phase (req/s: median of rounds)")
-    print(f"{'endpoint':<14}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs hello':>10}  statuses")
-    for name, r in results.items():
-        print(f"{name:<14}{r['count']:>10}{r['rps']:>10.1f}{r['p50']:>10.1f}{r['p99']:>10.1f}"
-              f"{r['rps'] / base:>10.0%}  {r['statuses']}")
-    ratios = [week_round["rps"] / (hello_round["rps"] or 1)
-              for hello_round, week_round in zip(rounds["hello"], rounds["week view"])]
-    ratio = statistics.median(ratios)
-    verdict = "meets" if ratio >= TARGET_RATIO else "misses"
-    print(f"\nWeek view throughput is {ratio:.0%} of hello (rounds: {', '.join(f'{r:.0%}' for r in ratios)}): "
-          f"{verdict} the {TARGET_RATIO:.0%} target.")
+    report(results, rss, args)
     return 0
+
+
+def report(results, rss, args):
+    """Print the table, the workers' memory and the machine's load."""
+    print(f"\nwrk -t2, gunicorn {args.workers} sync workers; {args.rounds} alternating rounds of {args.seconds:.0f} s "
+          f"(POSTs: one run over distinct prepared requests); load average {os.getloadavg()[0]:.1f}")
+    print(f"{'page':<28}{'hello req/s':>12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'not 2xx/3xx':>13}")
+    for name, r in results.items():
+        print(f"{name:<28}{r['hello_rps']:>12.0f}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
+              f"{r['ratio']:>8.2f}{r['non_2xx']:>13}")
+    print("worker RSS after the run: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
 
 
 if __name__ == "__main__":

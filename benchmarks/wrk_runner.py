@@ -136,7 +136,7 @@ def parse_report(output):
 
 def run_wrk(url, seconds, connections=16, threads=2, cookie=None, requests=None):
     """Load `url` for `seconds`; `requests` is a list of (method, path, cookie, body) to send in turn."""
-    command = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    command = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     env = dict(os.environ, WRK_THREADS=str(threads))

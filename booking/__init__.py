@@ -41,8 +41,9 @@ def create_app(test_config=None):
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from booking import routing
+    from booking import cookie_session, routing
 
+    cookie_session.init_app(app)
     routing.init_app(app)
     register_extensions(app)
     register_blueprints(app)
@@ -124,7 +125,8 @@ def register_blueprints(app):
 def register_commands(app):
     """Top-level CLI commands that belong to no single feature."""
     from booking.backups.cli import backup_command, restore_command
+    from booking.big_clinic import seed_big_clinic_command
     from booking.demo import seed_demo_command
 
-    for command in (seed_demo_command, backup_command, restore_command):
+    for command in (seed_demo_command, seed_big_clinic_command, backup_command, restore_command):
         app.cli.add_command(command)

@@ -3,11 +3,11 @@
 import logging
 
 import sqlalchemy as sa
-from flask import render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from booking.extensions import db
+from booking.page_cache import render_shared
 
 log = logging.getLogger("booking.errors")
 
@@ -36,7 +36,8 @@ def render_error(code, title=None, message=None):
     default_title, default_message = MESSAGES.get(code, MESSAGES[500])
     title, message = title or default_title, message or default_message
     try:
-        return render_template("errors/error.html", code=code, title=title, message=message), code
+        return render_shared((code, title, message), "errors/error.html", code=code, title=title,
+                             message=message), code
     except Exception:  # the page itself failed (say, the database is down): plain text still helps
         log.exception("error page failed to render")
         return f"{title}\n\n{message}\n", code, {"Content-Type": "text/plain; charset=utf-8"}

@@ -11,9 +11,10 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     """Answer 200 if a trivial query succeeds, 503 otherwise."""
+    # A pooled connection, not the ORM session: a probe needs no transaction bookkeeping.
     try:
-        db.session.execute(sa.text("SELECT 1"))
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
     except sa.exc.SQLAlchemyError:
-        db.session.rollback()
         return {"status": "database unavailable"}, 503
     return {"status": "ok"}, 200

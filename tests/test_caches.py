@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import icalendar
 
-from booking.cache import TTLCache
+from booking.cache import TTLCache, approximate_size
 from booking.calendar.feed_cache import cache_for
 from booking.models import Booking
 from booking.timeutil import utcnow
@@ -45,6 +45,29 @@ def test_zero_seconds_turns_the_cache_off():
     cache = TTLCache(0, size=8, clock=Clock())
     assert cache.put("a", 1) == 1
     assert cache.get("a") is None
+
+
+def test_the_cache_stays_inside_its_byte_budget_dropping_the_least_recently_used():
+    cache = TTLCache(60, size=100, clock=Clock(), max_bytes=10_000)
+    for name in "abcde":
+        cache.put(name, name * 3000)  # about 3 KB each
+    assert cache.bytes_used() <= 10_000
+    assert cache.get("a") is None and cache.get("e") == "e" * 3000
+
+
+def test_a_value_bigger_than_the_budget_is_returned_but_not_kept():
+    cache = TTLCache(60, size=100, clock=Clock(), max_bytes=1_000)
+    assert cache.put("page", "x" * 5000) == "x" * 5000
+    assert cache.get("page") is None
+
+
+def test_sizes_follow_containers_and_objects():
+    class Week:
+        def __init__(self):
+            self.slots = ["9:00 AM " * 100] * 1 + ["10:00 AM " * 100]
+
+    assert approximate_size(Week()) > 1800
+    assert approximate_size(("x" * 1000, {"k": "y" * 1000})) > 2000
 
 
 def uids(response):

@@ -23,7 +23,7 @@ from booking.crypto import InvalidToken, cipher_for
 from booking.extensions import db
 from booking.models import Booking, Intake
 from booking.outbox.sender import queued_recipient
-from booking.staff import web_session
+from booking.page_cache import shared
 from booking.patient_session import remember_intake, remembered_intake_id
 from booking.ratelimit import enforce, rate_limited
 from booking.timeutil import utcnow
@@ -149,21 +149,11 @@ def without_time(week, value):
 
 
 def shared_page(key, render):
-    """The page `render()` gives, from the cache when another patient already saw it as it is now.
+    """The week page `render()` gives, shared between patients (booking.page_cache) in the week cache.
 
-    Used only for pages whose whole content is determined by `key` (which must include the
-    schedule version) plus what is checked here: nothing personal is on them unless a message
-    was flashed to this browser or a staff member is signed in (the header shows their name),
-    and those are rendered afresh.
+    `key` includes the schedule version, so a change made through the app is a new version.
     """
-    if "_flashes" in session or web_session.has_cookie():
-        return render()
-    cache = cache_for(current_app)
-    key = key + (request.endpoint, request.script_root)
-    html = cache.get(key)
-    if html is None:
-        html = cache.put(key, render())
-    return html
+    return shared(key + (request.endpoint,), render, cache=cache_for(current_app))
 
 
 @bp.get("/book/start/<token>")

@@ -2,10 +2,11 @@
 
 import os
 
-from flask import abort, current_app, redirect, render_template, url_for
+from flask import abort, current_app, redirect, url_for
 
 from booking.guide import bp
 from booking.guide.pages import SLUG_PATTERN, load_pages
+from booking.page_cache import render_shared
 
 
 def override_dir():
@@ -22,7 +23,9 @@ def index():
 @bp.get("/guide/")
 def contents():
     """The guide's table of contents."""
-    return render_template("guide/contents.html", pages=load_pages(override_dir()))
+    pages = load_pages(override_dir())
+    # The pages themselves are the content version: each is parsed once per file modification.
+    return render_shared(tuple(pages), "guide/contents.html", pages=pages)
 
 
 @bp.get("/guide/<slug>")
@@ -35,6 +38,6 @@ def page(slug):
         if candidate.slug == slug:
             previous_page = pages[position - 1] if position > 0 else None
             next_page = pages[position + 1] if position + 1 < len(pages) else None
-            return render_template("guide/page.html", page=candidate, pages=pages,
-                                   previous_page=previous_page, next_page=next_page)
+            return render_shared((slug, tuple(pages)), "guide/page.html", page=candidate, pages=pages,
+                                 previous_page=previous_page, next_page=next_page)
     abort(404)

@@ -16,6 +16,7 @@ from booking.intake.forms import check_step, form_class, form_data_from_values, 
 from booking.intake.links import absolute, booking_home_path, correction_path, resume_path
 from booking.intake.questionnaires import crisis_questions
 from booking.intake.steps import STEP_COUNT, STEP_NUMBER, STEPS, step_at
+from booking.page_cache import render_shared
 from booking.patient_session import forget_intake, remember_intake, remembered_intake_id
 from booking.patients.record import patient_for_questionnaire
 from booking.ratelimit import enforce, rate_limited
@@ -80,6 +81,9 @@ def start():
     current = _current_intake(now)
     if request.method == "POST":
         return _begin(now)
+    if current is None:  # the same page for everyone without a questionnaire in this browser
+        return render_shared("new", "intake/start.html", current=None, step_count=STEP_COUNT,
+                             draft_days=_draft_days())
     return render_template("intake/start.html", current=current, step_count=STEP_COUNT,
                            draft_days=_draft_days())
 

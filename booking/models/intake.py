@@ -75,7 +75,8 @@ class Intake(db.Model):
     cleared_at: Mapped[object | None] = mapped_column(UTCDateTime())
     cleared_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
 
-    previous_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake.id"))
+    # Indexed: the queue asks, for every waiting intake, whether a later version corrects it.
+    previous_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake.id"), index=True)
     previous = relationship("Intake", remote_side=[id])
 
     __table_args__ = (

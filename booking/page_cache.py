@@ -1,0 +1,67 @@
+"""Pages that are the same for every visitor, rendered once per content version and served from memory.
+
+A page qualifies when everything on it is determined by its cache key (which must carry the
+content's version: the guide files' modification times, the schedule version, the settings)
+plus what is checked here: a message flashed to this browser, or a signed-in staff member's
+header, make it personal, so those requests are rendered afresh. A CSRF token is the one
+per-browser part such a page may hold: it is rendered as a marker and each request puts its
+own token in (Flask-WTF's, so the session gets it exactly as before).
+"""
+
+import secrets
+
+from flask import current_app, render_template, request, session
+from flask_wtf.csrf import generate_csrf
+
+from booking.cache import TTLCache
+
+# Unguessable, so no content can contain it by accident; one per process.
+CSRF_MARKER = "csrf-marker-" + secrets.token_hex(16)
+MAX_ENTRIES = 256  # guide pages, error pages and start pages: a few dozen in practice
+MAX_BYTES = 8 * 1024 * 1024
+# The settings a shared page may show (the clinic's details, the costs block): part of every key,
+# so a changed setting is a new version.
+SHOWN_SETTINGS = ("CLINIC_NAME", "CLINIC_EMAIL", "CLINIC_PHONE", "CLINIC_ADDRESS", "CLINIC_TIMEZONE",
+                  "CONSULTATION_PRICE", "CONSULTATION_COSTS_TEXT", "INTAKE_DRAFT_DAYS")
+
+
+def cache_for(app):
+    """The app's shared-page cache (one per app and process)."""
+    cache = app.extensions.get("booking_page_cache")
+    if cache is None:
+        seconds = float(app.config.get("SHARED_PAGE_CACHE_SECONDS", 300))
+        cache = app.extensions["booking_page_cache"] = TTLCache(seconds, MAX_ENTRIES, max_bytes=MAX_BYTES)
+    return cache
+
+
+def personal():
+    """True when this request's page may differ from everyone else's (flashed message, staff header)."""
+    from booking.staff import web_session  # here: the staff blueprint imports the error pages, which use this
+
+    return "_flashes" in session or web_session.has_cookie()
+
+
+def shared(key, render, cache=None):
+    """The page `render()` gives, from the cache when another visitor already saw this version of it.
+
+    `key` must determine the whole page; the script root and the shown settings are added here.
+    """
+    if personal():
+        return render()
+    config = current_app.config
+    cache = cache or cache_for(current_app)
+    full_key = (key, request.script_root, tuple(config.get(name) for name in SHOWN_SETTINGS))
+    html = cache.get(full_key)
+    if html is None:
+        html = cache.put(full_key, render())
+    if CSRF_MARKER in html:
+        html = html.replace(CSRF_MARKER, generate_csrf())
+    return html
+
+
+def render_shared(key, template, **context):
+    """`render_template(template, **context)` through `shared`, with the CSRF token left as a marker."""
+    def render():
+        return render_template(template, csrf_token=lambda: CSRF_MARKER if not personal() else generate_csrf(),
+                               **context)
+    return shared((template, key), render)

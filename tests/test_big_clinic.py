@@ -1,0 +1,91 @@
+"""The big clinic (booking.big_clinic): its seed, and pages whose statement count does not grow with it."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from booking.appointments.availability import clinic_day, week_start
+from booking.big_clinic import add_practice
+from booking.crypto import Cipher, cipher_for
+from booking.extensions import db as _db
+from booking.models import Booking, Intake, Patient, StaffUser
+from booking.patients.record import contact_of
+from booking.timeutil import utcnow
+from tests.booking_factories import ZONE, add_intake
+from tests.test_booking_queries import counted
+
+
+def test_seed_command_loads_clinicians_patients_intakes_and_a_year_of_encrypted_data(app, runner):
+    result = runner.invoke(args=["seed-big-clinic", "--clinicians", "3", "--patients", "40", "--past-days", "10"])
+    assert "Loaded 3 clinicians, 40 patients" in result.output
+    with app.app_context():
+        session, cipher = _db.session, cipher_for(app.config)
+        clinicians = session.scalars(sa.select(StaffUser).where(StaffUser.role == "clinician")).all()
+        assert len(clinicians) == 3
+        patient = session.scalars(sa.select(Patient).order_by(Patient.id)).first()
+        assert contact_of(patient, cipher)["email"].endswith("@example.org")
+        assert "depression" not in patient.contact_encrypted  # stored encrypted
+        intake = session.scalars(sa.select(Intake)).first()
+        assert "Treatment-resistant" in str(cipher.decrypt(intake.answers_encrypted))
+        upcoming = session.scalar(sa.select(sa.func.count()).select_from(Booking).where(Booking.status == "booked"))
+        past = session.scalar(sa.select(sa.func.count()).select_from(Booking).where(Booking.starts_at < utcnow()))
+        assert upcoming == 40 and past >= 3 * 8 * 6  # one upcoming each; 8 a day per clinician, >= 6 weekdays
+    again = runner.invoke(args=["seed-big-clinic", "--clinicians", "1", "--patients", "1"])
+    assert again.exit_code != 0 and "empty" in again.output
+
+
+def _paths(clinician):
+    day = clinic_day(utcnow(), ZONE) + timedelta(days=3)
+    monday = week_start(day)
+    patient = [f"/book/?clinician=any&week={monday}", f"/book/?clinician={clinician}&week={monday}"]
+    staff = [f"/staff/schedule?date={day}", f"/staff/schedule?date={day}&view=week&clinician={clinician}",
+             "/staff/intakes", "/staff/patients?q=Patient3", f"/staff/schedule/export?from={day - timedelta(days=60)}"
+             f"&to={day}"]
+    return patient, staff
+
+
+def _counts(app, clients, paths):
+    with app.app_context():
+        engine = _db.engine
+    counts = []
+    for client, path in zip(clients, paths):
+        with counted(engine) as statements:
+            response = client.get(path)
+        assert response.status_code == 200, path
+        counts.append(len(statements))
+    return counts
+
+
+def test_each_page_sends_as_many_statements_at_demo_size_as_at_a_bigger_size(app, make_staff, login):
+    with app.app_context():
+        add_practice(_db.session, app.config, utcnow(), clinicians=4, patients=30, past_days=5)
+        clinician = _db.session.scalar(sa.select(StaffUser.id).where(StaffUser.role == "clinician"))
+        _intake, token = add_intake(_db.session, app.config)
+    patient, desk, doctor = app.test_client(), app.test_client(), app.test_client()
+    patient.get(f"/book/start/{token}")
+    login(make_staff("receptionist"), test_client=desk)
+    login(make_staff("clinician"), test_client=doctor)
+    patient_paths, staff_paths = _paths(clinician)
+    paths = patient_paths + staff_paths
+    # The queue is the clinicians'; the rest is the front desk's.
+    clients = [patient] * 2 + [desk, desk, doctor, desk, desk]
+    demo = _counts(app, clients, paths)
+    with app.app_context():
+        add_practice(_db.session, app.config, utcnow(), clinicians=12, patients=400, past_days=40)
+    bigger = _counts(app, clients, paths)
+    assert dict(zip(paths, bigger)) == dict(zip(paths, demo))
+
+
+def test_the_queue_decrypts_only_the_rows_it_shows(app, make_staff, login, monkeypatch):
+    with app.app_context():
+        add_practice(_db.session, app.config, utcnow(), clinicians=1, patients=120, past_days=0)
+    doctor = app.test_client()
+    login(make_staff("clinician"), test_client=doctor)
+    opened = []
+    original = Cipher.decrypt
+    monkeypatch.setattr(Cipher, "decrypt", lambda self, token: opened.append(token) or original(self, token))
+    page = doctor.get("/staff/intakes").get_data(as_text=True)
+    rows = page.count("<tr") - 1  # the header row
+    assert rows == 50
+    # Per row: the contact details, the scores and the flags; nothing for the 70 rows not shown.
+    assert 0 < len(opened) <= 3 * rows
