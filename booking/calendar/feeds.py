@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from booking.calendar.ical import FeedEvent, booking_uid, build_feed
-from booking.models import ACTIVE_STATUSES, Booking, FeedToken, Patient, StaffUser
+from booking.models import Booking, FeedToken, Patient, StaffUser
 from booking.timeutil import parse_date
 from booking.tokens import new_token, plausible_token, token_hash
 
@@ -102,10 +102,6 @@ class FeedOptions:
     show_patient_names: bool = False
     # Decrypts patient names when they are shown; not part of the cache key.
     cipher: object = field(default=None, compare=False, hash=False, repr=False)
-
-
-# Every status but cancelled: a feed shows the consultations that hold their time.
-FEED_STATUSES = ACTIVE_STATUSES
 
 
 def before(end):
