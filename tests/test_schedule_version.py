@@ -85,10 +85,10 @@ def test_each_staff_write_path_bumps_the_version(client, db, desk, action):
     hours = "/staff/schedule/hours"
     posts = {
         "weekly add": (f"{hours}/weekly", {"clinician": doctor, "weekday": 5, "start": "18:00", "end": "19:00"}),
-        "weekly remove": (f"{hours}/weekly/{hours_id}/delete", {"clinician": doctor}),
+        "weekly remove": (f"{hours}/weekly/{hours_id}/delete", {"clinician": doctor, "confirm": "y"}),
         "exception add": (f"{hours}/exceptions", {"clinician": doctor, "kind": "closed", "first_day": day.isoformat(),
                                                   "first_time": "", "last_day": day.isoformat(), "last_time": ""}),
-        "exception remove": (f"{hours}/exceptions/{exception.id}/delete", {"clinician": doctor}),
+        "exception remove": (f"{hours}/exceptions/{exception.id}/delete", {"clinician": doctor, "confirm": "y"}),
         "profile": (f"{hours}/profile", {"clinician": doctor, "accepts_bookings": "y", "consultation_minutes": 45,
                                          "buffer_minutes": 5}),
         "settings": (f"{hours}/settings", {"min_notice_hours": 12, "horizon_days": 30, "cancel_cutoff_hours": 12}),
