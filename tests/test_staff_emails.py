@@ -2,13 +2,13 @@
 
 from booking import signals
 from tests.calendar_factories import BASE_TIME, add_booking
-from tests.outbox_helpers import NOW, body_of
+from tests.outbox_helpers import NOW, body_of, recipient_of
 from tests.test_outbox_receivers import LINK, messages
 
 
 def staff_rows(session, clinician):
     """(subject, body) of every email to the clinician, oldest first."""
-    return [(row.subject, body_of(row)) for row in messages(session) if row.recipient == clinician.email]
+    return [(row.subject, body_of(row)) for row in messages(session) if recipient_of(row) == clinician.email]
 
 
 def test_staff_emails_have_plain_subjects_and_label_the_patients_zone_as_the_patients(db, make_staff):

@@ -12,7 +12,7 @@ from booking.models.waitlist import WAITING
 from booking.timeutil import utcnow
 from booking.waitlist import rules
 from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake, context
-from tests.outbox_helpers import body_of
+from tests.outbox_helpers import body_of, recipient_of
 from tests.patient_factories import make_patient
 
 EVERY_DAY = {day: [(time(8), time(19))] for day in range(7)}
@@ -51,7 +51,7 @@ def offers(db):
     """{recipient: (subject, body)} of the waitlist offers queued so far."""
     db.session.expire_all()
     rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "waitlist_offer")).all()
-    return {row.recipient: (row.subject, body_of(row)) for row in rows}
+    return {recipient_of(row): (row.subject, body_of(row)) for row in rows}
 
 
 def offer_path(body):

@@ -114,10 +114,11 @@ def waitlist_offer(clinic, *, name, when, clinician, link):
     return f"A consultation time has freed up at {clinic.name}", body + _sign_off(clinic)
 
 
-# A staff email's plain subject for each change (a move between clinicians is, for the new
-# clinician, a new booking, and for the previous one a booking moved away).
+# A staff email's plain subject for each change (a move between clinicians adds the booking to
+# the new clinician's schedule and removes it from the previous one's: each is told which).
 STAFF_SUBJECTS = {"booked": "New booking", "moved": "Booking moved", "cancelled": "Booking cancelled",
-                  "added to your schedule": "New booking", "removed from your schedule": "Booking moved"}
+                  "added to your schedule": "Booking added to your schedule",
+                  "removed from your schedule": "Booking removed from your schedule"}
 
 
 def staff_booking_changed(clinic, *, change, clinic_time, patient_time=None, clinician, link):
