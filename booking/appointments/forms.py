@@ -63,7 +63,7 @@ class WalkInForm(FlaskForm):
     """"Book now": the patient at the desk takes the current or next free time today."""
 
     patient = HiddenField()
-    clinician = SelectField("Clinician", coerce=str)
+    clinician = SelectField("Walk-in clinician", coerce=str)
 
 
 class MoveForm(BeyondHorizonMixin, FlaskForm):

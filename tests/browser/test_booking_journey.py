@@ -62,8 +62,9 @@ def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_br
     assert_accessible(page)
     page.get_by_label("Full name").fill("")
     page.get_by_role("button", name="Confirm booking").click()
-    # Focus goes to what went wrong (autofocus runs at the browser's next rendering step, so wait for it).
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'")
+    # Focus goes to what went wrong (autofocus runs at the browser's next rendering step, so wait for it;
+    # expect polls without evaluating a string, which the page's CSP would refuse).
+    expect(page.locator("#error-summary")).to_be_focused()
     assert_accessible(page)
     page.get_by_label("Full name").fill("Pat Browser")
     page.get_by_role("button", name="Confirm booking").click()
@@ -82,7 +83,7 @@ def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_br
 
     page.goto(manage_url.replace("http://127.0.0.1:5000", live_server.url))
     page.get_by_role("link", name="Choose another time").click()
-    expect(page.get_by_label("Clinician")).to_have_value(str(clinician))  # the current one, chosen
+    expect(page.get_by_label("Clinician", exact=True)).to_have_value(str(clinician))  # the current one, chosen
     assert_accessible(page)
     save_step_screenshot(page, "booking-2b-reschedule")
     page.locator("a.slot").nth(3).click()
@@ -115,7 +116,7 @@ def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_br
     desk.get_by_label("Phone").fill("555 0123")
     desk.get_by_role("button", name="Create record").click()
     desk.get_by_role("link", name="Book a consultation by phone").click()
-    desk.get_by_role("button", name="Book").click()
+    desk.get_by_role("button", name="Book", exact=True).click()
     expect(desk.get_by_role("heading", name="Booking: Phone Caller")).to_be_visible()
     desk.goto("/staff/schedule")
     day_list = desk.get_by_role("table", name=re.compile("^Bookings on"))

@@ -45,7 +45,7 @@ def test_reception_finds_and_books_a_patient_and_the_clinician_opens_the_questio
     page.get_by_role("link", name="Book a consultation by phone").click()
     assert page.get_by_text("Patient: Jordan Example").is_visible()
     assert_accessible(page)
-    page.get_by_label("Clinician").select_option(str(clinician_id))
+    page.get_by_label("Clinician", exact=True).select_option(str(clinician_id))
     with app.app_context():
         from booking.appointments.availability import clinic_day
         from booking.timeutil import utcnow
@@ -53,7 +53,7 @@ def test_reception_finds_and_books_a_patient_and_the_clinician_opens_the_questio
         day = clinic_day(utcnow(), "America/New_York") + timedelta(days=2)
     page.get_by_label("Date (YYYY-MM-DD)").fill(day.isoformat())
     page.get_by_label("Time (HH:MM, 24-hour, clinic time)").fill("10:00")
-    page.get_by_role("button", name="Book").click()
+    page.get_by_role("button", name="Book", exact=True).click()
     assert page.get_by_role("heading", name="Booking: Jordan Example").is_visible()
     save_step_screenshot(page, "patients-3-booked")
     with app.app_context():
