@@ -3,6 +3,8 @@
 """
 
 import importlib.util
+import os
+import pwd
 import shutil
 import ssl
 import subprocess
@@ -87,8 +89,11 @@ def nginx_main_config(tmp_path, site):
     config = tmp_path / "nginx.conf"
     temp = tmp_path / "nginx-temp"
     temp.mkdir(exist_ok=True)
+    # Workers run as this test's own user: nginx's default ("nobody") cannot read a checkout
+    # inside a private folder, such as the one CI clones into.
+    user = pwd.getpwuid(os.geteuid()).pw_name
     config.write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/nginx-error.log;\nevents {{}}\n"
+        f"user {user};\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/nginx-error.log;\nevents {{}}\n"
         f"http {{\n include /etc/nginx/mime.types;\n client_body_temp_path {temp}/body;\n"
         f" proxy_temp_path {temp}/proxy;\n fastcgi_temp_path {temp}/fastcgi;\n uwsgi_temp_path {temp}/uwsgi;\n"
         f" scgi_temp_path {temp}/scgi;\n include {site};\n}}\n")
