@@ -1,13 +1,14 @@
-import pytest
 """Pages the same for everyone are rendered once per content version, and stay correct for each visitor."""
 
 import os
 import re
 
+import pytest
 from flask import template_rendered
 
 from booking.extensions import db as _db
 from tests.booking_factories import add_intake
+from tests.conftest import POSTGRES
 from tests.test_booking_queries import counted
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
