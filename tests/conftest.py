@@ -124,12 +124,13 @@ def empty_tables(app):
 
 @pytest.fixture
 def make_app(tmp_path, postgres_schema):
-    """Build test apps with extra settings: make_app(STAFF_IDLE_TIMEOUT=...)."""
+    """Build test apps with extra settings: make_app(STAFF_IDLE_TIMEOUT=...). The database starts
+    empty, unless keep_rows=True: a second app on the same rows, as after a restart."""
     apps = []
 
-    def build(**overrides):
+    def build(keep_rows=False, **overrides):
         app = create_app(base_test_config(tmp_path, **overrides))
-        if POSTGRES:
+        if POSTGRES and not keep_rows:
             empty_tables(app)
         else:
             with app.app_context():
