@@ -89,3 +89,21 @@ def test_the_queue_decrypts_only_the_rows_it_shows(app, make_staff, login, monke
     assert rows == 50
     # Per row: the contact details, the scores and the flags; nothing for the 70 rows not shown.
     assert 0 < len(opened) <= 3 * rows
+
+
+def test_the_csv_export_decrypts_each_patient_once_however_many_consultations(app, make_staff, login, monkeypatch):
+    with app.app_context():
+        add_practice(_db.session, app.config, utcnow(), clinicians=2, patients=5, past_days=20)
+        patients = _db.session.scalar(sa.select(sa.func.count(sa.distinct(Booking.patient_id))))
+        bookings = _db.session.scalar(sa.select(sa.func.count()).select_from(Booking))
+    assert bookings > 3 * patients  # each patient has several consultations in the range
+    desk = app.test_client()
+    login(make_staff("receptionist"), test_client=desk)
+    opened = []
+    original = Cipher.decrypt
+    monkeypatch.setattr(Cipher, "decrypt", lambda self, token: opened.append(token) or original(self, token))
+    today = clinic_day(utcnow(), ZONE)
+    rows = desk.get(f"/staff/schedule/export?from={today - timedelta(days=40)}&to={today + timedelta(days=40)}"
+                    ).get_data(as_text=True).splitlines()
+    assert len(rows) == bookings + 1
+    assert len(opened) == patients

@@ -15,19 +15,17 @@ from booking.appointments.forms import StatusForm
 from booking.audit import record_request_event
 from booking.extensions import db
 from booking.models import Booking
-from booking.patients.record import contact_of
 from booking.patients.web import cipher, questionnaires_for
 from booking.routing import parse_record_id
 from booking.schedule import bp
 from booking.schedule.bookings import clinician_choices
-from booking.routing import parse_record_id
+from booking.schedule.export import schedule_rows
 from booking.schedule.grid import STATE_LABELS, build_grid, compact_week, day_numbers, plan_day, row_times
 from booking.staff.access import staff_only
-from booking.timeutil import to_zone, utcnow
+from booking.timeutil import utcnow
 
 ALL_STAFF = ("admin", "receptionist", "clinician")
 MAX_EXPORT_DAYS = 366
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def clinician_scope(requested):
@@ -104,12 +102,6 @@ def day():
                            clinician_options=[(int(id_), name) for id_, name in clinician_choices()])
 
 
-def csv_safe(value):
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 @bp.get("/export")
 @staff_only("admin", "receptionist", "clinician")
 def export():
@@ -120,21 +112,12 @@ def export():
         flash(f"Choose a start and end date (YYYY-MM-DD), at most {MAX_EXPORT_DAYS} days apart.", "error")
         return redirect(url_for("schedule.day"))
     clinician_id = clinician_scope(request.args.get("clinician"))
-    rows = bookings_between(db.session, first, last, zone, clinician_id, include_cancelled=True)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["booking_id", "date", "start", "end", "time_zone", "clinician", "patient_name",
-                     "patient_email", "patient_phone", "status", "source"])
-    secret = cipher()
-    for booking in rows:
-        start, end = to_zone(booking.starts_at, zone), to_zone(booking.ends_at, zone)
-        contact = contact_of(booking.patient, secret)
-        writer.writerow([csv_safe(v) for v in (
-            booking.id, start.date().isoformat(), start.strftime("%H:%M"), end.strftime("%H:%M"), zone,
-            booking.clinician.name, contact["name"], contact["email"], contact["phone"],
-            booking.status, booking.source)])
+    rows = list(schedule_rows(db.session, first, last, zone, cipher(), clinician_id))
+    writer.writerows(rows)
     record_request_event(db.session, "export", target_type="booking",
-                         detail=f"schedule CSV {first.isoformat()} to {last.isoformat()}, {len(rows)} rows")
+                         detail=f"schedule CSV {first.isoformat()} to {last.isoformat()}, {len(rows) - 1} rows")
     db.session.commit()
     filename = f"schedule-{first.isoformat()}-to-{last.isoformat()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
