@@ -86,6 +86,8 @@ class Config:
     # Changes made through the app show at once anyway (the schedule version); the limit heals
     # changes made outside it (raw SQL). See booking/appointments/week_cache.py.
     BOOKING_WEEK_CACHE_SECONDS = 60
+    # The all-clinician day grid shows this many clinicians at a time, with links to the others.
+    SCHEDULE_DAY_COLUMNS = 10
 
     WTF_CSRF_TIME_LIMIT = None  # the session bounds a token's life; a long intake step must not expire it
     MAX_CONTENT_LENGTH = 1024 * 1024

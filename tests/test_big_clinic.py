@@ -107,3 +107,19 @@ def test_the_csv_export_decrypts_each_patient_once_however_many_consultations(ap
                     ).get_data(as_text=True).splitlines()
     assert len(rows) == bookings + 1
     assert len(opened) == patients
+
+
+def test_the_longest_possible_booking_that_began_before_the_window_still_holds_its_clinician(app, db):
+    from datetime import time
+
+    from booking.appointments.availability import load_plans, local_instant
+    from tests.booking_factories import add_booking, add_clinician
+
+    clinician = add_clinician(db.session, name="Dr Long Day", length=480, buffer=240)
+    day = clinic_day(utcnow(), ZONE) + timedelta(days=10)
+    # 480 minutes and a 240-minute buffer from 23:00 two days before: busy until 11:00 the day before,
+    # inside the window load_plans reads (from midnight the day before), though it started outside it.
+    started = local_instant(day - timedelta(days=2), time(23), ZONE)
+    booking_id, _ = add_booking(db.session, clinician, started, minutes=480, buffer=240)
+    plan, = load_plans(db.session, day, day, ZONE, [clinician])
+    assert [busy[2] for busy in plan.busy] == [booking_id]

@@ -88,3 +88,37 @@ def test_the_all_clinician_week_is_one_compact_table(client, db, desk):
     tuesday = days[desk["weekday"].weekday()]
     assert "9:30 AM Wes Week" in tuesday and "Booked" in tuesday and "5 free" in tuesday
     assert "0 free" in days[6]  # Sunday: not working
+
+
+def grid_heads(page):
+    """The column headings of the first grid on the page."""
+    grid = page[page.index('<table class="grid">'):]
+    head = grid[:grid.index("</thead>")]
+    return re.findall(r'<th scope="col">([^<]+)</th>', head)[1:]  # after "Time"
+
+
+def test_the_all_clinician_day_shows_a_page_of_clinicians_at_a_time(app, client, db, desk):
+    app.config["SCHEDULE_DAY_COLUMNS"] = 2
+    day = desk["weekday"]
+    nadia = add_clinician(db.session, name="Dr Nadia North", hours=MORNINGS)
+    add_clinician(db.session, name="Dr Lee Late", hours=MORNINGS)
+    add_booking(db.session, desk["clinician"], local_instant(day, time(9), ZONE), name="Mona's Patient")
+    add_booking(db.session, nadia, local_instant(day, time(10), ZONE), name="Nadia's Patient")
+    first = page_of(client, day)
+    assert grid_heads(first) == ["Dr Lee Late", "Dr Mona Morning"]  # by name, two at a time
+    assert "Clinicians 1–2 of 3" in first and "Mona's Patient" in first and "Nadia's Patient" not in first
+    second = html.unescape(client.get(f"/staff/schedule?date={day.isoformat()}&page=2").get_data(as_text=True))
+    assert grid_heads(second) == ["Dr Nadia North"]
+    day_list = second[second.index('id="day-list"'):]
+    assert "Nadia's Patient" in day_list and "Mona's Patient" not in day_list
+    assert re.search(r'href="[^"]*page=2[^"]*" aria-current="page">3–3<', second)
+    for nonsense in ("0", "99", "abc", "-1", "9" * 30):  # any other page: the first, never an error
+        response = client.get(f"/staff/schedule?date={day.isoformat()}&page={nonsense}")
+        assert response.status_code == 200 and grid_heads(html.unescape(response.get_data(as_text=True))) == \
+            ["Dr Lee Late", "Dr Mona Morning"]
+
+
+def test_one_clinician_and_small_clinics_are_not_paged(app, client, db, desk):
+    add_clinician(db.session, name="Dr Nadia North", hours=MORNINGS)
+    page = page_of(client, desk["weekday"])
+    assert grid_heads(page) == ["Dr Mona Morning", "Dr Nadia North"] and "Clinicians 1–" not in page

@@ -191,6 +191,12 @@ def week_start(day):
     return day - timedelta(days=day.weekday())
 
 
+# The longest a booking can hold its clinician: the profile's 480-minute consultation plus its
+# 240-minute buffer (the clinician_profile check constraints). A lower bound on starts_at lets
+# the (clinician, start) index skip a year of past bookings instead of reading them all.
+LONGEST_BUSY = timedelta(minutes=480 + 240)
+
+
 def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only_bookable=True):
     """Build ClinicianPlans for the clinicians (all with a profile by default) in four queries."""
     zone = ZoneInfo(zone_name)
@@ -226,7 +232,7 @@ def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only
             plans[target].exceptions.append((kind, starts_at, ends_at, note))
     for clinician_id, starts_at, busy_until, booking_id in session.execute(
             sa.select(Booking.clinician_id, Booking.starts_at, Booking.busy_until, Booking.id).where(
-                Booking.clinician_id.in_(ids), Booking.active,
+                Booking.clinician_id.in_(ids), Booking.active, Booking.starts_at >= window_start - LONGEST_BUSY,
                 Booking.starts_at < window_end, Booking.busy_until > window_start)):
         plans[clinician_id].busy.append((starts_at, busy_until, booking_id))
     return list(plans.values())

@@ -75,6 +75,19 @@ def queue_query(status="waiting", since=None, until=None, zone_name="UTC", clini
     return query.order_by(*queue_order()) if clinical else query.order_by(arrived.asc(), Intake.id.asc())
 
 
+def queue_page(session, query, limit, offset):
+    """The intakes of one page of `query`, in its order.
+
+    The ids are sorted first and the rows loaded after: sorting ten thousand narrow rows is a
+    third of the cost of sorting the whole encrypted rows the page never shows.
+    """
+    ids = session.scalars(query.with_only_columns(Intake.id).limit(limit).offset(offset)).all()
+    if not ids:
+        return []
+    loaded = {intake.id: intake for intake in session.scalars(sa.select(Intake).where(Intake.id.in_(ids))).unique()}
+    return [loaded[intake_id] for intake_id in ids]
+
+
 def mark_urgent_seen(intake, *, staff, now):
     """Note that a clinician has seen an urgent intake (from then on a stale draft may be purged).
 

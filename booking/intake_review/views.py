@@ -14,7 +14,7 @@ from booking.intake.steps import STEPS
 from booking.intake_review import bp
 from booking.intake_review.charts import score_bars
 from booking.intake_review.decisions import (DECISION_LABELS, STATUS_FILTERS, ReviewError, clear_for_booking,
-                                             mark_urgent_seen, queue_query, record_decision)
+                                             mark_urgent_seen, queue_page, queue_query, record_decision)
 from booking.intake_review.forms import ClearForm, DecisionForm, QueueFilterForm
 from booking.models import Intake, StaffUser
 from booking.patients.record import STATE_WORDS, questionnaire_state
@@ -48,7 +48,7 @@ def queue():
     page = min(MAX_PAGE, max(1, request.args.get("page", 1, type=int) or 1))
     query = queue_query(status, since, until, current_app.config["CLINIC_TIMEZONE"],
                         clinical=current_user.role in ANSWER_ROLES)
-    intakes = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
+    intakes = queue_page(db.session, query, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
     cipher = cipher_for(current_app.config)
     clinical = current_user.role in ANSWER_ROLES
     blocks = current_app.config["INTAKE_CLEARANCE_BLOCKS_BOOKING"]

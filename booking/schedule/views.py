@@ -35,23 +35,46 @@ def clinician_scope(requested):
     return parse_record_id(requested)
 
 
-def bookings_between(session, first_day, last_day, zone, clinician_id=None, include_cancelled=False):
-    """Bookings starting on the clinic dates from `first_day` to `last_day`, by time (one query)."""
+def bookings_between(session, first_day, last_day, zone, clinician_ids=None, include_cancelled=False):
+    """Bookings starting on the clinic dates from `first_day` to `last_day`, by time (one query);
+    only those of `clinician_ids` when given."""
     query = (sa.select(Booking).where(Booking.starts_at >= local_midnight(first_day, zone),
                                       Booking.starts_at < local_midnight(last_day + timedelta(days=1), zone))
              .order_by(Booking.starts_at, Booking.id))
-    if clinician_id is not None:
-        query = query.where(Booking.clinician_id == clinician_id)
+    if clinician_ids is not None:
+        query = query.where(Booking.clinician_id.in_(clinician_ids))
     if not include_cancelled:
         query = query.where(Booking.active)
     return db.session.scalars(query).unique().all()
 
 
-def schedule_grids(days, zone, clinician_id, now):
-    """The grids to show: one for the day (a column per clinician) or one per clinician for a week."""
+def column_page(plans, requested, per_page):
+    """The all-clinician day's columns in pages of `per_page` clinicians (a grid wider than that
+    cannot be read on a screen or printed): (plans on the page, {"number", "count", "first", "total"})."""
+    count = max(1, -(-len(plans) // per_page))
+    number = requested if isinstance(requested, int) and 1 <= requested <= count else 1
+    first = (number - 1) * per_page
+    return plans[first:first + per_page], {"number": number, "count": count, "first": first + 1,
+                                           "last": min(first + per_page, len(plans)), "total": len(plans)}
+
+
+def listed_clinicians(clinician_id, plans, paging):
+    """Whose bookings a page shows: the one clinician, this page's clinicians, or everyone (None)."""
+    if clinician_id is not None:
+        return [clinician_id]
+    return [plan.clinician_id for plan in plans] if paging else None
+
+
+def schedule_grids(days, zone, clinician_id, now, page=1):
+    """The grids to show: one for the day (a column per clinician, a page of them when all are
+    shown) or one per clinician for a week. Returns (plans, grids, columns page or None)."""
     plans = load_plans(db.session, days[0], days[-1], zone, None if clinician_id is None else [clinician_id],
                        only_bookable=False)
-    shown = bookings_between(db.session, days[0] - timedelta(days=1), days[-1], zone, clinician_id)
+    paging = None
+    if len(days) == 1 and clinician_id is None and len(plans) > current_app.config["SCHEDULE_DAY_COLUMNS"]:
+        plans, paging = column_page(plans, page, current_app.config["SCHEDULE_DAY_COLUMNS"])
+    shown = bookings_between(db.session, days[0] - timedelta(days=1), days[-1], zone, listed_clinicians(
+        clinician_id, plans, paging))
     by_clinician = {}
     for booking in shown:
         by_clinician.setdefault(booking.clinician_id, []).append(booking)
@@ -69,7 +92,7 @@ def schedule_grids(days, zone, clinician_id, now):
     for grid in grids:
         times = row_times([column[2] for column in grid["columns"]], days, zone)
         grid["rows"] = build_grid(grid["columns"], times, now, zone)
-    return plans, grids
+    return plans, grids, paging
 
 
 @bp.get("")
@@ -86,13 +109,16 @@ def day():
     clinician_id = clinician_scope(request.args.get("clinician"))
     days = days_between(week_start(shown_day), week_start(shown_day) + timedelta(days=6)) if view == "week" \
         else [shown_day]
-    plans, grids = schedule_grids(days, zone, clinician_id, now)
-    day_list = bookings_between(db.session, shown_day, shown_day, zone, clinician_id, include_cancelled=True)
+    plans, grids, paging = schedule_grids(days, zone, clinician_id, now, parse_record_id(request.args.get("page")))
+    # The day's list follows the grid: this page's clinicians when all are shown a page at a time.
+    day_list = bookings_between(db.session, shown_day, shown_day, zone,
+                                listed_clinicians(clinician_id, plans, paging), include_cancelled=True)
     questionnaires = questionnaires_for(db.session, [item.patient_id for item in day_list], current_user.role)
     step = timedelta(days=7 if view == "week" else 1)
     args = {"view": view, "clinician": clinician_id or "all"}
     return render_template("schedule/day.html", grids=grids, plans=plans, days=days, shown_day=shown_day,
                            today=today, view=view, clinician_id=clinician_id, day_list=day_list, now=now,
+                           paging=paging,
                            questionnaires=questionnaires, numbers=day_numbers(day_list, grids, shown_day),
                            # All clinicians' week: one compact table instead of a tall grid each.
                            compact=compact_week(grids) if view == "week" and clinician_id is None else None,
