@@ -154,6 +154,13 @@ def test_a_record_without_an_email_keeps_its_old_link(app, client):
     assert link_emails(app) == [] and client.get(f"/book/manage/{token}").status_code == 200
 
 
+def test_a_booking_whose_link_has_expired_gets_no_new_one(app, client):
+    sent_and_booked(app, client, days_ahead=-40, status="completed")  # past MANAGE_LINK_DAYS (30)
+    assert press(client).status_code == 302
+    assert "This link has expired" in flashes(client)
+    assert link_emails(app) == []
+
+
 def test_it_is_rate_limited_per_booking(make_app):
     app = make_app(BOOKING_LINK_RATE_LIMIT="2 per hour")
     client = app.test_client()
