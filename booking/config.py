@@ -77,8 +77,9 @@ class Config:
     INTAKE_CORRECTION_LINK_MINUTES = 60  # a "correct my answers" link works once, this long
     INTAKE_CORRECTION_RATE_LIMIT = "3 per hour"  # correction links per questionnaire
     INTAKE_CORRECTION_ADDRESS_RATE_LIMIT = "10 per hour"  # ...and per client address
-    BOOKING_ADDRESS_RATE_LIMIT = "20 per hour"  # bookings, and cancellations, per client address
+    BOOKING_ADDRESS_RATE_LIMIT = "20 per hour"  # bookings, moves, cancellations, links sent again: per client address
     BOOKING_EMAIL_RATE_LIMIT = "6 per day"  # bookings, and cancellations, per patient email address
+    BOOKING_LINK_RATE_LIMIT = "3 per hour"  # new manage links emailed from the questionnaire's last page, per booking
     WAITLIST_OFFERS_PER_TIME = 3  # a freed time is emailed to this many waiting patients; the first to book gets it
     MANAGE_LINK_DAYS = 30  # a manage link stops working this long after the consultation or cancellation
 

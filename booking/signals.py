@@ -30,6 +30,9 @@ booking_created = _signals.signal("booking-created")
 booking_moved = _signals.signal("booking-moved")
 # booking=Booking (status cancelled), actor, reason=str or None.
 booking_cancelled = _signals.signal("booking-cancelled")
+# booking=Booking, link=str (its new private manage link; the old one no longer works). The
+# patient asked for the link again: it goes to the address on the patient's record only.
+booking_link_reissued = _signals.signal("booking-link-reissued")
 # intake=Intake. A patient gave a crisis answer (PHQ-9 item 9 above 0, or thoughts of
 # self-harm): staff should look now. Sent once per intake, while it may still be a draft.
 # A notification built from it must carry no health data (say "an intake needs urgent

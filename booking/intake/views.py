@@ -7,6 +7,7 @@ and are never kept in the cookie.
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
+from booking.appointments import manage_links
 from booking.appointments.bookings import active_booking_for_intake
 from booking.crypto import cipher_for
 from booking.extensions import db
@@ -39,7 +40,7 @@ def _draft_days():
     return current_app.config["INTAKE_DRAFT_DAYS"]
 
 
-def _current_intake(now):
+def current_intake(now):
     """The intake this browser remembers, while its patient may still open it; else None."""
     intake = service.open_intake(db.session, remembered_intake_id(), now)
     if intake is None:
@@ -78,7 +79,7 @@ def _page_context(intake, now):
 def start():
     """Where every guide page's call to action leads: explain, then begin a draft."""
     now = utcnow()
-    current = _current_intake(now)
+    current = current_intake(now)
     if request.method == "POST":
         return _begin(now)
     if current is None:  # the same page for everyone without a questionnaire in this browser
@@ -137,7 +138,7 @@ def resume(token):
 def step(number):
     """Show or save one step. Every valid submit is saved at once as a draft."""
     now = utcnow()
-    intake = _current_intake(now)
+    intake = current_intake(now)
     if intake is None:
         return _no_intake()
     if intake.status != "draft":
@@ -242,7 +243,7 @@ def _submit(intake, form, now):
 def crisis():
     """The crisis panel, shown after a crisis answer; the patient acknowledges it and goes on."""
     now = utcnow()
-    intake = _current_intake(now)
+    intake = current_intake(now)
     if intake is None:
         return _no_intake()
     if request.method == "POST":
@@ -258,7 +259,7 @@ def crisis():
 def done():
     """A sent questionnaire's status (never its answers): book now, or wait for a clinician's clearance."""
     now = utcnow()
-    intake = _current_intake(now)
+    intake = current_intake(now)
     if intake is None:
         return _no_intake()
     if intake.status == "draft":
@@ -268,6 +269,7 @@ def done():
     # This browser remembers the intake, so the booking pages know it: the link needs no token.
     return render_template("intake/done.html", intake=intake, booking_allowed=allowed,
                            booking_link=booking_home_path() if allowed else None, booking=booking,
+                           link_version=manage_links.link_version(booking) if booking else None,
                            response_time=current_app.config["INTAKE_REVIEW_RESPONSE_TIME"],
                            **_page_context(intake, now))
 
@@ -277,7 +279,7 @@ def done():
 def correct():
     """Email a one-time link that opens a correction of the sent questionnaire (not the answers here)."""
     now = utcnow()
-    intake = _current_intake(now)
+    intake = current_intake(now)
     if intake is None:
         return _no_intake()
     enforce("INTAKE_CORRECTION_RATE_LIMIT", "intake.correct", intake.id)

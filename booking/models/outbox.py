@@ -18,7 +18,7 @@ __all__ = ["OutboxMessage", "OUTBOX_STATUSES", "OUTBOX_KINDS"]
 # pending: waiting (or waiting to retry); sending: claimed by a sender; sent; failed: gave up.
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 OUTBOX_KINDS = (
-    "booking_confirmation", "booking_reminder", "booking_change", "booking_cancellation",
+    "booking_confirmation", "booking_reminder", "booking_change", "booking_cancellation", "booking_link",
     "intake_resume", "intake_correction", "intake_cleared", "staff_new_intake", "staff_urgent_intake", "staff_booking_changed",
     "waitlist_offer",
 )

@@ -73,6 +73,16 @@ def booking_cancellation(clinic, *, name, when, clinician):
     return f"Your consultation at {clinic.name} is cancelled", body + _sign_off(clinic)
 
 
+def booking_link(clinic, *, name, when, clinician, link):
+    """Patient: the new private link to their booking, sent on request (the old link stops working)."""
+    body = _greeting(name) + f"You asked for the link to your consultation at {clinic.name} with {clinician} "
+    body += f"on {when}.\n\n"
+    body += f"To see, cancel or reschedule it, use your new private link: {link}\n\n"
+    body += "The link in our earlier emails no longer works. Keep this one to yourself.\n"
+    body += "If you did not ask for this, call us: someone may have used your questionnaire's link.\n"
+    return f"The link to your consultation at {clinic.name}", body + _sign_off(clinic)
+
+
 def booking_reminder(clinic, *, name, when, clinician):
     """Patient: a reminder of tomorrow's consultation."""
     body = _greeting(name) + f"A reminder: your consultation at {clinic.name} with {clinician} is on {when}.\n\n"

@@ -19,6 +19,7 @@ from booking.timeutil import local_text
 
 STAFF_SCHEDULE_PATH = "/staff/schedule"
 STAFF_INTAKES_PATH = "/staff/intakes"
+LINK_AGAIN_KIND = "booking_link"  # the email with a booking's new manage link (its page checks it was queued)
 
 
 def queue_email(session, **fields):
@@ -131,6 +132,19 @@ def on_booking_cancelled(sender, *, session, now, booking, actor=None, reason=No
     _queue_staff_booking(session, booking, change="cancelled", now=now)
 
 
+def on_booking_link_reissued(sender, *, session, now, booking, link=None, **extra):
+    """The booking's new manage link, to the address on the patient's record (no invite: nothing moved)."""
+    config = current_app.config
+    patient = _patient(booking, config)
+    if not patient["email"] or not link:
+        return
+    subject, body = messages.booking_link(Clinic.from_config(config), name=patient["name"],
+                                          when=_when(booking, config), link=link,
+                                          clinician=_clinician(session, booking.clinician_id).name)
+    queue_email(session, kind=LINK_AGAIN_KIND, recipient=patient["email"], subject=subject, body=body, now=now,
+                booking_id=booking.id)
+
+
 def on_intake_started(sender, *, session, now, intake=None, email=None, link=None, **extra):
     """Email the patient their private resume link."""
     if not email or not link:
@@ -187,6 +201,7 @@ RECEIVERS = (
     (signals.booking_created, on_booking_created),
     (signals.booking_moved, on_booking_moved),
     (signals.booking_cancelled, on_booking_cancelled),
+    (signals.booking_link_reissued, on_booking_link_reissued),
     (signals.intake_started, on_intake_started),
     (signals.intake_correction_requested, on_intake_correction_requested),
     (signals.intake_urgent, on_intake_urgent),

@@ -1,5 +1,6 @@
 """A sent questionnaire's link in the browser: status only, a correction by emailed one-time link
-(keyboard, axe on each page), and the "this link has expired" page of an old manage link."""
+(keyboard, axe on each page), the booking's link emailed again, and the "this link has expired"
+page of an old manage link."""
 
 from datetime import timedelta
 
@@ -7,9 +8,13 @@ from booking.extensions import db as _db
 from booking.intake import service
 from booking.timeutil import utcnow
 from tests.booking_factories import add_booking, add_clinician
+from playwright.sync_api import expect
+
 from tests.browser.conftest import assert_accessible
 from tests.intake_factories import create_intake
 from tests.outbox_helpers import emailed_path
+
+MANAGE = r"/book/manage/[A-Za-z0-9_-]+"
 
 
 def test_correcting_a_sent_questionnaire_by_the_emailed_one_time_link(page, live_server):
@@ -35,6 +40,26 @@ def test_correcting_a_sent_questionnaire_by_the_emailed_one_time_link(page, live
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.url.endswith("/intake/step/10") and "Jordan Example" in page.content()
+
+
+def test_the_last_page_emails_the_booking_link_again(page, live_server):
+    app = live_server.app
+    with app.app_context():
+        intake = create_intake(_db.session, app.config)
+        token = service.issue_resume_token(intake)
+        _booking, old = add_booking(_db.session, add_clinician(_db.session, name="Dr Alice Adams"),
+                                    utcnow() + timedelta(days=3), intake_id=intake.id)
+    page.goto(f"/intake/resume/{token}")
+    expect(page.locator("#existing-booking")).to_contain_text("Dr Alice Adams")
+    assert_accessible(page)
+    page.get_by_role("button", name="Email me my booking link again").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator(".flashes")).to_contain_text("We have emailed a new link to the address you gave (j***@")
+    assert_accessible(page)
+    page.goto(emailed_path(app, "booking_link", MANAGE))
+    expect(page.locator("main")).to_contain_text("Dr Alice Adams")
+    assert page.goto(f"/book/manage/{old}").status == 404
 
 
 def test_an_old_manage_link_says_it_has_expired(page, live_server):
