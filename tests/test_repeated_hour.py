@@ -154,6 +154,8 @@ def test_the_grid_shows_both_bookings_in_rows_labelled_edt_and_est(client, db, n
     day_list = page.split('id="day-list"', 1)[1]
     # The first ends as the clocks go back: at 1:00 AM EST, not 2:00 AM EDT.
     assert "1:30 AM EDT–1:00 AM EST" in day_list and "1:30 AM EST–2:00 AM EST" in day_list
+    export = text(client.get(f"/staff/schedule/export?from={FALL_BACK.isoformat()}&to={FALL_BACK.isoformat()}"))
+    assert ",2027-11-07,01:30 EDT,01:00 EST," in export and ",2027-11-07,01:30 EST,02:00 EST," in export
     week = text(client.get(f"/staff/schedule?date={FALL_BACK.isoformat()}&view=week&clinician={night['doctor']}"))
     week_rows = grid_rows(week)
     assert "Second Caller" in week_rows["1:30 AM EST"] and "First Caller" in week_rows["1:30 AM EDT"]

@@ -23,7 +23,7 @@ from booking.schedule.bookings import clinician_choices
 from booking.routing import parse_record_id
 from booking.schedule.grid import STATE_LABELS, build_grid, compact_week, day_numbers, plan_day, row_times
 from booking.staff.access import staff_only
-from booking.timeutil import to_zone, utcnow
+from booking.timeutil import clock_text, to_zone, utcnow
 
 ALL_STAFF = ("admin", "receptionist", "clinician")
 MAX_EXPORT_DAYS = 366
@@ -127,10 +127,11 @@ def export():
                      "patient_email", "patient_phone", "status", "source"])
     secret = cipher()
     for booking in rows:
-        start, end = to_zone(booking.starts_at, zone), to_zone(booking.ends_at, zone)
         contact = contact_of(booking.patient, secret)
+        # clock_text names the offset on a day the clocks change: the two 01:30s of the repeated hour differ.
         writer.writerow([csv_safe(v) for v in (
-            booking.id, start.date().isoformat(), start.strftime("%H:%M"), end.strftime("%H:%M"), zone,
+            booking.id, to_zone(booking.starts_at, zone).date().isoformat(), clock_text(booking.starts_at, zone),
+            clock_text(booking.ends_at, zone), zone,
             booking.clinician.name, contact["name"], contact["email"], contact["phone"],
             booking.status, booking.source)])
     record_request_event(db.session, "export", target_type="booking",
