@@ -216,3 +216,13 @@ def test_the_patient_week_lists_both_130s_apart(app, client, db):
     assert "1:30 AM EDT" in sunday and "1:30 AM EST" in sunday
     assert slot_value(FIRST_130) in sunday and slot_value(SECOND_130) in sunday
     assert "1:30 AM EDT" not in page.split("Sunday 7 November", 1)[0]  # Saturday's 1:30 is an ordinary one
+
+
+def test_the_spring_day_grid_skips_the_missing_hour():
+    day = SPRING_FORWARD
+    plan = DayPlan(open=[(wall_clock_instant(day, time(1), ZONE), wall_clock_instant(day, time(4), ZONE))],
+                   exceptions=[], bookings=[], slot_starts={})
+    rows = build_grid([("A", day, plan, 1)], row_times([plan], [day], ZONE), datetime(2026, 1, 1, tzinfo=timezone.utc),
+                      ZONE)
+    labels = [label for label, _cells in rows]
+    assert labels[3:5] == ["1:45 AM EST", "3:00 AM EDT"] and len(labels) == 8
