@@ -1,8 +1,9 @@
 """The receptionist's schedule grid as plain data. Free of Flask.
 
 Rows are wall-clock times in the clinic's zone (every `step`; the hour repeated when clocks go
-back has rows for both of its runs), columns are clinicians (day view) or days (week view). Each cell says what that time is: free, booked, blocked,
-closed, off (not working) or past, with a word for each so nothing relies on colour.
+back has rows for both of its runs), columns are clinicians (day view) or days (week view).
+Each cell says what that time is: free, booked, blocked, closed, off (not working), past or
+none (a time that day does not have), with a word for each so nothing relies on colour.
 """
 
 from dataclasses import dataclass
