@@ -1,7 +1,8 @@
 """Instants are UTC and timezone-aware everywhere; clinic wall-clock time only at the edges."""
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -88,8 +89,123 @@ TIME_FORMAT = "%A %-d %B %Y, %-I:%M %p"
 
 
 def clock_text(moment, zone_name):
-    """The wall-clock time of `moment` in the zone, as the front desk reads it ("10:00")."""
-    return to_zone(moment, zone_name).strftime("%H:%M")
+    """The wall-clock time of `moment` in the zone, as the front desk reads it ("10:00"; "01:30 EST" on a
+    day the clocks change)."""
+    local = to_zone(moment, zone_name)
+    return with_zone_on_change(local, f"{local.hour:02d}:{local.minute:02d}", zone_name)
+
+
+def twelve_hour(local):
+    """A wall-clock time as "9:30 AM" (by hand: strftime is slow, and this runs for every slot shown)."""
+    return f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+
+
+def clock_label(moment, zone_name):
+    """A time label on staff and booking pages: "9:30 AM", or "1:30 AM EST" on a day the clocks change."""
+    local = to_zone(moment, zone_name)
+    return with_zone_on_change(local, twelve_hour(local), zone_name)
+
+
+def with_zone_on_change(local, text, zone_name):
+    """`text` (a label of the zone-local datetime `local`) with the zone's abbreviation on a day the clocks
+    change, where the same clock time can mean two instants and the offset differs through the day."""
+    return f"{text} {local.tzname()}" if changes_clocks(local.date(), zone_name) else text
+
+
+@lru_cache(maxsize=1024)
+def changes_clocks(day, zone_name):
+    """True if the zone's clocks go forward or back on `day` (the day is not 24 hours long)."""
+    zone = ZoneInfo(zone_name)
+    start = datetime.combine(day, time(0), zone).astimezone(timezone.utc)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(timezone.utc)
+    return end - start != timedelta(days=1)
+
+
+def wall_clock_instant(day, wall, zone_name, fold=0):
+    """The UTC instant at which the zone's clocks read `wall` on `day`, or None if they never do.
+
+    `fold` 1 asks for the second time they read it, in the hour repeated when clocks go back;
+    on any other time there is no second one (None). A time skipped when clocks go forward is None
+    too: zoneinfo alone would quietly move it an hour.
+    """
+    zone = ZoneInfo(zone_name)
+    local = datetime.combine(day, wall).replace(fold=fold)
+    moment = local.replace(tzinfo=zone).astimezone(timezone.utc)
+    back = moment.astimezone(zone)
+    return moment if back.replace(tzinfo=None) == local and back.fold == fold else None
+
+
+def wall_clock_instants(day, wall, zone_name):
+    """Every instant at which the zone's clocks read `wall` on `day`, earliest first: one, none (skipped
+    when clocks go forward) or two (repeated when they go back)."""
+    return [moment for fold in (0, 1) if (moment := wall_clock_instant(day, wall, zone_name, fold)) is not None]
+
+
+class ClockTimeError(ValueError):
+    """A typed clinic time that names no instant, or two with no valid choice between them.
+
+    `message` is for the person typing; `choices` are [(fold value, label)] of a repeated time.
+    """
+
+    def __init__(self, message, choices=()):
+        super().__init__(message)
+        self.message = message
+        self.choices = list(choices)
+
+
+def _change_around(before, after, zone):
+    """The instant, to the minute, from which the zone's offset differs from its offset at `before`."""
+    offset = before.astimezone(zone).utcoffset()
+    low, high = before, after  # low has the old offset, high the new one
+    while high - low > timedelta(minutes=1):
+        middle = low + (high - low) / 2
+        low, high = (middle, high) if middle.astimezone(zone).utcoffset() == offset else (low, middle)
+    return high.replace(second=0, microsecond=0)
+
+
+def _change_words(change, zone):
+    """ "from 2:00 AM EST to 3:00 AM EDT": the clock reading just before a change and just after it."""
+    old, new = (change - timedelta(microseconds=1)).astimezone(zone), change.astimezone(zone)
+    # The old clock's reading at the change itself (2:00, not 1:59:59), in the old offset's name.
+    return f"from {twelve_hour(old + timedelta(microseconds=1))} {old.tzname()} to {twelve_hour(new)} {new.tzname()}"
+
+
+def repeated_time_choices(day, wall, zone_name):
+    """[(fold value, label)] of the two instants a clock time repeated on `day` names, else []."""
+    moments = wall_clock_instants(day, wall, zone_name)
+    if len(moments) < 2:
+        return []
+    return [(str(fold), f"{clock_label(moment, zone_name)} ({which})")
+            for fold, (moment, which) in enumerate(zip(moments, ("first", "second")))]
+
+
+def resolve_clock_time(day, wall, zone_name, which=None):
+    """The UTC instant a typed clinic date and time name.
+
+    `which` ("0" or "1") picks the first or second of a time repeated when clocks go back; it is
+    ignored for any other time. Raises ClockTimeError for a time the clocks skip, and for a
+    repeated time without a valid `which` (its `choices` list both).
+    """
+    zone = ZoneInfo(zone_name)
+    moments = wall_clock_instants(day, wall, zone_name)
+    when = f"{twelve_hour(wall)} on {day.strftime('%A %-d %B %Y')}"
+    if len(moments) == 1:
+        return moments[0]
+    if not moments:
+        # fold 1 reads the skipped time with the offset after the change, fold 0 with the one before.
+        earlier = datetime.combine(day, wall).replace(fold=1, tzinfo=zone).astimezone(timezone.utc)
+        later = datetime.combine(day, wall).replace(fold=0, tzinfo=zone).astimezone(timezone.utc)
+        change = _change_around(earlier, later, zone)
+        raise ClockTimeError(f"There is no {when}: the clocks go forward {_change_words(change, zone)}. "
+                             "Choose a time outside the skipped hour.")
+    choices = repeated_time_choices(day, wall, zone_name)
+    if which in ("0", "1"):
+        return moments[int(which)]
+    change = _change_around(moments[0], moments[1], zone)
+    if which:
+        raise ClockTimeError(f"Choose one of the two times listed: {choices[0][1]} or {choices[1][1]}.", choices)
+    raise ClockTimeError(f"{when[0].upper()}{when[1:]} happens twice: the clocks go back "
+                         f"{_change_words(change, zone)}. Choose which {twelve_hour(wall)}.", choices)
 
 
 def local_text(moment, zone_name):

@@ -76,6 +76,7 @@ def local_instant(day, wall_time, zone):
 
     A time skipped by a spring-forward change is read with the offset before the change
     (02:30 becomes 03:30 daylight time); a repeated time in autumn means its first occurrence.
+    Right for weekly hours; a time staff type goes through timeutil.resolve_clock_time, which asks.
     """
     return datetime.combine(day, wall_time, _zone(zone)).astimezone(timezone.utc)
 

@@ -1,7 +1,7 @@
 """Booking forms (patient and staff). Lengths are bounded so overlong input is a message."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from booking.input_check import one_line
@@ -45,7 +45,17 @@ class BeyondHorizonMixin:
     beyond_horizon = BooleanField("Yes, book beyond the horizon")
 
 
-class PhoneBookingForm(BeyondHorizonMixin, FlaskForm):
+class RepeatedHourMixin:
+    """Which of a clock time repeated when clocks go back: "0" the first, "1" the second.
+
+    Shown only for such a time (the view sets its choices and label); any value sent is checked
+    by timeutil.resolve_clock_time, which names a wrong one in words.
+    """
+
+    fold = RadioField("Which one?", choices=[], validate_choice=False, validators=[Optional()])
+
+
+class PhoneBookingForm(RepeatedHourMixin, BeyondHorizonMixin, FlaskForm):
     """Staff book a patient who called (the patient was found or created first)."""
 
     off_grid_reason = StringField("Reason to book off the grid (optional; no health details)",
@@ -66,7 +76,7 @@ class WalkInForm(FlaskForm):
     clinician = SelectField("Walk-in clinician", coerce=str)
 
 
-class MoveForm(BeyondHorizonMixin, FlaskForm):
+class MoveForm(RepeatedHourMixin, BeyondHorizonMixin, FlaskForm):
     """Staff move a booking to another clinician, date or time."""
 
     clinician = SelectField("Clinician", coerce=str)

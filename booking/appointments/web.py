@@ -11,7 +11,7 @@ from booking.appointments import bookings
 from booking.appointments.bookings import Context
 from booking.appointments.settings import load_rules
 from booking.extensions import db
-from booking.timeutil import to_zone, utcnow, zone_label
+from booking.timeutil import clock_label, to_zone, utcnow, zone_label
 
 SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"  # how a slot's start travels in links and forms: UTC, to the minute
 _ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
@@ -63,8 +63,9 @@ def format_in_zone(moment, zone_name, pattern="%A %-d %B, %-I:%M %p"):
 
 
 def clock(moment, zone_name=None):
-    """Just the wall-clock time (e.g. '9:30 AM') in the clinic's or the given zone."""
-    return to_zone(moment, zone_name or current_app.config["CLINIC_TIMEZONE"]).strftime("%-I:%M %p")
+    """Just the wall-clock time (e.g. '9:30 AM'; '1:30 AM EST' on a day the clocks change) in the clinic's
+    or the given zone."""
+    return clock_label(moment, zone_name or current_app.config["CLINIC_TIMEZONE"])
 
 
 def manage_link(token):

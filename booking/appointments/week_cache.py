@@ -25,6 +25,7 @@ from booking.appointments.settings import load_rules
 from booking.appointments.web import slot_value
 from booking.cache import TTLCache
 from booking.models import ClinicianProfile, StaffUser
+from booking.timeutil import twelve_hour, with_zone_on_change
 
 MAX_ENTRIES = 512  # weeks x clinician filters x pages; rendered pages are ~16 KB, so 8 MB at most
 # With apply_notice=False, `now` is the earliest start kept: this keeps every slot of the week.
@@ -48,8 +49,8 @@ class WeekSlots:
         self.slots = slots
         self.starts = [slot.starts_at for slot in slots]
         # (clinic date, "9:30 AM", value for links, clinician id) per slot: formatted once, not per request
-        self.display = [_display(slot.starts_at.astimezone(zone), slot_value(slot.starts_at)) + (slot.clinician_id,)
-                        for slot in slots]
+        self.display = [_display(slot.starts_at.astimezone(zone), slot_value(slot.starts_at), zone.key)
+                        + (slot.clinician_id,) for slot in slots]
 
     def window(self, earliest, latest):
         """(first, stop) indexes of the slots starting from `earliest` to `latest` (None: no end)."""
@@ -114,7 +115,11 @@ def week_slots(session, cache, first_day, last_day, zone_name, *, clinician_ids=
     return cache.put(key, WeekSlots(version, unique, ZoneInfo(zone_name)))
 
 
-def _display(local, value):
-    """(date, label, value) of a slot starting at the clinic-zone datetime `local`."""
-    return local.date(), f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}", value
+def _display(local, value, zone_name):
+    """(date, label, value) of a slot starting at the clinic-zone datetime `local`.
+
+    On a day the clocks change the label names the zone's abbreviation, so the two 1:30s of the
+    day they go back read apart ("1:30 AM EDT", "1:30 AM EST").
+    """
+    return local.date(), with_zone_on_change(local, twelve_hour(local), zone_name), value
 

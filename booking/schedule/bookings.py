@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from booking.appointments.availability import BOOKABLE, local_instant, parse_day
+from booking.appointments.availability import BOOKABLE, parse_day
 from booking.appointments.bookings import (STATUS_LABELS, UNDO, AlreadyBooked, BeyondHorizon, BookingError,
                                            SlotTaken, cancel_booking, create_booking, move_booking, set_status)
 from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm, WalkInForm
@@ -20,7 +20,7 @@ from booking.patients.web import questionnaires_for
 from booking.schedule import bp
 from booking.staff.access import staff_only
 from booking.templating import patient_contact
-from booking.timeutil import to_zone, utcnow
+from booking.timeutil import ClockTimeError, repeated_time_choices, resolve_clock_time, to_zone, twelve_hour, utcnow
 
 MANAGERS = ("admin", "receptionist")
 WALK_IN = "walk-in"  # the walk-in form's field prefix: its fields share the page with the phone booking's
@@ -35,7 +35,11 @@ def clinician_choices():
 
 
 def requested_instant(form):
-    """The UTC instant of the form's clinic date and time, or None (errors added to the fields)."""
+    """The UTC instant of the form's clinic date and time, or None (errors added to the fields).
+
+    A time the clocks repeat that day offers its two instants (form.fold) and needs one chosen;
+    a time they skip is refused in words.
+    """
     day, wall = parse_day(form.date.data), parse_wall_time(form.time.data)
     if day is None:
         form.date.errors.append("Write the date as YYYY-MM-DD, for example 2026-03-09.")
@@ -43,15 +47,30 @@ def requested_instant(form):
         form.time.errors.append("Write the time as HH:MM, for example 09:30.")
     if day is None or wall is None:
         return None
-    return local_instant(day, wall, current_app.config["CLINIC_TIMEZONE"])
+    zone = current_app.config["CLINIC_TIMEZONE"]
+    offer_repeated_time(form, day, wall, zone)
+    try:
+        return resolve_clock_time(day, wall, zone, form.fold.data)
+    except ClockTimeError as refusal:
+        (form.fold if refusal.choices else form.time).errors.append(refusal.message)
+        return None
+
+
+def offer_repeated_time(form, day, wall, zone):
+    """Give the form's "which one?" choice the two instants of a time the clocks repeat on `day` (else none)."""
+    form.fold.choices = repeated_time_choices(day, wall, zone)
+    form.fold.label.text = f"Which {twelve_hour(wall)}?"
 
 
 def prefill_time(form, start_text, clinician):
     """Fill the date, time and clinician fields from a grid link (?start=...&clinician=...)."""
     starts_at = parse_slot(start_text)
     if starts_at is not None:
-        local = to_zone(starts_at, current_app.config["CLINIC_TIMEZONE"])
+        zone = current_app.config["CLINIC_TIMEZONE"]
+        local = to_zone(starts_at, zone)
         form.date.data, form.time.data = local.date().isoformat(), local.strftime("%H:%M")
+        offer_repeated_time(form, local.date(), local.time(), zone)
+        form.fold.data = str(local.fold)  # the grid's second 1:30 stays the second
     if clinician:
         form.clinician.data = clinician
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from booking.appointments.availability import local_midnight
 from booking.models import Booking, Patient, StaffUser
+from booking.timeutil import with_zone_on_change
 
 HEADER = ["booking_id", "date", "start", "end", "time_zone", "clinician", "patient_name", "patient_email",
           "patient_phone", "status", "source"]
@@ -43,6 +44,8 @@ def schedule_rows(session, first_day, last_day, zone, cipher, clinician_id=None)
             contact = contacts[patient_id] = cipher.decrypt(sealed) or {}
         start, end = starts_at.astimezone(local), ends_at.astimezone(local)
         # Only typed text can start a formula; ids, dates, times and status words are the app's own.
-        yield [booking_id, start.date().isoformat(), f"{start.hour:02d}:{start.minute:02d}",
-               f"{end.hour:02d}:{end.minute:02d}", zone, csv_safe(clinician), csv_safe(contact.get("name")),
+        # On a day the clocks change a time names its offset: the two 01:30s of the repeated hour differ.
+        yield [booking_id, start.date().isoformat(),
+               with_zone_on_change(start, f"{start.hour:02d}:{start.minute:02d}", zone),
+               with_zone_on_change(end, f"{end.hour:02d}:{end.minute:02d}", zone), zone, csv_safe(clinician), csv_safe(contact.get("name")),
                csv_safe(contact.get("email")), csv_safe(contact.get("phone")), status, source]

@@ -1,19 +1,21 @@
 """The receptionist's schedule grid as plain data. Free of Flask.
 
-Rows are wall-clock times in the clinic's zone (every `step`), columns are clinicians (day
-view) or days (week view). Each cell says what that time is: free, booked, blocked,
-closed, off (not working) or past, with a word for each so nothing relies on colour.
+Rows are wall-clock times in the clinic's zone (every `step`; the hour repeated when clocks go
+back has rows for both of its runs), columns are clinicians (day view) or days (week view).
+Each cell says what that time is: free, booked, blocked, closed, off (not working), past or
+none (a time that day does not have), with a word for each so nothing relies on colour.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
-from booking.appointments.availability import candidate_slots, local_instant, open_intervals, overlaps_busy
+from booking.appointments.availability import candidate_slots, local_midnight, open_intervals, overlaps_busy
+from booking.timeutil import changes_clocks, twelve_hour, wall_clock_instant
 
 STEP = timedelta(minutes=15)
 STATE_LABELS = {"free": "Free", "booked": "Booked", "blocked": "Blocked", "closed": "Closed",
-                "off": "Not working", "past": "Past"}
+                "off": "Not working", "past": "Past", "none": "No such time"}
 
 
 @dataclass
@@ -66,27 +68,53 @@ def cell_at(day_plan, start, end, now):
 
 
 def row_times(day_plans, days, zone, step=STEP):
-    """Wall-clock row times covering every open interval and booking of the shown days, and no more.
+    """Rows, as (wall-clock time, fold), covering every open interval and booking of the shown days, and no more.
 
-    A day nobody works and nobody is booked has no rows at all.
+    Each day is stepped through in UTC, so the hour repeated when clocks go back has two sets of
+    rows (fold 0, then fold 1, placed before the first time after the repeat) and an hour they skip
+    adds none for that day. A day nobody works and nobody is booked has no rows at all.
     """
-    zone = ZoneInfo(zone)
+    tz = ZoneInfo(zone)
     first, last = time.max, time.min
     for day_plan in day_plans:
         for start, end in day_plan.open + [(b.starts_at, b.ends_at) for b in day_plan.bookings]:
-            local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+            local_start, local_end = start.astimezone(tz), end.astimezone(tz)
             if local_start.date() in days:
                 first = min(first, local_start.time().replace(minute=local_start.minute // 15 * 15, second=0,
-                                                               microsecond=0))
+                                                               microsecond=0, fold=0))
             if local_end.date() in days:
-                last = max(last, local_end.time())
+                last = max(last, local_end.time().replace(fold=0))
     if first >= last:
         return []
-    times, moment = [], datetime.combine(days[0], first)
-    while moment.time() < last and moment.date() == days[0]:
-        times.append(moment.time())
-        moment += step
-    return times
+    order = {}  # (wall, fold) -> sort key
+    for day in days:
+        moment, end, repeated = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz), []
+        while moment < end:
+            local = moment.astimezone(tz)
+            wall = local.time().replace(fold=0)
+            if local.fold:
+                repeated.append(wall)  # placed once the first time after the repeat is known
+            else:
+                order.update({(again, 1): (wall, 0, again) for again in repeated if first <= again < last})
+                repeated = []
+                if first <= wall < last:
+                    order[(wall, 0)] = (wall, 1, wall)
+            moment += step
+        order.update({(again, 1): (time.max, 0, again) for again in repeated if first <= again < last})
+    return sorted(order, key=order.get)
+
+
+def row_label(wall, fold, starts, zone, named):
+    """A row's time: "9:30 AM", or with the zone's abbreviation ("1:30 AM EST") when `named`.
+
+    Rows are named on a day the clocks change, and in a week for the repeated hour's rows; if the
+    row's instants differ in abbreviation (a week across the change) it says first or second instead.
+    """
+    text = twelve_hour(wall)
+    if not named:
+        return text
+    names = {start.astimezone(ZoneInfo(zone)).tzname() for start in starts}
+    return f"{text} {names.pop()}" if len(names) == 1 else f"{text} ({'second' if fold else 'first'})"
 
 
 def day_numbers(bookings, grids, day):
@@ -124,13 +152,20 @@ def compact_week(grids):
     return rows
 
 
-def build_grid(columns, times, now, zone, step=STEP):
-    """Rows of cells. `columns` are (label, day, DayPlan, clinician id); returns [(wall time, [Cell])]."""
-    rows = []
-    for wall in times:
-        cells = []
+def build_grid(columns, rows, now, zone, step=STEP):
+    """Rows of cells. `columns` are (label, day, DayPlan, clinician id) and `rows` (wall time, fold) from
+    row_times; returns [(row label, [Cell])]. A time a column's day does not have is a "none" cell."""
+    repeated = {wall for wall, fold in rows if fold}
+    changing = all(changes_clocks(column[1], zone) for column in columns)
+    built = []
+    for wall, fold in rows:
+        cells, starts = [], []
         for _label, day, day_plan, _clinician_id in columns:
-            start = local_instant(day, wall, zone)
+            start = wall_clock_instant(day, wall, zone, fold)
+            if start is None:
+                cells.append(Cell("none", STATE_LABELS["none"]))
+                continue
+            starts.append(start)
             cells.append(cell_at(day_plan, start, start + step, now))
-        rows.append((wall, cells))
-    return rows
+        built.append((row_label(wall, fold, starts, zone, changing or wall in repeated), cells))
+    return built
