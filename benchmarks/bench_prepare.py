@@ -90,3 +90,16 @@ def staff_cookie(app, role="clinician"):
                                                    user_agent="wrk")
         db.session.commit()
     return f"staff_session={token}"
+
+
+def feed_path(app, clinician_id):
+    """The path of a calendar feed for the clinician (a new feed token)."""
+    from booking.calendar.feeds import issue_feed_token
+    from booking.extensions import db
+    from booking.models import StaffUser
+    from booking.timeutil import utcnow
+
+    with app.app_context():
+        token = issue_feed_token(db.session, db.session.get(StaffUser, clinician_id), actor=None, now=utcnow())
+        db.session.commit()
+    return f"/calendar/feed/{token}.ics"

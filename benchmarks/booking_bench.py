@@ -17,6 +17,7 @@ the limit), each page's req/s, p50/p99 and ratio, the workers' RSS, and the load
 
 import argparse
 import http.client
+import logging
 import os
 import random
 import shutil
@@ -233,10 +234,12 @@ def main():
     database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.sqlite'}"
     print(f"Seeding ({database_url.split(':')[0]}, {'big' if args.big else 'small'} clinic)...")
     app, week, clinician = seed_clinic(bench_config(database_url, csrf=True), args.big)
+    logging.getLogger("booking.requests").disabled = True  # the preparation's thousands of request lines
     week_cookie = bench_prepare.week_cookie(app)
     booking_posts = bench_prepare.booking_posts(app, args.posts)
     step_posts = bench_prepare.step_posts(app, args.posts)
     staff = bench_prepare.staff_cookie(app) if args.big else None
+    feed = bench_prepare.feed_path(app, clinician)
     env = dict(os.environ, BENCH_DATABASE_URL=database_url, PYTHONPATH=str(ROOT), BENCH_CSRF="1")
     results, servers = {}, []
     try:
@@ -246,7 +249,8 @@ def main():
         servers.append(server)
         pages = PATIENT_PAGES + [
             ("week, first available", f"/book/?clinician=any&week={week.isoformat()}", week_cookie),
-            ("week, one clinician", f"/book/?clinician={clinician}&week={week.isoformat()}", week_cookie)]
+            ("week, one clinician", f"/book/?clinician={clinician}&week={week.isoformat()}", week_cookie),
+            ("clinician's calendar feed", feed, None)]
         for name, path, cookie in pages:
             results[name] = alternate(hello, server, path, args, cookie=cookie)
         results["booking POST"] = alternate(hello, server, "/book/confirm", args, requests=booking_posts)
