@@ -152,3 +152,25 @@ def test_only_admins_export_or_erase(app, db, client, make_staff, login):
     login(make_staff("receptionist"))
     assert client.get(f"/staff/patients/{patient.id}/export.json").status_code == 403
     assert client.post(f"/staff/patients/{patient.id}/erase", data={"confirm": str(patient.id)}).status_code == 403
+
+
+def test_confirming_the_details_already_on_record_writes_nothing(app, db):
+    from booking.patients.record import set_contact
+    from booking.patients.search import search_patients
+    from tests.test_booking_queries import counted
+
+    cipher, key = cipher_for(app.config), app.config["PATIENT_SEARCH_KEY"]
+    patient = make_patient(db.session, name="Rosa Same", email="rosa@example.org")
+    db.session.commit()
+    sealed, updated = patient.contact_encrypted, patient.updated_at
+    with counted(db.engine) as statements:
+        set_contact(db.session, patient, {"name": " Rosa Same ", "email": "ROSA@example.org", "phone": None},
+                    cipher=cipher, key=key, now=utc(2030, 1, 1, 9))
+        db.session.commit()
+    assert not [s for s in statements if not s.lstrip().upper().startswith("SELECT")]  # no write at all
+    assert patient.contact_encrypted == sealed and patient.updated_at == updated
+    set_contact(db.session, patient, {"phone": "555 0100"}, cipher=cipher, key=key, now=utc(2030, 1, 1, 9))
+    db.session.commit()
+    assert contact_of(patient, cipher)["phone"] == "555 0100"
+    assert [found.id for found, _ in search_patients(db.session, "555 0100", key=key,
+                                                      contact_of=lambda p: contact_of(p, cipher))] == [patient.id]

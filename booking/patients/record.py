@@ -70,9 +70,17 @@ def create_patient(session, contact, *, cipher, key, now):
 
 
 def set_contact(session, patient, contact, *, cipher, key, now):
-    """Replace the patient's contact details (fields not given are kept) and re-index them."""
-    merged = {**contact_of(patient, cipher), **{k: v for k, v in contact.items() if k in CONTACT_FIELDS}}
-    patient.contact_encrypted = cipher.encrypt(clean_contact(**merged))
+    """Replace the patient's contact details (fields not given are kept) and re-index them.
+
+    Details that are already the record's write nothing: a patient confirming what the form
+    prefilled does not rewrite the record and its index (on SQLite, the first write of a
+    booking takes the database's one write lock until the booking commits).
+    """
+    current = contact_of(patient, cipher)
+    cleaned = clean_contact(**{**current, **{k: v for k, v in contact.items() if k in CONTACT_FIELDS}})
+    if cleaned == current:
+        return
+    patient.contact_encrypted = cipher.encrypt(cleaned)
     patient.updated_at = now
     reindex(session, patient.id, contact_of(patient, cipher), key)
     session.flush()
