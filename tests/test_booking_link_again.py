@@ -180,3 +180,14 @@ def test_it_is_rate_limited_per_booking(make_app):
 ])
 def test_an_address_is_shown_masked(address, shown):
     assert masked_email(address) == shown
+
+
+def test_the_front_desk_sees_the_link_sent_again_in_the_bookings_history(app, client, make_staff, login):
+    booking_id, _token = sent_and_booked(app, client)
+    assert press(client).status_code == 302
+    desk = app.test_client()
+    login(make_staff("receptionist"), test_client=desk)
+    page = desk.get(f"/staff/schedule/booking/{booking_id}").get_data(as_text=True)
+    history = re.findall(r"<li>[^<]*: <strong>([^<]+)</strong> by ([^<(]+)", page)
+    assert [(kind, who.strip()) for kind, who in history] == [("created", "the patient"), ("link-sent", "the patient")]
+    assert "the manage link was emailed again; the earlier link stopped working" in page

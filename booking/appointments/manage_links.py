@@ -12,7 +12,7 @@ import hmac
 import sqlalchemy as sa
 
 from booking.appointments.bookings import SENDER, BookingError, ManageLinkExpired, manage_link_expires_at
-from booking.models import Booking
+from booking.models import Booking, BookingEvent
 from booking.patients.record import contact_of
 from booking.signals import booking_link_reissued
 from booking.tokens import new_token, token_hash
@@ -64,6 +64,9 @@ def reissue_manage_link(session, booking, *, now, version, cipher, days, link_fo
                                .values(manage_token_hash=token_hash(token))).rowcount
     if replaced != 1:
         raise LinkOutOfDate()
+    # The front desk sees it in the booking's history: a patient whose old link "stopped working" asked for this.
+    session.add(BookingEvent(booking_id=booking.id, at=now, kind="link_sent", actor_id=None,
+                             detail="the manage link was emailed again; the earlier link stopped working"))
     booking_link_reissued.send(SENDER, session=session, now=now, booking=booking, link=link_for(token))
     return token
 

@@ -211,7 +211,8 @@ class BookingEvent(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint(
-            sa.text("kind IN ('created', 'moved', 'cancelled', 'arrived', 'completed', 'no_show', 'undone')"),
+            sa.text("kind IN ('created', 'moved', 'cancelled', 'arrived', 'completed', 'no_show', 'undone', "
+                    "'link_sent')"),
             name="kind"),
     )
 
