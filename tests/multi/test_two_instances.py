@@ -34,6 +34,11 @@ RACERS = 64
 EVERY_DAY = {day: [(clock_time(8), clock_time(18))] for day in range(7)}
 KILL_RUNS = 20
 MESSAGES_PER_RUN = 8
+# A duplicate needs the kill to fall between the SMTP server's 250 and the sender's "sent" mark
+# reaching the database: about 0.5 ms of a message's 45 ms here (benchmarks/outbox_window.py),
+# so some 0.2 duplicates are expected in 20 runs. SMTP cannot take that window to zero (a
+# sender cannot learn what it was told after it died), hence at least once under one Message-ID.
+MOST_DUPLICATES = 2
 
 
 def next_week():
@@ -151,8 +156,15 @@ def all_sent(cluster, ids):
             OutboxMessage.id.in_(ids), OutboxMessage.status == "sent")) == len(ids)
 
 
+def taken_again(cluster, ids):
+    """How many of these messages were claimed twice: the killed worker held them when it died."""
+    with cluster.session() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.id.in_(ids), OutboxMessage.tries > 1))
+
+
 def test_every_message_arrives_when_a_worker_is_killed_mid_send(cluster):
-    duplicates_per_run = []
+    duplicates_per_run, caught = [], 0
     for run in range(KILL_RUNS):
         queued = queue_run(cluster, run)
         ids = [row_id for row_id, _ in queued.values()]
@@ -162,7 +174,7 @@ def test_every_message_arrives_when_a_worker_is_killed_mid_send(cluster):
         time.sleep(random.uniform(0, MESSAGES_PER_RUN * 0.03))
         os.kill(pid, signal.SIGKILL)
         cluster.processes.outbox_worker(f"worker-after-kill-{run}")  # as systemd would restart it
-        assert wait_until(lambda: all_sent(cluster, ids), timeout=30, step=0.2), "messages left unsent"
+        assert wait_until(lambda: all_sent(cluster, ids), timeout=30, step=0.05), "messages left unsent"
         received = {}
         for message in list(cluster.catcher.messages):
             if message["To"] in expected:
@@ -172,4 +184,7 @@ def test_every_message_arrives_when_a_worker_is_killed_mid_send(cluster):
         duplicates = sum(len(ids) - 1 for ids in received.values())
         assert duplicates <= 1  # only the one message in flight when the worker died can go twice
         duplicates_per_run.append(duplicates)
-    print(f"\nSIGKILL mid-send: {sum(duplicates_per_run)} duplicate(s) in {KILL_RUNS} runs {duplicates_per_run}")
+        caught += taken_again(cluster, ids)
+    print(f"\nSIGKILL mid-send: {sum(duplicates_per_run)} duplicate(s) in {KILL_RUNS} runs {duplicates_per_run}; "
+          f"{caught} message(s) in flight at the kill, sent again after the lease")
+    assert sum(duplicates_per_run) <= MOST_DUPLICATES
