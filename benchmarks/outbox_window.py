@@ -7,16 +7,19 @@ them through `send_due` to an aiosmtpd server in this process (with the harness'
 at RCPT TO), and prints the window's median, p99 and maximum and the share of each message's
 time it takes: the chance that a kill at a random moment of sending makes a duplicate.
 
-    .venv/bin/python benchmarks/outbox_window.py --database-url postgresql://postgres@127.0.0.1:5432/scratch \\
-        [--messages 300]
+    .venv/bin/python benchmarks/outbox_window.py [--messages 300]     # SQLite in a temporary folder
+    .venv/bin/python benchmarks/outbox_window.py --database-url postgresql://postgres@127.0.0.1:5432/scratch
 
-The database must exist and be empty (or hold only this app's schema): the script migrates it
-and leaves its outbox rows behind.
+On PostgreSQL the window closes once the mark is on its way (the server commits what it has
+received, whatever happens to the sender); on SQLite, in the sender's own process, only once
+it is committed. A --database-url database must exist and be empty (or hold only this app's schema): the
+script migrates it and leaves its outbox rows behind.
 """
 
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -29,7 +32,7 @@ KEY = "3q6Qx0Lq2-0mA5vJb8jY0pQ9fW4kR7tU1sN6zC2eH8o="
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--rcpt-pause", type=float, default=0.03)
     args = parser.parse_args()
@@ -58,10 +61,12 @@ def main():
             accepted.append(time.perf_counter())  # the whole message, final dot included, is here
             return "250 Message accepted for delivery"
 
+    workdir = tempfile.mkdtemp(prefix="booking-window-")
+    database_url = args.database_url or f"sqlite:///{os.path.join(workdir, 'window.sqlite')}"
     app = create_app({"SECRET_KEY": "benchmark-secret-key-that-is-long-enough-0123456789",
                       "PATIENT_SEARCH_KEY": "benchmark-patient-search-key-0123456789-abcdef",
-                      "INTAKE_ENCRYPTION_KEYS": [KEY], "SQLALCHEMY_DATABASE_URI": args.database_url,
-                      "TESTING": False, "OUTBOX_DIR": tempfile.mkdtemp()})
+                      "INTAKE_ENCRYPTION_KEYS": [KEY], "SQLALCHEMY_DATABASE_URI": database_url,
+                      "TESTING": False, "OUTBOX_DIR": workdir})
     cipher = Cipher([KEY])
     port = free_port()
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
@@ -96,6 +101,7 @@ def main():
                                     envelope=envelope, policy=SenderPolicy(batch_size=50), clock=utcnow)
     finally:
         controller.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     assert (sent, failed) == (args.messages, 0) and len(accepted) == len(written) == len(marked) == args.messages
     periods = [later - earlier for earlier, later in zip(accepted, accepted[1:])]
     period, total = statistics.median(periods), accepted[-1] - accepted[0]
