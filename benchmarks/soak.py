@@ -22,7 +22,6 @@ says nothing about a leak). Targets: error rate 0, RSS flat within 10%.
 import argparse
 import http.client
 import itertools
-import math
 import os
 import random
 import shutil
@@ -37,6 +36,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.booking_bench import ROOT, Server, bench_config, request, seed, session_cookie  # noqa: E402
+from benchmarks.wrk_runner import access_times, percentile_ms  # noqa: E402
 
 EXPECTED = {"week": {200}, "confirm": {200}, "book": {302, 409}, "start": {302}}
 BOOK_EVERY = 4  # one visit in four ends in a booking; the rest only browse
@@ -122,12 +122,6 @@ def sample_memory(servers, readings, started, stop, every=5.0):
         stop.wait(every)
 
 
-def percentile(values, share):
-    """The nearest-rank percentile in ms: the smallest value with at least `share` of them at or below it."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] * 1000 if ordered else float("nan")
-
-
 def kind_of(method, path):
     """Which kind of soak request an access-log line is (None: set-up, not timed)."""
     if path == "/book/" and method == "GET":
@@ -142,10 +136,10 @@ def server_latencies(logs):
     found = {}
     for log in logs:
         for line in Path(log).read_text().splitlines():
-            method, path, _status, micros = line.split()
+            method, path, _status, _micros = line.split()
             kind = kind_of(method, path)
             if kind:
-                found.setdefault(kind, []).append(int(micros) / 1e6)
+                found.setdefault(kind, []).extend(access_times([line]))
     return found
 
 
@@ -209,8 +203,8 @@ def report(soak, served, readings, args):
     for kind, values in [*soak.latencies.items(), ("all", everything)]:
         on_server = served_all if kind == "all" else served.get(kind, [])
         if values or on_server:
-            print(f"{kind:<10}{len(values):>8}{percentile(values, 0.5):>9.1f}{percentile(values, 0.99):>9.1f}"
-                  f"{len(on_server):>9}{percentile(on_server, 0.5):>9.1f}{percentile(on_server, 0.99):>9.1f}")
+            print(f"{kind:<10}{len(values):>8}{percentile_ms(values, 0.5):>9.1f}{percentile_ms(values, 0.99):>9.1f}"
+                  f"{len(on_server):>9}{percentile_ms(on_server, 0.5):>9.1f}{percentile_ms(on_server, 0.99):>9.1f}")
     print("statuses:", dict(sorted(soak.counts.items())))
     if soak.errors:
         print("first errors:", soak.errors[:10])
