@@ -37,8 +37,8 @@ MESSAGES_PER_RUN = 8
 # A duplicate needs the kill to fall between the SMTP server's 250 and the sender's "sent" mark
 # reaching the database: 0.5 ms median of a message's 45 ms in benchmarks/outbox_window.py
 # (server and sender in one process). Here, with the server and the sender in two processes that
-# each wait for a core on a shared, loaded machine, 5 of 87 kills that caught a message in flight
-# made a duplicate (5 in 100 runs, 0 to 2 per 20): the window is some 6% of a message's time.
+# each wait for a core on a shared, loaded machine, 5 of 103 kills that caught a message in flight
+# made a duplicate (5 in 120 runs, 0 to 2 per 20): the window is some 5% of a message's time.
 # SMTP cannot close it (what the server answered dies with the sender), hence at least once,
 # under one Message-ID. The bound is a loose ceiling; that only the message in flight can go
 # twice is exact.
