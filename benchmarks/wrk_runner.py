@@ -5,6 +5,7 @@ bounded time, read requests per second and the latency distribution from wrk's o
 wrk is installed from the system packages when it is missing (`apt-get install wrk`).
 """
 
+import math
 import os
 import re
 import shutil
@@ -71,12 +72,15 @@ def free_port():
 class Server:
     """gunicorn serving one WSGI app on 127.0.0.1 with sync workers; `stop()` ends it."""
 
-    def __init__(self, target, workers, env):
+    def __init__(self, target, workers, env, access_log=None, access_format="%(m)s %(U)s %(s)s %(D)s"):
+        """`access_log`: a file where gunicorn writes a line per request, in `access_format`,
+        whose last field must be the time it took in microseconds (%(D)s; see access_times)."""
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
+        logging = ["--access-logfile", str(access_log), "--access-logformat", access_format] if access_log else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{HOST}:{self.port}",
-             "--log-level", "warning", "--timeout", "60", target],
+             "--log-level", "warning", "--timeout", "60", *logging, target],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -88,18 +92,22 @@ class Server:
         self.stop()
         raise RuntimeError(f"{target} did not start")
 
-    def worker_rss_mb(self):
-        """Resident memory of each worker process, in MB (children of the gunicorn master)."""
-        found = []
+    def worker_rss_kib(self):
+        """{pid: resident memory in KiB} of each worker process (the gunicorn master's children)."""
+        found = {}
         for status in Path("/proc").glob("[0-9]*/status"):
             try:
                 text = status.read_text()
             except OSError:
-                continue
+                continue  # the process ended while we looked
             fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-            if fields.get("PPid", "").strip() == str(self.process.pid):
-                found.append(int(fields.get("VmRSS", "0 kB").split()[0]) / 1024)
+            if fields.get("PPid", "").strip() == str(self.process.pid) and "VmRSS" in fields:
+                found[int(status.parent.name)] = int(fields["VmRSS"].split()[0])
         return found
+
+    def worker_rss_mb(self):
+        """Resident memory of each worker process, in MB."""
+        return [kib / 1024 for kib in self.worker_rss_kib().values()]
 
     def stop(self):
         """Stop gunicorn and its workers."""
@@ -109,6 +117,17 @@ class Server:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def access_times(lines):
+    """The seconds each request took, from access-log lines whose last field is %(D)s (microseconds)."""
+    return [int(line.rsplit(None, 1)[1]) / 1e6 for line in lines if line.strip()]
+
+
+def percentile_ms(seconds, share):
+    """The nearest-rank percentile in ms: the smallest value with at least `share` of them at or below it."""
+    ordered = sorted(seconds)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] * 1000 if ordered else float("nan")
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}

@@ -2,6 +2,7 @@
 
 import re
 import threading
+from contextlib import nullcontext
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -55,6 +56,9 @@ class RecordingBackend:
         self.attempts = 0
         self._lock = threading.Lock()
 
+    def batch(self):
+        return nullcontext(self)
+
     def send(self, message, outbox_id):
         with self._lock:
             self.attempts += 1
@@ -77,6 +81,11 @@ def queue(session, count=1, **fields):
     return ids
 
 
+def at(moment):
+    """A clock that always says `moment`."""
+    return lambda: moment
+
+
 def policy(**fields):
     """A sender policy with test defaults (no waiting between tries unless asked)."""
     values = {"max_tries": 3, "retry_base_seconds": 60, "claim_timeout_seconds": 600}
@@ -84,4 +93,4 @@ def policy(**fields):
     return SenderPolicy(**values)
 
 
-__all__ = ["FolderBackend", "RecordingBackend", "CIPHER", "ENVELOPE", "NOW", "body_of", "emailed_path", "ics_of", "policy", "queue"]
+__all__ = ["FolderBackend", "RecordingBackend", "CIPHER", "ENVELOPE", "NOW", "at", "body_of", "emailed_path", "ics_of", "policy", "queue"]

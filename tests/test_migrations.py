@@ -37,7 +37,7 @@ def test_upgrade_builds_an_empty_sqlite_database_matching_the_models(tmp_path):
 
 @pytest.fixture
 def empty_postgres_database():
-    """A brand-new PostgreSQL database beside the test database, dropped afterwards."""
+    """An empty PostgreSQL database beside the test database, emptied again afterwards."""
     postgres_only()
     with scratch_postgres_database("migrations") as url:
         yield url

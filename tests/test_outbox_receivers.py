@@ -15,7 +15,7 @@ from booking.outbox.sender import send_due
 from tests.booking_factories import add_clinician, context, utc
 from tests.patient_factories import make_patient
 from tests.calendar_factories import BASE_TIME, add_booking
-from tests.outbox_helpers import ENVELOPE, NOW, body_of, ics_of, policy, recipient_of
+from tests.outbox_helpers import ENVELOPE, NOW, at, body_of, ics_of, policy, recipient_of
 
 LINK = "http://127.0.0.1:5000/book/manage/secret-token"
 HEALTH_WORDS = ("ketamine", "depress", "phq", "gad", "suicid", "psychosis", "pregnan", "intake answers")
@@ -96,7 +96,7 @@ def test_invite_email_is_imip_with_matching_methods(db, make_staff, tmp_path):
     booking.status, booking.sequence = "cancelled", 1
     signals.booking_cancelled.send(None, session=db.session, now=NOW, booking=booking, actor=None, reason="x")
     db.session.commit()
-    send_due(db.session, backend=FolderBackend(str(tmp_path / "mail")), envelope=ENVELOPE, policy=policy(), now=NOW)
+    send_due(db.session, backend=FolderBackend(str(tmp_path / "mail")), envelope=ENVELOPE, policy=policy(), clock=at(NOW))
     files = {path.read_bytes() for path in (tmp_path / "mail").glob("*.eml")}
     parsed = [email.message_from_bytes(data, policy=email_policy.default) for data in files]
     [invite] = [message for message in parsed if message["To"] == "jordan@patient.example"]

@@ -2,15 +2,16 @@
 
 import email
 import threading
+from contextlib import nullcontext
 from datetime import timedelta
 from email import policy as email_policy
 
 import sqlalchemy as sa
 
 from booking.models import OutboxMessage
-from booking.outbox.sender import claim_due, retry_now, send_due
+from booking.outbox.sender import autocommit, claim_next, retry_now, send_due
 from tests.conftest import postgres_only
-from tests.outbox_helpers import ENVELOPE, NOW, FolderBackend, RecordingBackend, body_of, policy, queue
+from tests.outbox_helpers import ENVELOPE, NOW, FolderBackend, RecordingBackend, at, body_of, policy, queue
 
 
 def statuses(session):
@@ -22,14 +23,14 @@ def statuses(session):
 def test_folder_backend_writes_one_eml_per_message_and_marks_it_sent(db, tmp_path):
     [message_id] = queue(db.session, recipient="jordan@patient.example", subject="Your consultation")
     backend = FolderBackend(str(tmp_path / "mail"))
-    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), now=NOW) == (1, 0)
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), clock=at(NOW)) == (1, 0)
     [path] = list((tmp_path / "mail").glob("*.eml"))
     parsed = email.message_from_bytes(path.read_bytes(), policy=email_policy.default)
     assert parsed["To"] == "jordan@patient.example" and parsed["Subject"] == "Your consultation"
     assert parsed["Message-ID"].startswith(f"<outbox-{message_id}-")
     assert statuses(db.session) == {message_id: ("sent", 1)}
     # A second run finds nothing to send.
-    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), now=NOW) == (0, 0)
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), clock=at(NOW)) == (0, 0)
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
 
 
@@ -37,11 +38,11 @@ def test_a_delivered_message_keeps_no_private_link_but_an_undelivered_one_keeps_
     body = "Manage your booking: http://127.0.0.1:5000/book/manage/private-token-123"
     [delivered_id] = queue(db.session, subject="Your consultation", body=body)
     backend = RecordingBackend(failures=0)
-    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), now=NOW) == (1, 0)
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), clock=at(NOW)) == (1, 0)
     assert "private-token-123" in backend.delivered[0][1].as_string()  # the patient got the link
     [waiting_id] = queue(db.session, subject="Your consultation", body=body)
     assert send_due(db.session, backend=RecordingBackend(failures=1), envelope=ENVELOPE, policy=policy(),
-                    now=NOW) == (0, 1)
+                    clock=at(NOW)) == (0, 1)
     db.session.expire_all()
     delivered, waiting = db.session.get(OutboxMessage, delivered_id), db.session.get(OutboxMessage, waiting_id)
     assert (delivered.status, delivered.subject, delivered.body_text, delivered.ics) == (
@@ -53,16 +54,16 @@ def test_a_delivered_message_keeps_no_private_link_but_an_undelivered_one_keeps_
 def test_failure_is_retried_after_back_off_then_delivered(db):
     [message_id] = queue(db.session)
     backend = RecordingBackend(failures=1)
-    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), now=NOW) == (0, 1)
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), clock=at(NOW)) == (0, 1)
     row = db.session.get(OutboxMessage, message_id)
     assert (row.status, row.tries) == ("pending", 1)
     assert row.next_attempt_at == NOW + timedelta(seconds=60)
     assert "ConnectionRefusedError" in row.last_error
     # Not due yet: nothing happens.
     assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(),
-                    now=NOW + timedelta(seconds=59)) == (0, 0)
+                    clock=at(NOW + timedelta(seconds=59))) == (0, 0)
     assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(),
-                    now=NOW + timedelta(seconds=60)) == (1, 0)
+                    clock=at(NOW + timedelta(seconds=60))) == (1, 0)
     assert [outbox_id for outbox_id, _ in backend.delivered] == [message_id]
     assert statuses(db.session) == {message_id: ("sent", 2)}
 
@@ -73,7 +74,7 @@ def test_back_off_doubles_and_gives_up_after_max_tries_keeping_the_error(db):
     now = NOW
     waits = []
     for _ in range(3):
-        send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), now=now)
+        send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), clock=at(now))
         row = db.session.get(OutboxMessage, message_id)
         if row.status == "pending":
             waits.append(row.next_attempt_at - now)
@@ -85,28 +86,72 @@ def test_back_off_doubles_and_gives_up_after_max_tries_keeping_the_error(db):
     assert "jordan@patient.example" not in row.last_error  # the address is not kept in the error
     # Given up: later runs leave it alone, until an admin asks for one more try.
     assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(),
-                    now=now + timedelta(days=1)) == (0, 0)
+                    clock=at(now + timedelta(days=1))) == (0, 0)
     assert retry_now(db.session, message_id, now=now + timedelta(days=1))
     db.session.commit()
     assert send_due(db.session, backend=RecordingBackend(), envelope=ENVELOPE, policy=policy(),
-                    now=now + timedelta(days=1)) == (1, 0)
+                    clock=at(now + timedelta(days=1))) == (1, 0)
 
 
-def test_a_claim_left_by_a_crashed_sender_is_taken_again_after_the_timeout(db):
-    [message_id] = queue(db.session)
-    claimed = claim_due(db.session, now=NOW, worker="crashed:1", policy=policy())
-    assert [m.id for m in claimed] == [message_id]
-    # While the claim is fresh, nobody else takes it.
-    assert claim_due(db.session, now=NOW + timedelta(seconds=599), worker="other:2", policy=policy()) == []
+def claim_all(session, *, now, worker):
+    """The ids `worker` claims at `now` until nothing more is due."""
+    claimed = []
+    with autocommit(session) as connection:
+        while (row := claim_next(connection, now=now, worker=worker, policy=policy())) is not None:
+            claimed.append(row.id)
+    return claimed
+
+
+def test_a_sender_that_dies_mid_send_holds_only_that_message_until_its_lease_runs_out(db):
+    in_flight, *waiting = queue(db.session, count=3)
+    with autocommit(db.session) as connection:  # the crashed sender took one message, then died
+        assert claim_next(connection, now=NOW, worker="crashed:1", policy=policy()).id == in_flight
     backend = RecordingBackend()
+    # The others go at once; the one in flight waits while its lease is fresh...
     assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(),
-                    now=NOW + timedelta(seconds=601), worker="other:2") == (1, 0)
-    assert statuses(db.session) == {message_id: ("sent", 2)}
+                    clock=at(NOW + timedelta(seconds=599)), worker="other:2") == (2, 0)
+    assert [outbox_id for outbox_id, _ in backend.delivered] == waiting
+    # ...and is sent once the lease has run out: nothing is lost.
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(),
+                    clock=at(NOW + timedelta(seconds=601)), worker="other:2") == (1, 0)
+    assert [outbox_id for outbox_id, _ in backend.delivered] == [*waiting, in_flight]
+    assert statuses(db.session) == {in_flight: ("sent", 2), waiting[0]: ("sent", 1), waiting[1]: ("sent", 1)}
+
+
+def test_each_lease_starts_when_its_message_is_claimed_not_when_the_round_began(app, db):
+    ids = queue(db.session, count=3)
+    readings = []
+
+    def slow_clock():
+        """Each reading 400 s after the last: a round far longer than the 600 s lease."""
+        readings.append(NOW + timedelta(seconds=400 * len(readings)))
+        return readings[-1]
+
+    first, second = RecordingBackend(), RecordingBackend()
+
+    class Overlapped:
+        """Delivers through `first`; while the last message is in flight, a second sender wakes up."""
+
+        def batch(self):
+            return nullcontext(self)
+
+        def send(self, message, outbox_id):
+            if outbox_id == ids[-1]:
+                from booking.extensions import db as database
+
+                with sa.orm.Session(bind=database.engine) as other:
+                    send_due(other, backend=second, envelope=ENVELOPE, policy=policy(), clock=at(readings[-1]),
+                             worker="second")
+            first.send(message, outbox_id)
+
+    assert send_due(db.session, backend=Overlapped(), envelope=ENVELOPE, policy=policy(), clock=slow_clock,
+                    worker="first") == (3, 0)
+    assert [outbox_id for outbox_id, _ in first.delivered] == ids and second.delivered == []
 
 
 def test_retry_now_refuses_a_sent_message(db):
     [message_id] = queue(db.session)
-    send_due(db.session, backend=RecordingBackend(), envelope=ENVELOPE, policy=policy(), now=NOW)
+    send_due(db.session, backend=RecordingBackend(), envelope=ENVELOPE, policy=policy(), clock=at(NOW))
     assert not retry_now(db.session, message_id, now=NOW)
 
 
@@ -122,6 +167,9 @@ def test_two_senders_at_once_deliver_each_message_exactly_once(app, db):
 
         name = "slow"
 
+        def batch(self):
+            return nullcontext(self)
+
         def send(self, message, outbox_id):
             threading.Event().wait(0.005)
             backend.send(message, outbox_id)
@@ -134,7 +182,7 @@ def test_two_senders_at_once_deliver_each_message_exactly_once(app, db):
             try:
                 start.wait()
                 send_due(session, backend=SlowBackend(), envelope=ENVELOPE,
-                         policy=policy(batch_size=5), now=NOW, worker=name)
+                         policy=policy(batch_size=5), clock=at(NOW), worker=name)
             except Exception as error:  # noqa: BLE001  reported below
                 errors.append(error)
             finally:
@@ -161,8 +209,7 @@ def test_postgres_claim_skips_rows_locked_by_another_sender(app, db):
         # Another sender holds two rows locked mid-claim.
         locked = other.scalars(sa.select(OutboxMessage.id).order_by(OutboxMessage.id).limit(2)
                                .with_for_update()).all()
-        claimed = claim_due(db.session, now=NOW, worker="me", policy=policy())
-        assert sorted(m.id for m in claimed) == sorted(set(ids) - set(locked))
+        assert sorted(claim_all(db.session, now=NOW, worker="me")) == sorted(set(ids) - set(locked))
     finally:
         other.rollback()
         other.close()

@@ -1,5 +1,6 @@
 """SMTP delivery against a real local server (aiosmtpd on 127.0.0.1), and servers that misbehave."""
 
+import re
 import socket
 import threading
 from datetime import timedelta
@@ -11,7 +12,7 @@ from aiosmtpd.controller import Controller
 from booking.models import OutboxMessage
 from booking.outbox.backends import SMTPBackend
 from booking.outbox.sender import send_due
-from tests.outbox_helpers import ENVELOPE, NOW, policy, queue
+from tests.outbox_helpers import ENVELOPE, NOW, at, policy, queue
 
 
 def free_port():
@@ -54,7 +55,7 @@ def test_smtp_refuses_twice_then_accepts_and_the_message_arrives_once(db, smtp_s
     outcomes = []
     for _ in range(5):  # more runs than needed: later ones must find nothing to send
         outcomes.append(send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(max_tries=5),
-                                 now=now))
+                                 clock=at(now)))
         now += timedelta(hours=1)
     assert outcomes == [(0, 1), (0, 1), (1, 0), (0, 0), (0, 0)]
     assert handler.attempts == 3 and len(handler.accepted) == 1
@@ -64,6 +65,51 @@ def test_smtp_refuses_twice_then_accepts_and_the_message_arrives_once(db, smtp_s
     row = db.session.get(OutboxMessage, message_id)
     assert (row.status, row.tries) == ("sent", 3)
     assert "451" in row.last_error  # the last failure stays visible after the success
+
+
+class WatchingHandler:
+    """Accepts every message; at each MAIL and QUIT notes which of the messages it has accepted
+    the database already shows as sent (read on a connection of its own)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.accepted, self.sessions, self.seen = [], set(), []
+
+    def _note(self):
+        with self.engine.connect() as connection:
+            sent = set(connection.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.status == "sent")))
+        self.seen.append((list(self.accepted), sent))
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self._note()
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.accepted.append(int(re.search(rb"<outbox-(\d+)-", envelope.original_content).group(1)))
+        self.sessions.add(id(session))
+        return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope):
+        self._note()
+        return "221 Bye"
+
+
+def test_a_batch_goes_on_one_connection_and_each_message_is_marked_sent_before_the_next_command(db):
+    ids = queue(db.session, count=3)
+    handler = WatchingHandler(db.engine)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        backend = SMTPBackend("127.0.0.1", controller.port, starttls=False, timeout=10)
+        assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), clock=at(NOW)) == (3, 0)
+    finally:
+        controller.stop()
+    assert handler.accepted == ids and len(handler.sessions) == 1
+    # Three MAILs and a QUIT; by each, every message the server had accepted was already marked
+    # (committed): a sender killed then would send nothing twice.
+    assert [accepted for accepted, _sent in handler.seen] == [[], ids[:1], ids[:2], ids]
+    assert all(set(accepted) <= sent for accepted, sent in handler.seen)
 
 
 class MisbehavingServer:
@@ -102,7 +148,7 @@ def test_a_server_that_hangs_up_or_times_out_leaves_the_message_pending_with_the
     try:
         [message_id] = queue(db.session)
         backend = SMTPBackend("127.0.0.1", server.port, starttls=False, timeout=0.5)
-        assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), now=NOW) == (0, 1)
+        assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), clock=at(NOW)) == (0, 1)
     finally:
         server.stop()
     row = db.session.get(OutboxMessage, message_id)
@@ -113,7 +159,7 @@ def test_a_server_that_hangs_up_or_times_out_leaves_the_message_pending_with_the
 def test_no_smtp_server_at_all_is_a_retryable_error(db):
     [message_id] = queue(db.session)
     backend = SMTPBackend("127.0.0.1", free_port(), starttls=False, timeout=2)
-    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), now=NOW) == (0, 1)
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), clock=at(NOW)) == (0, 1)
     assert "ConnectionRefusedError" in db.session.get(OutboxMessage, message_id).last_error
 
 
@@ -121,7 +167,7 @@ def test_starttls_required_but_not_offered_sends_nothing_in_the_clear(db, smtp_s
     controller, handler = smtp_server
     queue(db.session)
     backend = SMTPBackend("127.0.0.1", controller.port, starttls=True, timeout=10)
-    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), now=NOW) == (0, 1)
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), clock=at(NOW)) == (0, 1)
     assert handler.attempts == 0
     error = db.session.scalar(sa.select(OutboxMessage.last_error))
     assert "STARTTLS" in error or "starttls" in error.lower()

@@ -1,9 +1,15 @@
-"""Delivery backends: a folder of .eml files (the default) or SMTP with STARTTLS."""
+"""Delivery backends: a folder of .eml files (the default) or SMTP with STARTTLS.
+
+A backend's `batch()` is a context manager giving a channel whose `send(message, outbox_id)`
+delivers one message and returns only once it is delivered (written, or answered 250 by the
+mail server); the sender marks the message sent straight after.
+"""
 
 import os
 import smtplib
 import ssl
 import tempfile
+from contextlib import nullcontext
 from email.policy import SMTP as SMTP_POLICY
 
 
@@ -18,6 +24,10 @@ class FolderBackend:
 
     def __init__(self, directory):
         self.directory = directory
+
+    def batch(self):
+        """The folder is its own channel: nothing to open or close."""
+        return nullcontext(self)
 
     def send(self, message, outbox_id):
         """Write the message; a retry overwrites the same file instead of adding a second."""
@@ -45,9 +55,10 @@ class SMTPBackend:
         self.username, self.password = username, password
         self.starttls, self.timeout = starttls, timeout
 
-    def send(self, message, outbox_id):
-        """Deliver one message; raises DeliveryError (or an OSError/SMTPException) on failure."""
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+    def connect(self):
+        """An open connection, greeted, upgraded to TLS and signed in as configured."""
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
             smtp.ehlo()
             if self.starttls:
                 # No fallback to plain text: a server without STARTTLS is an error to fix.
@@ -55,10 +66,52 @@ class SMTPBackend:
                 smtp.ehlo()
             if self.username:
                 smtp.login(self.username, self.password or "")
-            refused = smtp.send_message(message)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def batch(self):
+        """One connection for a batch of messages (see SMTPBatch)."""
+        return SMTPBatch(self)
+
+
+class SMTPBatch:
+    """One SMTP connection shared by a batch of messages: opened at the first send (before that
+    message's MAIL FROM, so no connection work falls between the server's 250 and the sender's
+    mark), dropped after an error (the next send opens a fresh one), closed with QUIT at the end.
+    """
+
+    def __init__(self, backend):
+        self.backend, self.smtp = backend, None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self.smtp.close()  # every message is already marked; a failed goodbye changes nothing
+            self.smtp = None
+
+    def send(self, message, outbox_id):
+        """Deliver one message; returns once the server has accepted it (250 after DATA).
+
+        Raises DeliveryError (or an OSError/SMTPException) on failure.
+        """
+        if self.smtp is None:
+            self.smtp = self.backend.connect()
+        try:
+            # send_message flattens the message before MAIL FROM and returns on the DATA reply.
+            refused = self.smtp.send_message(message)
+        except BaseException:
+            self.smtp.close()
+            self.smtp = None
+            raise
         if refused:
             raise DeliveryError(f"recipient refused: {sorted(refused.values())}")
-        return None
 
 
 def backend_from_config(config, instance_path):

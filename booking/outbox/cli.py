@@ -29,18 +29,19 @@ def outbox_group():
 
 @outbox_group.command("send")
 @click.option("--loop", is_flag=True, help="Keep running, sending due messages every --interval seconds.")
-@click.option("--interval", default=10, show_default=True, type=click.IntRange(1, 3600))
+@click.option("--interval", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds between rounds (fractions allowed).")
 def send_command(loop, interval):
     """Deliver every message that is due (retries included)."""
     backend, envelope, policy = sender_setup(current_app)
     if loop:
-        click.echo(f"Sending through {backend.name} every {interval} s; Ctrl-C to stop.")
+        click.echo(f"Sending through {backend.name} every {interval:g} s; Ctrl-C to stop.")
         try:
             run_loop(db.session, backend=backend, envelope=envelope, policy=policy, clock=utcnow, interval=interval)
         except KeyboardInterrupt:
             click.echo("Stopped.")
         return
-    sent, failed = send_due(db.session, backend=backend, envelope=envelope, policy=policy, now=utcnow())
+    sent, failed = send_due(db.session, backend=backend, envelope=envelope, policy=policy, clock=utcnow)
     click.echo(f"Sent {sent} message(s) through {backend.name}; {failed} failed and will be retried or were given up.")
 
 

@@ -3,13 +3,22 @@
 `queue_email` only adds a row to the caller's session, so the message commits or rolls back
 with the change that caused it. Bodies and invites hold private links, so they are stored
 encrypted with the intake keys (booking.crypto) and erased once delivered; on SQLite the
-write-ahead log is then checkpointed so no older copy of a page outlives the erasure. `send_due` claims due rows (FOR UPDATE SKIP LOCKED on
-PostgreSQL, plus a compare-and-set on the status everywhere), so several senders at once
-never take the same message.
+write-ahead log is then checkpointed so no older copy of a page outlives the erasure.
+
+`send_due` claims one row at a time with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL, plus a
+compare-and-set on the status everywhere), so several senders at once never take the same
+message, and a sender that dies holds only the message it was sending; once its lease
+(`claim_timeout_seconds`) has run out another sender takes it. Delivery is at least once: a
+sender killed between the mail server's 250 and its own "sent" mark leaves a message that is
+sent again, under the same Message-ID (booking.outbox.mime.message_id), so the receiver can
+drop the copy. That window is kept as small as the protocol allows: the message is built and
+the connection open before DATA, and the mark is one autocommit statement on an open
+connection, executed before anything else once the server has answered.
 """
 
 import socket
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -114,8 +123,22 @@ def worker_name():
     return f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
+@contextmanager
+def autocommit(session):
+    """The session's connection in autocommit mode: each claim and each mark commits as it runs,
+    on a connection already open (no BEGIN, no checkout between a delivery and its mark)."""
+    session.commit()
+    connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    try:
+        yield connection
+    finally:
+        # Gives the connection back to the pool (its isolation level restored) and expires
+        # whatever the caller's session had loaded, as the rows changed under it.
+        session.commit()
+
+
 def _claimable(now, policy):
-    """Due pending rows, and rows whose sender vanished mid-send (claim older than the timeout)."""
+    """Due pending rows, and rows whose sender vanished mid-send (its lease older than the timeout)."""
     stale = now - timedelta(seconds=policy.claim_timeout_seconds)
     return sa.or_(
         sa.and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
@@ -123,27 +146,30 @@ def _claimable(now, policy):
     )
 
 
-def claim_due(session, *, now, worker, policy):
-    """Claim up to a batch of due messages for `worker`, commit, and return them."""
-    query = (sa.select(OutboxMessage.id).where(_claimable(now, policy))
-             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(policy.batch_size))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    claimed = []
-    for message_id in session.scalars(query).all():
-        # Compare-and-set: only one sender's update can find the row still claimable.
-        result = session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, _claimable(now, policy))
-            .values(status="sending", claimed_by=worker, claimed_at=now, tries=OutboxMessage.tries + 1)
-            .execution_options(synchronize_session=False))
-        if result.rowcount == 1:
-            claimed.append(message_id)
-    session.commit()
-    if not claimed:
-        return []
-    return session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
-                           .order_by(OutboxMessage.id)).all()
+# What delivering a claimed row needs; read back by the claim itself (RETURNING).
+CLAIMED = (OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.subject, OutboxMessage.body_text,
+           OutboxMessage.ics, OutboxMessage.ics_method, OutboxMessage.created_at, OutboxMessage.tries)
+
+
+def claim_next(connection, *, now, worker, policy):
+    """Take the most overdue claimable message for `worker`, with a lease starting at `now`.
+
+    One statement on an autocommit `connection` (see `autocommit`), so the claim is committed
+    when this returns. Returns the claimed row (the CLAIMED columns), or None if nothing is due.
+    One message at a time: a worker that dies holds only the one it was sending, and the others
+    stay free for the other workers.
+    """
+    due = (sa.select(OutboxMessage.id).where(_claimable(now, policy))
+           .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1))
+    if connection.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)  # senders at once skip each other's rows
+    # The claimable test again: a compare-and-set, for SQLite (no row locks), where the
+    # subquery and the update are one statement under the database's single writer lock.
+    return connection.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == due.scalar_subquery(), _claimable(now, policy))
+        .values(status="sending", claimed_by=worker, claimed_at=now, tries=OutboxMessage.tries + 1)
+        .returning(*CLAIMED)).first()
 
 
 def describe_error(error, recipient):
@@ -154,19 +180,24 @@ def describe_error(error, recipient):
     return text[:LAST_ERROR_LENGTH]
 
 
-def _finish(session, message, worker, values):
-    """Mark a message this worker still holds; a lost claim (stale, re-taken) changes nothing."""
-    session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker,
-               OutboxMessage.status == "sending")
-        .values(claimed_by=None, claimed_at=None, **values)
-        .execution_options(synchronize_session=False))
-    session.commit()
+def _finish(message_id, worker, values):
+    """The update that marks a message this worker still holds; a lost claim (re-taken) changes nothing."""
+    return (sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker,
+                   OutboxMessage.status == "sending")
+            .values(claimed_by=None, claimed_at=None, **values))
 
 
-def deliver(session, message, *, backend, envelope, worker, policy, now):
-    """Send one claimed message and record the outcome. Returns True if it was delivered."""
+def deliver(connection, message, *, channel, envelope, worker, policy, clock):
+    """Send one claimed message through `channel` (a backend's batch) and record the outcome at once.
+
+    Returns True if it was delivered.
+    """
+    # The body and invite hold private links (manage and resume tokens): once delivered they are
+    # erased, so the database keeps no usable link; kind, subject, recipient and times remain.
+    # Built before sending, so nothing but the statement's execution follows the server's reply.
+    mark_sent = _finish(message.id, worker, {"status": "sent", "sent_at": sa.bindparam("sent_at"),
+                                             "body_text": "", "ics": None})
     recipient = ""
     try:
         body, ics = open_message(message, envelope.cipher)
@@ -174,38 +205,49 @@ def deliver(session, message, *, backend, envelope, worker, policy, now):
         email = build_email(outbox_id=message.id, created_at=message.created_at, sender=envelope.sender,
                             recipient=recipient, subject=message.subject, body=body,
                             domain=envelope.domain, ics=ics, ics_method=message.ics_method)
-        backend.send(email, message.id)
+        channel.send(email, message.id)
     except Exception as error:  # noqa: BLE001  every failure is recorded and retried, none is lost
+        now = clock()
         error_text = describe_error(error, recipient)
         if message.tries >= policy.max_tries:
             values = {"status": "failed", "last_error": error_text}
         else:
             values = {"status": "pending", "last_error": error_text,
                       "next_attempt_at": now + policy.backoff(message.tries)}
-        _finish(session, message, worker, values)
+        connection.execute(_finish(message.id, worker, values))
         return False
-    # The body and invite hold private links (manage and resume tokens): once delivered they are
-    # erased, so the database keeps no usable link; kind, subject, recipient and times remain.
-    _finish(session, message, worker, {"status": "sent", "sent_at": now, "body_text": "", "ics": None})
+    # The server has answered 250: it holds the message. Until this mark commits, a worker
+    # killed here leaves the message to be sent again after its lease (at-least-once: SMTP
+    # cannot take a message back), so the mark comes first, in one autocommit statement.
+    connection.execute(mark_sent, {"sent_at": clock()})
     return True
 
 
-def send_due(session, *, backend, envelope, policy, now, worker=None):
-    """Deliver every message due at `now`, batch by batch. Returns (sent, failed) counts."""
+def send_due(session, *, backend, envelope, policy, clock, worker=None):
+    """Deliver every message that is due, one connection to the mail server per batch.
+
+    `clock()` gives the current time (each claim's lease starts when it is taken). Returns
+    (sent, failed) counts.
+    """
     worker = worker or worker_name()
     sent = failed = 0
-    while True:
-        batch = claim_due(session, now=now, worker=worker, policy=policy)
-        if not batch:
-            if sent:
-                checkpoint_erasures(session)
-            return sent, failed
-        for message in batch:
-            if deliver(session, message, backend=backend, envelope=envelope, worker=worker,
-                       policy=policy, now=now):
-                sent += 1
-            else:
-                failed += 1
+    finished = False
+    with autocommit(session) as connection:
+        while not finished:
+            with backend.batch() as channel:
+                for _ in range(policy.batch_size):
+                    message = claim_next(connection, now=clock(), worker=worker, policy=policy)
+                    if message is None:
+                        finished = True
+                        break
+                    if deliver(connection, message, channel=channel, envelope=envelope, worker=worker,
+                               policy=policy, clock=clock):
+                        sent += 1
+                    else:
+                        failed += 1
+    if sent:
+        checkpoint_erasures(session)
+    return sent, failed
 
 
 def checkpoint_erasures(session):
@@ -227,7 +269,7 @@ def run_loop(session_factory, *, backend, envelope, policy, clock, interval=10, 
     while rounds is None or done < rounds:
         session = session_factory()
         try:
-            send_due(session, backend=backend, envelope=envelope, policy=policy, now=clock())
+            send_due(session, backend=backend, envelope=envelope, policy=policy, clock=clock)
         finally:
             session.close()
         done += 1

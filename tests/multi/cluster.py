@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 APP_MODULE = "tests.multi.served_app"
+OUTBOX_INTERVAL = 0.2  # seconds between an outbox worker's rounds
 
 
 def free_port():
@@ -77,22 +78,30 @@ class Processes:
         self.children.append(child)
         return child
 
-    def gunicorn(self, name, workers=2):
-        """Start an instance of the app on a free port; returns its base URL once /healthz answers."""
-        return self.gunicorn_on(free_port(), name, workers)
+    def gunicorns(self, *names, workers=2):
+        """Start one instance per name, all at once (they boot in parallel); returns their base URLs
+        once every /healthz answers."""
+        bases = [self._start_gunicorn(free_port(), name, workers) for name in names]
+        for base in bases:
+            wait_for(base + "/healthz")
+        return bases
 
     def gunicorn_on(self, port, name, workers=2):
         """Start an instance of the app on `port`; returns its base URL once /healthz answers."""
-        self.start(name, [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-                          "--graceful-timeout", "5", "--no-control-socket", APP_MODULE + ":app"])
-        base = f"http://127.0.0.1:{port}"
+        base = self._start_gunicorn(port, name, workers)
         wait_for(base + "/healthz")
         return base
 
-    def outbox_worker(self, name):
-        """Start `flask outbox send --loop` (a second every round, as a busy clinic might)."""
+    def _start_gunicorn(self, port, name, workers):
+        self.start(name, [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+                          "--graceful-timeout", "5", "--no-control-socket", APP_MODULE + ":app"])
+        return f"http://127.0.0.1:{port}"
+
+    def outbox_worker(self, name, interval=OUTBOX_INTERVAL):
+        """Start `flask outbox send --loop`, a round every `interval` seconds (a busy clinic's
+        worker would wait longer; a short round keeps the harness quick)."""
         return self.start(name, [str(BIN / "flask"), "--app", APP_MODULE, "outbox", "send", "--loop",
-                                 "--interval", "1"])
+                                 "--interval", str(interval)])
 
     def stop_all(self):
         """SIGTERM each child's own process group, then SIGKILL what is left."""

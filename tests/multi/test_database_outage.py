@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from booking.models import Booking, BookingEvent, OutboxMessage
 from tests.booking_factories import add_clinician, add_intake
 from tests.conftest import postgres_only, require_or_skip
-from tests.multi.cluster import PrivateCluster, Processes, flask
-from tests.multi.conftest import Cluster, harness_config, require_gunicorn
+from tests.multi.cluster import PrivateCluster, Processes, wait_until_answers
+from tests.multi.conftest import Cluster, harness_config, require_gunicorn, upgrade_schema
 from tests.multi.patient_http import Browser, offered_slots, open_booking, try_to_book
 from tests.multi.test_two_instances import next_week
 
@@ -27,6 +27,7 @@ pytestmark = pytest.mark.multi_instance
 
 OUTAGE_SECONDS = 10
 RECOVERY_LIMIT_SECONDS = 5
+AFTERWARDS = 2  # seconds of load watched after both instances recovered
 LOAD_THREADS = 8
 PATIENTS = 240  # enough that bookings go on through the outage and after it
 EVERY_DAY = {day: [(clock_time(8), clock_time(18))] for day in range(7)}
@@ -56,10 +57,10 @@ def instances(private_cluster, tmp_path_factory):
     require_gunicorn()
     tmp_path = tmp_path_factory.mktemp("outage")
     config = harness_config(tmp_path, private_cluster.url("booking"))
-    flask(config, "db", "upgrade")
+    upgrade_schema(config)
     processes = Processes(config, tmp_path)
     try:
-        running = Cluster(config, processes, [processes.gunicorn("a"), processes.gunicorn("b")], None)
+        running = Cluster(config, processes, processes.gunicorns("a", "b"), None)
         yield running
         with running.app.app_context():
             from booking.extensions import db
@@ -104,7 +105,16 @@ class Load:
             time.sleep(0.05)
 
     def between(self, start, end):
-        return [r for r in self.records if start <= r[0] < end]
+        return [r for r in self.snapshot() if start <= r[0] < end]
+
+    def snapshot(self):
+        """The answers so far (a copy: the threads keep adding)."""
+        with self._lock:
+            return list(self.records)
+
+    def booked_since(self, moment):
+        """Whether a booking succeeded after `moment`."""
+        return any(r[2] == "book" and r[3] == 302 and r[0] > moment for r in self.snapshot())
 
 
 def first_all_ok(records, base, after):
@@ -114,6 +124,12 @@ def first_all_ok(records, base, after):
         if where == base and at >= after and status == 200 and kind in ("health", "week"):
             times.setdefault(kind, at)
     return max(times.values()) if len(times) == 2 else None
+
+
+def recovery_times(load, instances, back):
+    """When each instance first served both a health check and a week page after `back` (None: not yet)."""
+    records = load.snapshot()
+    return [first_all_ok(records, base, back) for base in instances.bases]
 
 
 def test_a_ten_second_database_outage_under_load(instances, private_cluster):
@@ -129,28 +145,34 @@ def test_a_ten_second_database_outage_under_load(instances, private_cluster):
     with ThreadPoolExecutor(LOAD_THREADS) as pool:
         for _ in range(LOAD_THREADS):
             pool.submit(load.run)
-        time.sleep(2)
-        stopped = time.monotonic()
-        private_cluster.stop("fast")
-        time.sleep(OUTAGE_SECONDS)
-        down_until = time.monotonic()
-        private_cluster.start()
-        back = time.monotonic()
-        time.sleep(RECOVERY_LIMIT_SECONDS + 3)
-        load.stop.set()
+        try:
+            wait_until_answers(lambda: load.booked_since(0), 30, "the first booking under load")
+            stopped = time.monotonic()
+            private_cluster.stop("fast")
+            time.sleep(OUTAGE_SECONDS)
+            down_until = time.monotonic()
+            private_cluster.start()
+            back = time.monotonic()
+            # The load goes on until both instances serve again and a booking has gone through,
+            # then AFTERWARDS seconds more, to show that no error follows the recovery.
+            wait_until_answers(lambda: load.booked_since(back) and None not in recovery_times(load, instances, back),
+                               RECOVERY_LIMIT_SECONDS + 10, "both instances after the outage")
+            time.sleep(AFTERWARDS)
+        finally:
+            load.stop.set()  # else the pool would wait for the threads for ever
 
     # Both instances noticed: /healthz 503, and every failing page is the friendly 503.
     settled = stopped + 1  # requests in flight when the server stopped may still have succeeded
     outage = load.between(settled, down_until)
     for base in instances.bases:
         assert any(r[1] == base and r[2] == "health" and r[3] == 503 for r in outage), base
-    failures = [r for r in load.records if r[3] >= 500]
+    failures = [r for r in load.snapshot() if r[3] >= 500]
     assert failures, "the load never met the outage"
     assert {r[3] for r in failures} == {503}, [(r[2], r[3], r[4][:300]) for r in failures if r[3] != 503][:3]
     pages = [r for r in failures if r[2] != "health"]
     assert pages and all("briefly unavailable" in r[4] and "Traceback" not in r[4] for r in pages)
     # Within 5 seconds of the server's return, both instances serve pages again.
-    recovered = [first_all_ok(load.records, base, back) for base in instances.bases]
+    recovered = recovery_times(load, instances, back)
     assert None not in recovered
     recovery = max(recovered) - back
     print(f"\nDatabase outage: recovered {recovery:.2f} s after the server returned; "
@@ -167,4 +189,4 @@ def test_a_ten_second_database_outage_under_load(instances, private_cluster):
     from booking.appointments.web import slot_value
 
     assert load.booked <= {slot_value(b.starts_at) for b in bookings.values()}
-    assert [r for r in load.records if r[2] == "book" and r[3] == 302 and r[0] > back], "no booking after the return"
+    assert load.booked_since(back), "no booking after the return"

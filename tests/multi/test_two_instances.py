@@ -34,6 +34,15 @@ RACERS = 64
 EVERY_DAY = {day: [(clock_time(8), clock_time(18))] for day in range(7)}
 KILL_RUNS = 20
 MESSAGES_PER_RUN = 8
+# A duplicate needs the kill to fall between the SMTP server's 250 and the sender's "sent" mark
+# reaching the database: 0.5 ms median of a message's 45 ms in benchmarks/outbox_window.py
+# (server and sender in one process). Here, with the server and the sender in two processes that
+# each wait for a core on a shared, loaded machine, 5 of 103 kills that caught a message in flight
+# made a duplicate (5 in 120 runs, 0 to 2 per 20): the window is some 5% of a message's time.
+# SMTP cannot close it (what the server answered dies with the sender), hence at least once,
+# under one Message-ID. The bound is a loose ceiling; that only the message in flight can go
+# twice is exact.
+MOST_DUPLICATES = 4
 
 
 def next_week():
@@ -137,12 +146,18 @@ def queue_run(cluster, run):
                 for address, row in zip(addresses, rows)}
 
 
-def sender_pid(cluster, ids):
-    """The pid of the worker holding one of these messages mid-send, if any (claimed_by is host:pid)."""
+def sender(cluster, ids):
+    """The worker (claimed_by: host:pid) holding one of these messages mid-send, if any."""
     with cluster.session() as session:
-        holder = session.scalar(sa.select(OutboxMessage.claimed_by)
-                                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending"))
-    return int(holder.rsplit(":", 1)[1]) if holder else None
+        return session.scalar(sa.select(OutboxMessage.claimed_by)
+                              .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending"))
+
+
+def held_by(cluster, ids, worker):
+    """The ids of these messages `worker` holds mid-send."""
+    with cluster.session() as session:
+        return set(session.scalars(sa.select(OutboxMessage.id).where(
+            OutboxMessage.id.in_(ids), OutboxMessage.status == "sending", OutboxMessage.claimed_by == worker)))
 
 
 def all_sent(cluster, ids):
@@ -152,24 +167,30 @@ def all_sent(cluster, ids):
 
 
 def test_every_message_arrives_when_a_worker_is_killed_mid_send(cluster):
-    duplicates_per_run = []
+    duplicates_per_run, caught = [], 0
     for run in range(KILL_RUNS):
         queued = queue_run(cluster, run)
         ids = [row_id for row_id, _ in queued.values()]
         expected = {address: mid for address, (_, mid) in queued.items()}
-        pid = wait_until(lambda: sender_pid(cluster, ids), timeout=20)
-        assert pid is not None, "no worker picked the messages up"
+        worker = wait_until(lambda: sender(cluster, ids), timeout=20)
+        assert worker is not None, "no worker picked the messages up"
         time.sleep(random.uniform(0, MESSAGES_PER_RUN * 0.03))
-        os.kill(pid, signal.SIGKILL)
+        os.kill(int(worker.rsplit(":", 1)[1]), signal.SIGKILL)
+        held = held_by(cluster, ids, worker)  # read well within the lease: nobody has retaken them yet
         cluster.processes.outbox_worker(f"worker-after-kill-{run}")  # as systemd would restart it
-        assert wait_until(lambda: all_sent(cluster, ids), timeout=30, step=0.2), "messages left unsent"
+        assert wait_until(lambda: all_sent(cluster, ids), timeout=30, step=0.05), "messages left unsent"
         received = {}
         for message in list(cluster.catcher.messages):
             if message["To"] in expected:
                 received.setdefault(message["To"], []).append(message["Message-ID"])
         # Every message arrived, and a second copy carries the first one's Message-ID.
-        assert {to: set(ids) for to, ids in received.items()} == {to: {mid} for to, mid in expected.items()}
-        duplicates = sum(len(ids) - 1 for ids in received.values())
-        assert duplicates <= 1  # only the one message in flight when the worker died can go twice
-        duplicates_per_run.append(duplicates)
-    print(f"\nSIGKILL mid-send: {sum(duplicates_per_run)} duplicate(s) in {KILL_RUNS} runs {duplicates_per_run}")
+        assert {to: set(mids) for to, mids in received.items()} == {to: {mid} for to, mid in expected.items()}
+        # Only the one message the killed worker held can have gone twice; a live worker never
+        # loses a message to another.
+        doubled = {queued[to][0] for to, mids in received.items() if len(mids) > 1}
+        assert doubled <= held and len(held) <= 1, (doubled, held)
+        duplicates_per_run.append(sum(len(mids) - 1 for mids in received.values()))
+        caught += len(held)
+    print(f"\nSIGKILL mid-send: {sum(duplicates_per_run)} duplicate(s) in {KILL_RUNS} runs {duplicates_per_run}; "
+          f"the killed worker held a message in {caught} of them (sent again after the lease)")
+    assert sum(duplicates_per_run) <= MOST_DUPLICATES
