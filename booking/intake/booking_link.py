@@ -14,7 +14,7 @@ from booking.crypto import cipher_for
 from booking.extensions import db
 from booking.intake import bp
 from booking.intake.views import current_intake
-from booking.outbox.receivers import LINK_AGAIN_KIND
+from booking.outbox.messages import LINK_AGAIN_KIND
 from booking.outbox.sender import queued_recipient
 from booking.ratelimit import enforce, rate_limited
 from booking.timeutil import utcnow

@@ -6,6 +6,9 @@ only that something changed and where to look, never who the patient is or why t
 
 from booking.timeutil import TIME_FORMAT, local_text, to_zone
 
+# The email with a booking's new manage link (the page that asked for it checks it was queued).
+LINK_AGAIN_KIND = "booking_link"
+
 
 def describe_time(moment, clinic_zone, patient_zone=None):
     """A booking's time in the clinic's zone, with the patient's own beside it when it differs."""

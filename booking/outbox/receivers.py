@@ -19,7 +19,6 @@ from booking.timeutil import local_text
 
 STAFF_SCHEDULE_PATH = "/staff/schedule"
 STAFF_INTAKES_PATH = "/staff/intakes"
-LINK_AGAIN_KIND = "booking_link"  # the email with a booking's new manage link (its page checks it was queued)
 
 
 def queue_email(session, **fields):
@@ -141,8 +140,8 @@ def on_booking_link_reissued(sender, *, session, now, booking, link=None, **extr
     subject, body = messages.booking_link(Clinic.from_config(config), name=patient["name"],
                                           when=_when(booking, config), link=link,
                                           clinician=_clinician(session, booking.clinician_id).name)
-    queue_email(session, kind=LINK_AGAIN_KIND, recipient=patient["email"], subject=subject, body=body, now=now,
-                booking_id=booking.id)
+    queue_email(session, kind=messages.LINK_AGAIN_KIND, recipient=patient["email"], subject=subject, body=body,
+                now=now, booking_id=booking.id)
 
 
 def on_intake_started(sender, *, session, now, intake=None, email=None, link=None, **extra):
