@@ -30,6 +30,9 @@ booking_created = _signals.signal("booking-created")
 booking_moved = _signals.signal("booking-moved")
 # booking=Booking (status cancelled), actor, reason=str or None.
 booking_cancelled = _signals.signal("booking-cancelled")
+# (no other arguments) Hours were added or extended, or a block or exception taken away, so
+# times may have opened: the waitlist offers them. Sent by booking.appointments.hours.
+hours_opened = _signals.signal("hours-opened")
 # intake=Intake. A patient gave a crisis answer (PHQ-9 item 9 above 0, or thoughts of
 # self-harm): staff should look now. Sent once per intake, while it may still be a draft.
 # A notification built from it must carry no health data (say "an intake needs urgent

@@ -25,7 +25,7 @@ MATRIX = {
     "/staff/admin/staff/{admin_id}": (LOGIN, 403, 403, 200),
     "/staff/admin/audit": (LOGIN, 403, 403, 200),
     "/staff/calendar": (LOGIN, 200, 200, 200),
-    "/staff/calendar/export": (LOGIN, 200, 403, 200),
+    "/staff/calendar/export": (LOGIN, 200, 200, 200),  # a clinician exports only their own (tests/test_clinician_hours.py)
     "/staff/outbox": (LOGIN, 403, 403, 200),
     "/staff/intakes": (LOGIN, 200, 200, 200),
     "/staff/intakes/{intake_id}": (LOGIN, 403, 200, 200),
@@ -33,7 +33,7 @@ MATRIX = {
     "/staff/schedule/export?from=2026-03-02&to=2026-03-08": (LOGIN, 200, 200, 200),
     "/staff/schedule/book": (LOGIN, 200, 200, 200),  # a clinician may book (even a patient waiting for clearance)
     "/staff/schedule/booking/{booking_id}": (LOGIN, 200, 404, 200),  # a clinician sees only their own
-    "/staff/schedule/hours": (LOGIN, 200, 403, 200),
+    "/staff/schedule/hours": (LOGIN, 200, 200, 200),  # a clinician sees and changes only their own time off
     "/staff/patients?q=jordan": (LOGIN, 200, 200, 200),
     "/staff/waitlist": (LOGIN, 200, 200, 200),  # clinicians may book too
     "/staff/patients/new": (LOGIN, 200, 403, 200),
@@ -170,8 +170,11 @@ POST_MATRIX = {
     "/staff/schedule/booking/{booking_id}/cancel": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/booking/{booking_id}/move": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/booking/{booking_id}/status": (LOGIN, ALLOWED, 403, ALLOWED),
-    "/staff/schedule/hours/exceptions": (LOGIN, ALLOWED, 403, ALLOWED),
-    "/staff/schedule/hours/exceptions/999999/delete": (LOGIN, ALLOWED, 403, ALLOWED),
+    # A clinician enters their own time off and blocks (another's: 403, tests/test_clinician_hours.py).
+    "/staff/schedule/hours/blocks": (LOGIN, ALLOWED, ALLOWED, ALLOWED),
+    "/staff/schedule/hours/blocks/999999/delete": (LOGIN, ALLOWED, ALLOWED, ALLOWED),
+    "/staff/schedule/hours/exceptions": (LOGIN, ALLOWED, ALLOWED, ALLOWED),
+    "/staff/schedule/hours/exceptions/999999/delete": (LOGIN, ALLOWED, ALLOWED, ALLOWED),
     "/staff/schedule/hours/profile": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/hours/settings": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/hours/weekly": (LOGIN, ALLOWED, 403, ALLOWED),
@@ -198,6 +201,8 @@ POST_RULES = {
     "/staff/schedule/booking/<id:booking_id>/cancel": "/staff/schedule/booking/{booking_id}/cancel",
     "/staff/schedule/booking/<id:booking_id>/move": "/staff/schedule/booking/{booking_id}/move",
     "/staff/schedule/booking/<id:booking_id>/status": "/staff/schedule/booking/{booking_id}/status",
+    "/staff/schedule/hours/blocks": "/staff/schedule/hours/blocks",
+    "/staff/schedule/hours/blocks/<id:block_id>/delete": "/staff/schedule/hours/blocks/999999/delete",
     "/staff/schedule/hours/exceptions": "/staff/schedule/hours/exceptions",
     "/staff/schedule/hours/exceptions/<id:exception_id>/delete": "/staff/schedule/hours/exceptions/999999/delete",
     "/staff/schedule/hours/profile": "/staff/schedule/hours/profile",
