@@ -1,4 +1,7 @@
-"""Booking rules: create, move, cancel and mark bookings. Free of Flask.
+"""Booking rules: create, move and cancel bookings. Free of Flask.
+
+Which status a booking may be given on the day, and undoing one, live in
+booking.appointments.statuses.
 
 Each function adds to the session it is given and flushes, so the database constraints
 (no overlapping active bookings per clinician, one active booking per intake) are checked
@@ -27,13 +30,6 @@ from booking.tokens import new_token, plausible_token, token_hash
 SENDER = "appointments"
 STATUS_LABELS = {"booked": "Booked", "arrived": "Arrived", "completed": "Completed",
                  "no_show": "No-show", "cancelled": "Cancelled"}
-# Which status a booking may move to from which (staff actions on the day): a patient who
-# arrived was not a no-show, so only "booked" leads there.
-STATUS_CHANGES = {"arrived": ("booked",), "completed": ("booked", "arrived"), "no_show": ("booked",)}
-# How long before its start a booking may be marked arrived (patients come early); the other
-# statuses wait for the start itself.
-STATUS_FROM = {"arrived": timedelta(minutes=-30), "completed": timedelta(0), "no_show": timedelta(0)}
-UNDO = "undo"  # the status form's value for "undo the last status change"
 
 
 class BookingError(Exception):
@@ -403,61 +399,6 @@ def patient_may_reschedule(session, booking):
     return "not_suitable" not in decisions
 
 
-def status_changes(booking, ctx):
-    """The status actions staff may take on `booking` now, in the order the buttons show them.
-
-    The statuses it may be given (arrived from 30 minutes before the start, completed and
-    no-show from the start), then UNDO while the last status change can still be undone.
-    The one place the rule lives: set_status and the day list's buttons both ask it.
-    """
-    allowed = tuple(status for status, sources in STATUS_CHANGES.items()
-                    if booking.status in sources and ctx.now >= booking.starts_at + STATUS_FROM[status])
-    return allowed + ((UNDO,) if undo_target(booking, ctx) is not None else ())
-
-
-def _status_stack(booking):
-    """The status events still in force, oldest first: each "undone" event cancels the latest one."""
-    stack = []
-    for event in sorted(booking.events, key=lambda e: (e.at, e.id or 0)):
-        if event.kind in STATUS_CHANGES:
-            stack.append(event)
-        elif event.kind == "undone" and stack:
-            stack.pop()
-    return stack
-
-
-def undo_target(booking, ctx):
-    """The status an undo would restore to `booking`, or None if there is nothing to undo today.
-
-    Only a status given on the clinic's current day can be undone (a correction made while the
-    day is fresh, not a rewrite of old records); a cancellation is not a status to undo.
-    """
-    if booking.status not in STATUS_CHANGES:
-        return None
-    stack = _status_stack(booking)
-    if not stack or stack[-1].kind != booking.status:
-        return None
-    if clinic_day(stack[-1].at, ctx.zone) != clinic_day(ctx.now, ctx.zone):
-        return None
-    return stack[-2].kind if len(stack) > 1 else "booked"
-
-
-def _status_refusal(booking, status, ctx):
-    """Why `booking` cannot be given `status` now, in words for the front desk."""
-    if status == UNDO:
-        if booking.status not in STATUS_CHANGES:
-            return f"A booking marked {STATUS_LABELS[booking.status].lower()} has no status change to undo."
-        return "A status can only be undone on the day it was given."
-    if booking.status not in STATUS_CHANGES[status]:
-        if status == "no_show" and booking.status == "arrived":
-            return "The patient has arrived, so the booking cannot be marked no-show."
-        return (f"A booking marked {STATUS_LABELS[booking.status].lower()} cannot be marked "
-                f"{STATUS_LABELS[status].lower()}.")
-    if status == "arrived":
-        return "A booking can be marked arrived from 30 minutes before its start."
-    return f"A booking can be marked {STATUS_LABELS[status].lower()} once its start time has come."
-
-
 class PatientActions(NamedTuple):
     """What the patient may do from the manage link now; `cutoff_hours` for the explanation."""
 
@@ -551,27 +492,4 @@ def cancel_booking(session, ctx, booking, *, reason=None, actor=None):
                              detail="by staff" if staff else "by the patient"))
     session.flush()
     booking_cancelled.send(SENDER, session=session, now=ctx.now, booking=booking, actor=actor, reason=reason)
-    return booking
-
-
-def set_status(session, ctx, booking, status, *, actor):
-    """Mark a booking arrived, completed or no-show, or UNDO its last status change (staff).
-
-    The change is written to the booking's history. Raises NotAllowed with the reason.
-    """
-    if status != UNDO and status not in STATUS_CHANGES:
-        raise NotAllowed("That is not a status a booking can be given.")
-    if status not in status_changes(booking, ctx):
-        raise NotAllowed(_status_refusal(booking, status, ctx))
-    if status == UNDO:
-        previous, status = booking.status, undo_target(booking, ctx)
-        kind, detail = "undone", f"{STATUS_LABELS[previous].lower()} undone; back to {STATUS_LABELS[status].lower()}"
-    else:
-        kind, detail = status, None
-    booking.status = status
-    booking.updated_at = ctx.now
-    session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind=kind, actor_id=getattr(actor, "id", None),
-                             detail=detail))
-    session.flush()
-    session.expire(booking, ["events"])  # the next status_changes reads the new history
     return booking
