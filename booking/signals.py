@@ -30,6 +30,8 @@ booking_created = _signals.signal("booking-created")
 booking_moved = _signals.signal("booking-moved")
 # booking=Booking (status cancelled), actor, reason=str or None.
 booking_cancelled = _signals.signal("booking-cancelled")
+# booking=Booking (booked again), actor. Staff undid a cancellation the same day.
+booking_restored = _signals.signal("booking-restored")
 # (no other arguments) Hours were added or extended, or a block or exception taken away, so
 # times may have opened: the waitlist offers them. Sent by booking.appointments.hours.
 hours_opened = _signals.signal("hours-opened")

@@ -300,7 +300,7 @@ def lock_timed_out(error):
     return "locked" in reason or "busy" in reason
 
 
-def _flush_or_refuse(session):
+def flush_or_refuse(session):
     """Flush; a constraint refusal or a lock timeout rolls back and returns the reason."""
     try:
         session.flush()
@@ -363,7 +363,7 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
             detail += f"; off the grid: {off_grid_reason}"
         session.add(BookingEvent(booking=booking, at=ctx.now, kind="created", actor_id=getattr(actor, "id", None),
                                  detail=detail[:255]))
-        if _flush_or_refuse(session) is None:
+        if flush_or_refuse(session) is None:
             booking_created.send(SENDER, session=session, now=ctx.now, booking=booking, actor=actor,
                                  link=link_for(token), questionnaire_link=questionnaire_link)
             return booking, token
@@ -456,7 +456,7 @@ def move_booking(session, ctx, booking, *, starts_at, clinician_id=None, actor=N
     session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind="moved", actor_id=getattr(actor, "id", None),
                              detail=move_detail(session, ctx.zone, previous, slot.starts_at, previous_clinician_id,
                                                 clinician_id)))
-    if _flush_or_refuse(session) is not None:
+    if flush_or_refuse(session) is not None:
         raise SlotTaken(_alternatives(session, ctx, starts_at, [clinician_id], staff))
     # The relationship still holds the clinician loaded before the change: read the new one by id.
     booking.clinician = session.get(StaffUser, clinician_id)

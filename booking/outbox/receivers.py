@@ -131,6 +131,18 @@ def on_booking_cancelled(sender, *, session, now, booking, actor=None, reason=No
     _queue_staff_booking(session, booking, change="cancelled", now=now)
 
 
+def on_booking_restored(sender, *, session, now, booking, actor=None, **extra):
+    """A cancellation undone: the REQUEST invite again (higher SEQUENCE); a note to the clinician."""
+    config = current_app.config
+    patient = _patient(booking, config)
+    if patient["email"]:
+        text = messages.booking_restored(Clinic.from_config(config), name=patient["name"],
+                                         when=_when(booking, config),
+                                         clinician=_clinician(session, booking.clinician_id).name)
+        _queue_patient_invite(session, booking, kind="booking_restored", now=now, subject_body=text, link=None)
+    _queue_staff_booking(session, booking, change="booked again", now=now)
+
+
 def on_intake_started(sender, *, session, now, intake=None, email=None, link=None, **extra):
     """Email the patient their private resume link."""
     if not email or not link:
@@ -187,6 +199,7 @@ RECEIVERS = (
     (signals.booking_created, on_booking_created),
     (signals.booking_moved, on_booking_moved),
     (signals.booking_cancelled, on_booking_cancelled),
+    (signals.booking_restored, on_booking_restored),
     (signals.intake_started, on_intake_started),
     (signals.intake_correction_requested, on_intake_correction_requested),
     (signals.intake_urgent, on_intake_urgent),
