@@ -234,3 +234,25 @@ def test_the_post_table_lists_every_staff_form(app):
     posts = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/staff") and "POST" in rule.methods}
     assert posts - OPEN_POSTS == set(POST_RULES), "add the new staff forms to POST_MATRIX and POST_RULES"
     assert set(POST_RULES.values()) == set(POST_MATRIX)
+
+
+def test_no_staff_form_answers_a_post_with_a_page(app, signed_in):
+    """Post-redirect-get everywhere: a staff POST that saved redirects, one that was refused says so (4xx).
+
+    A 200 would be a page that a reload posts again (issue 11 point 3).
+    """
+    with app.app_context():
+        intake = create_intake(db.session, app.config)
+        intake_id, patient_id = intake.id, intake.patient_id
+        booking_id, _token = add_booking(db.session, add_clinician(db.session), utc(2026, 3, 3, 15))
+    clients, users = signed_in
+    pages = []
+    for template, expected in POST_MATRIX.items():
+        url = template.format(receptionist_id=users["receptionist"].id, intake_id=intake_id, booking_id=booking_id,
+                              patient_id=patient_id)
+        for role, want in zip(ROLES, expected):
+            if want == ALLOWED:
+                status = clients[role].post(url, data={}).status_code
+                if not (300 <= status < 500):
+                    pages.append(f"{role} POST {url}: {status}")
+    assert not pages, "\n".join(pages)
