@@ -12,7 +12,7 @@ from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician, context
 from tests.outbox_helpers import body_of, recipient_of
 from tests.test_booking_availability import NY, OPEN_RULES, slots_on, wall_times
-from tests.test_booking_staff import phone_form, staff, text  # noqa: F401 (staff is a fixture)
+from tests.test_booking_staff import grid_cells, phone_form, staff, text  # noqa: F401 (staff is a fixture)
 from tests.test_waitlist import wait
 
 EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
@@ -63,6 +63,8 @@ def test_a_block_added_on_the_hours_page_takes_its_times_away_for_patients_and_s
     later = {slot.starts_at for slot in free_slots(db.session, a_week_later, a_week_later, ZONE, now=ctx.now,
                                                    rules=ctx.rules, clinician_ids=[staff["alice"]])}
     assert staff["at"](13, day=a_week_later) not in later
+    cells = grid_cells(text(client.get(f"/staff/schedule?date={staff['day'].isoformat()}")))
+    assert cells[("1:00 PM", 0)] == ("cell--blocked", "Blocked: Teaching") and cells[("1:00 PM", 1)][0] == "cell--free"
     # The front desk is refused too, with the reason.
     refused = client.post("/staff/schedule/book", data=phone_form(staff, hour=14))
     assert refused.status_code == 400 and "That time is blocked in the clinician's schedule." in text(refused)
@@ -97,6 +99,7 @@ def test_a_block_needs_a_last_date_within_a_year_past_the_horizon_and_keeps_the_
     page = text(too_far)
     assert too_far.status_code == 400 and "at most a year past the booking horizon" in page
     assert 'id="block-note" name="note" maxlength="120" value="Far off"' in page
+    assert 'id="start" name="start" value="09:00"' in page  # the weekly hours form keeps its own defaults
     backwards = client.post("/staff/schedule/hours/blocks", data=block_form(staff, start="17:00", end="13:00"))
     assert backwards.status_code == 400 and "end time must be after" in text(backwards)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(RecurringBlock)) == 0
