@@ -79,14 +79,19 @@ def save_profile(session, clinician_id, *, accepts_bookings, consultation_minute
     return profile
 
 
-def _check_interval(session, clinician_id, weekday, start, end, ignore_id=None):
-    """Raise HoursError unless start-end is a valid interval not overlapping that day's others."""
+def _check_weekly_times(weekday, start, end):
+    """Raise HoursError unless `weekday` is a day of the week and start-end a forward interval."""
     if weekday not in range(7):
         raise HoursError("Choose a day of the week.")
     if start is None or end is None:
         raise HoursError("Write times as HH:MM, for example 09:00 and 17:30.")
     if start >= end:
         raise HoursError("The end time must be after the start time.")
+
+
+def _check_interval(session, clinician_id, weekday, start, end, ignore_id=None):
+    """Raise HoursError unless start-end is a valid interval not overlapping that day's others."""
+    _check_weekly_times(weekday, start, end)
     for row in session.scalars(sa.select(OpeningHours).where(OpeningHours.clinician_id == clinician_id,
                                                              OpeningHours.weekday == weekday,
                                                              OpeningHours.id != ignore_id)):
@@ -144,6 +149,7 @@ def add_exception(session, *, clinician_id, kind, starts_at, ends_at, note, acto
     Returns (exception, the active bookings inside it in time order): bookings are never
     cancelled automatically, so staff can contact those patients.
     """
+    check_editor(actor, clinician_id, kind)
     if kind not in EXCEPTION_KINDS:
         raise HoursError("Choose closed, blocked or extra hours.")
     if clinician_id is not None:
@@ -186,13 +192,9 @@ def add_weekly_block(session, ctx, *, clinician_id, weekday, start, end, first_d
     Returns (block, the active bookings inside it in time order): like an exception, a block
     cancels nothing. Raises HoursError.
     """
+    check_editor(actor, clinician_id)
     clinician_or_error(session, clinician_id)
-    if weekday not in range(7):
-        raise HoursError("Choose a day of the week.")
-    if start is None or end is None:
-        raise HoursError("Write times as HH:MM, for example 13:00 and 17:00.")
-    if start >= end:
-        raise HoursError("The end time must be after the start time.")
+    _check_weekly_times(weekday, start, end)
     if first_day is None or last_day is None:
         raise HoursError("A weekly block needs a first and a last date, written as YYYY-MM-DD.")
     if last_day < first_day:
@@ -209,11 +211,12 @@ def add_weekly_block(session, ctx, *, clinician_id, weekday, start, end, first_d
     return row, bookings_within(session, clinician_id, periods)
 
 
-def remove_weekly_block(session, block_id, *, now):
-    """Remove a weekly block (its times open again). Raises HoursError if unknown."""
+def remove_weekly_block(session, block_id, *, actor, now):
+    """Remove a weekly block (its times open again). Raises HoursError if unknown, NotYours (check_editor)."""
     row = session.get(RecurringBlock, block_id)
     if row is None:
         raise HoursError("That weekly block no longer exists.")
+    check_editor(actor, row.clinician_id)
     session.delete(row)
     _opened(session, now)
     return row
@@ -227,11 +230,12 @@ def whole_days(row, zone):
     return start.date(), end.date() - timedelta(days=1)
 
 
-def remove_exception(session, exception_id, *, now):
-    """Remove an exception (a holiday or block gone opens its times). Raises HoursError if unknown."""
+def remove_exception(session, exception_id, *, actor, now):
+    """Remove an exception (a holiday or block gone opens its times). Raises HoursError if unknown, NotYours."""
     row = session.get(ScheduleException, exception_id)
     if row is None:
         raise HoursError("That exception no longer exists.")
+    check_editor(actor, row.clinician_id, row.kind)
     session.delete(row)
     if row.kind != "extra":
         _opened(session, now)

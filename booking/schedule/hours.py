@@ -1,4 +1,4 @@
-"""Staff editing of opening hours, exceptions, clinician booking profiles and clinic settings."""
+"""Staff editing of opening hours, weekly blocks, exceptions, clinician booking profiles and clinic settings."""
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from booking.appointments.availability import clinic_day, parse_day
 from booking.appointments.hours import (CLINICIAN_KINDS, WEEKDAYS, HoursError, NotYours, add_exception,
-                                        add_weekly_block, add_weekly_hours, change_weekly_hours, check_editor,
+                                        add_weekly_block, add_weekly_hours, change_weekly_hours,
                                         exception_range, parse_wall_time, remove_exception, remove_weekly_block,
                                         remove_weekly_hours, save_profile, whole_days)
 from booking.appointments.settings import LIMITS, SettingsError, current_settings, save_settings
@@ -38,6 +38,12 @@ def _clinician_field():
 
 
 CONFIRM_REMOVAL = "Nothing was removed: tick \"Yes, remove\" beside the Remove button to confirm."
+
+
+def _confirmed():
+    """Raise HoursError unless the removal's "Yes, remove" box was ticked."""
+    if request.form.get("confirm") != "y":
+        raise HoursError(CONFIRM_REMOVAL)
 
 
 def _done(message, clinician_id, detail, clinic_wide=False):
@@ -172,8 +178,7 @@ def hours_weekly_remove(hours_id):
     """Remove a weekly interval (bookings already made stay), once the confirmation box is ticked."""
     clinician_id = _int("clinician")
     try:
-        if request.form.get("confirm") != "y":
-            raise HoursError(CONFIRM_REMOVAL)
+        _confirmed()
         remove_weekly_hours(db.session, hours_id)
     except HoursError as error:
         return _refused(error, clinician_id)
@@ -188,7 +193,6 @@ def hours_exception_add():
     applies_to_all = request.form.get("applies_to") == "clinic"
     kind = request.form.get("kind", "")
     try:
-        check_editor(current_user, None if applies_to_all else clinician_id, kind)
         starts_at, ends_at = exception_range(
             current_app.config["CLINIC_TIMEZONE"], parse_day(request.form.get("first_day")),
             parse_wall_time(request.form.get("first_time")), parse_day(request.form.get("last_day")),
@@ -208,12 +212,8 @@ def hours_exception_remove(exception_id):
     """Remove an exception, once the confirmation box is ticked."""
     clinician_id = _int("clinician")
     try:
-        if request.form.get("confirm") != "y":
-            raise HoursError(CONFIRM_REMOVAL)
-        row = db.session.get(ScheduleException, exception_id)
-        if row is not None:
-            check_editor(current_user, row.clinician_id, row.kind)
-        row = remove_exception(db.session, exception_id, now=utcnow())
+        _confirmed()
+        row = remove_exception(db.session, exception_id, actor=current_user, now=utcnow())
     except HoursError as error:
         return _refused(error, clinician_id)
     return _done("Exception removed.", clinician_id, "schedule exception removed",
@@ -226,7 +226,6 @@ def hours_block_add():
     """Add a weekly block (every given weekday, from one date to another)."""
     clinician_id = _clinician_field()
     try:
-        check_editor(current_user, clinician_id)
         row, affected = add_weekly_block(
             db.session, booking_context(), clinician_id=clinician_id, weekday=_int("weekday", -1),
             start=parse_wall_time(request.form.get("start")), end=parse_wall_time(request.form.get("end")),
@@ -245,12 +244,8 @@ def hours_block_remove(block_id):
     """Remove a weekly block, once the confirmation box is ticked."""
     clinician_id = _int("clinician")
     try:
-        if request.form.get("confirm") != "y":
-            raise HoursError(CONFIRM_REMOVAL)
-        row = db.session.get(RecurringBlock, block_id)
-        if row is not None:
-            check_editor(current_user, row.clinician_id)
-        remove_weekly_block(db.session, block_id, now=utcnow())
+        _confirmed()
+        remove_weekly_block(db.session, block_id, actor=current_user, now=utcnow())
     except HoursError as error:
         return _refused(error, clinician_id)
     return _done("Weekly block removed.", clinician_id, "weekly block removed")
