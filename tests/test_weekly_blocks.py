@@ -6,13 +6,15 @@ from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 
-from booking.appointments.availability import ClinicianPlan, clinic_day, free_slots, weekly_blocks
+from booking.appointments.availability import ClinicianPlan, clinic_day, free_slots, local_instant, weekly_blocks
+from booking.appointments.web import slot_value
 from booking.models import Booking, OutboxMessage, RecurringBlock, ScheduleException
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician, context
 from tests.outbox_helpers import body_of, recipient_of
 from tests.test_booking_availability import NY, OPEN_RULES, slots_on, wall_times
 from tests.test_booking_staff import grid_cells, phone_form, staff, text  # noqa: F401 (staff is a fixture)
+from tests.test_booking_week_cache import next_week, patient, shown, warm
 from tests.test_waitlist import wait
 
 EVERY_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
@@ -157,3 +159,19 @@ def test_removing_a_holiday_offers_the_times_it_held(client, db, staff):
                 data={"clinician": staff["alice"], "confirm": "y"})
     offers = waitlist_offers(db)
     assert list(offers) == ["alice@patient.example"] and "Dr Alice Adams" in offers["alice@patient.example"]
+
+
+def test_a_new_block_leaves_the_patients_cached_week_at_once(app, db, make_staff, login):
+    clinician = add_clinician(db.session, name="Dr Alice Adams", hours=EVERY_DAY)
+    viewer, reception = patient(app, db), app.test_client()
+    login(make_staff("receptionist"), test_client=reception)
+    week = next_week()
+    before = warm(app, viewer, week)
+    wednesday = week + timedelta(days=2)
+    afternoon, morning = (slot_value(local_instant(wednesday, time(hour), ZONE)) for hour in (14, 10))
+    assert afternoon in before and morning in before
+    assert reception.post("/staff/schedule/hours/blocks", data={
+        "clinician": clinician, "weekday": "2", "start": "13:00", "end": "17:00", "first_day": wednesday.isoformat(),
+        "last_day": (wednesday + timedelta(days=28)).isoformat()}).status_code == 302
+    after = shown(viewer, week)
+    assert afternoon not in after and morning in after
