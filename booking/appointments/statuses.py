@@ -10,7 +10,8 @@ consultation) is still free.
 from datetime import timedelta
 
 from booking.appointments.availability import clinic_day
-from booking.appointments.bookings import SENDER, STATUS_LABELS, NotAllowed, flush_or_refuse, upcoming_for_patient
+from booking.appointments.bookings import SENDER, STATUS_LABELS, NotAllowed, flush_or_refuse
+from booking.appointments.lookups import upcoming_for_patient
 from booking.models import Booking, BookingEvent
 from booking.models.appointments import CANCELLED
 from booking.signals import booking_restored
