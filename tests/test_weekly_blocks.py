@@ -175,3 +175,16 @@ def test_a_new_block_leaves_the_patients_cached_week_at_once(app, db, make_staff
         "last_day": (wednesday + timedelta(days=28)).isoformat()}).status_code == 302
     after = shown(viewer, week)
     assert afternoon not in after and morning in after
+
+
+def test_a_block_over_many_bookings_names_twenty_and_counts_the_rest_in_a_cookie_that_fits(client, db, staff):
+    for week in range(25):  # one booking each Wednesday afternoon for 25 weeks
+        add_booking(db.session, staff["alice"], staff["at"](14, day=staff["day"] + timedelta(days=7 * week)),
+                    name=f"Patient With A Longish Name {week}")
+    added = client.post("/staff/schedule/hours/blocks", data=block_form(
+        staff, last_day=(staff["day"] + timedelta(days=7 * 25)).isoformat()))
+    assert added.status_code == 302
+    cookie = next(value for value in added.headers.getlist("Set-Cookie") if value.startswith("session="))
+    assert len(cookie) < 4000, len(cookie)  # browsers drop a larger cookie, and the message with it
+    page = text(client.get(added.headers["Location"]))
+    assert page.count('<a href="/staff/schedule/booking/') == 20 and "and 5 more (see the day lists)" in page
