@@ -32,8 +32,9 @@ booking_moved = _signals.signal("booking-moved")
 booking_cancelled = _signals.signal("booking-cancelled")
 # booking=Booking (booked again), actor. Staff undid a cancellation the same day.
 booking_restored = _signals.signal("booking-restored")
-# (no other arguments) Hours were added or extended, or a block or exception taken away, so
-# times may have opened: the waitlist offers them. Sent by booking.appointments.hours.
+# (no other arguments) Hours were added or extended, a block or exception taken away, or the
+# clinic's or a clinician's booking settings changed, so times may have opened: the waitlist
+# offers them. Sent by booking.appointments.hours.opened.
 hours_opened = _signals.signal("hours-opened")
 # intake=Intake. A patient gave a crisis answer (PHQ-9 item 9 above 0, or thoughts of
 # self-harm): staff should look now. Sent once per intake, while it may still be a draft.

@@ -188,3 +188,24 @@ def test_a_block_over_many_bookings_names_twenty_and_counts_the_rest_in_a_cookie
     assert len(cookie) < 4000, len(cookie)  # browsers drop a larger cookie, and the message with it
     page = text(client.get(added.headers["Location"]))
     assert page.count('<a href="/staff/schedule/booking/') == 20 and "and 5 more (see the day lists)" in page
+
+
+def test_taking_bookings_again_or_a_longer_horizon_offers_the_times_that_opened(client, db, make_staff, login):
+    paused = add_clinician(db.session, name="Dr Paula Paused", hours=EVERY_DAY, accepts=False)
+    far = add_clinician(db.session, name="Dr Fara Far", hours={})
+    day = clinic_day(utcnow(), ZONE) + timedelta(days=75)  # past the default 60-day horizon
+    db.session.add(ScheduleException(clinician_id=far, kind="extra", starts_at=local_instant(day, time(9), ZONE),
+                                     ends_at=local_instant(day, time(10), ZONE)))
+    db.session.commit()
+    wait(db, "Pat For Paula", "paula@patient.example", clinician_id=paused)
+    wait(db, "Fin For Fara", "fara@patient.example", clinician_id=far)
+    login(make_staff("receptionist"))
+    assert client.post("/staff/schedule/hours/profile", data={
+        "clinician": paused, "consultation_minutes": "30", "buffer_minutes": "0", "accepts_bookings": "y"}
+    ).status_code == 302
+    assert list(waitlist_offers(db)) == ["paula@patient.example"]
+    assert client.post("/staff/schedule/hours/settings", data={
+        "min_notice_hours": "24", "horizon_days": "90", "cancel_cutoff_hours": "24"}).status_code == 302
+    offers = waitlist_offers(db)
+    assert sorted(offers) == ["fara@patient.example", "paula@patient.example"]
+    assert "Dr Fara Far" in offers["fara@patient.example"]

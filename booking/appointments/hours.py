@@ -40,7 +40,7 @@ def check_editor(actor, clinician_id, kind=None):
         raise NotYours("Extra hours are added by the front desk; you can add your own time off and blocks.")
 
 
-def _opened(session, now):
+def opened(session, now):
     """Times may have opened: flush the change, then tell the waitlist (booking.signals.hours_opened)."""
     session.flush()
     hours_opened.send(SENDER, session=session, now=now)
@@ -62,8 +62,12 @@ def clinician_or_error(session, clinician_id):
     return user
 
 
-def save_profile(session, clinician_id, *, accepts_bookings, consultation_minutes, buffer_minutes):
-    """Create or update a clinician's booking profile (caller commits). Raises HoursError."""
+def save_profile(session, clinician_id, *, accepts_bookings, consultation_minutes, buffer_minutes, now):
+    """Create or update a clinician's booking profile (caller commits). Raises HoursError.
+
+    A clinician who takes bookings may have new times (taking bookings again, a shorter
+    consultation): the waitlist hears of it.
+    """
     clinician_or_error(session, clinician_id)
     if not isinstance(consultation_minutes, int) or not 5 <= consultation_minutes <= 480:
         raise HoursError("The consultation length must be from 5 to 480 minutes.")
@@ -76,6 +80,8 @@ def save_profile(session, clinician_id, *, accepts_bookings, consultation_minute
     profile.accepts_bookings = bool(accepts_bookings)
     profile.consultation_minutes = consultation_minutes
     profile.buffer_minutes = buffer_minutes
+    if profile.accepts_bookings:
+        opened(session, now)
     return profile
 
 
@@ -106,7 +112,7 @@ def change_weekly_hours(session, hours_id, start, end, *, now):
         raise HoursError("Those hours no longer exist.")
     _check_interval(session, row.clinician_id, row.weekday, start, end, ignore_id=row.id)
     row.start_time, row.end_time = start, end
-    _opened(session, now)
+    opened(session, now)
     return row
 
 
@@ -116,7 +122,7 @@ def add_weekly_hours(session, clinician_id, weekday, start, end, *, now):
     _check_interval(session, clinician_id, weekday, start, end)
     row = OpeningHours(clinician_id=clinician_id, weekday=weekday, start_time=start, end_time=end)
     session.add(row)
-    _opened(session, now)
+    opened(session, now)
     return row
 
 
@@ -160,7 +166,7 @@ def add_exception(session, *, clinician_id, kind, starts_at, ends_at, note, acto
                             note=_note(note), created_by_id=getattr(actor, "id", None))
     session.add(row)
     if kind == "extra":
-        _opened(session, now)
+        opened(session, now)
         return row, []
     return row, bookings_within(session, clinician_id, [(starts_at, ends_at)])
 
@@ -218,7 +224,7 @@ def remove_weekly_block(session, block_id, *, actor, now):
         raise HoursError("That weekly block no longer exists.")
     check_editor(actor, row.clinician_id)
     session.delete(row)
-    _opened(session, now)
+    opened(session, now)
     return row
 
 
@@ -238,5 +244,5 @@ def remove_exception(session, exception_id, *, actor, now):
     check_editor(actor, row.clinician_id, row.kind)
     session.delete(row)
     if row.kind != "extra":
-        _opened(session, now)
+        opened(session, now)
     return row

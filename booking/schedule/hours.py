@@ -123,7 +123,7 @@ def hours_settings():
     """Save the clinic's minimum notice, booking horizon and cancellation cut-off."""
     values = {name: _int(name) for name in LIMITS}
     try:
-        save_settings(db.session, current_app.config, values, current_user)
+        save_settings(db.session, current_app.config, values, current_user, now=utcnow())
     except SettingsError as error:
         return _refused(error, _int("clinician"))
     return _done("Clinic booking settings saved.", _int("clinician"),
@@ -137,7 +137,8 @@ def hours_profile():
     clinician_id = _int("clinician")
     try:
         save_profile(db.session, clinician_id, accepts_bookings=request.form.get("accepts_bookings") == "y",
-                     consultation_minutes=_int("consultation_minutes"), buffer_minutes=_int("buffer_minutes", 0))
+                     consultation_minutes=_int("consultation_minutes"), buffer_minutes=_int("buffer_minutes", 0),
+                     now=utcnow())
     except HoursError as error:
         return _refused(error, clinician_id)
     return _done("Booking settings for the clinician saved.", clinician_id, "clinician profile saved")
@@ -150,7 +151,8 @@ def hours_weekly_add():
     clinician_id = _int("clinician")
     try:
         if db.session.get(ClinicianProfile, clinician_id or -1) is None and clinician_id:
-            save_profile(db.session, clinician_id, accepts_bookings=True, consultation_minutes=30, buffer_minutes=0)
+            save_profile(db.session, clinician_id, accepts_bookings=True, consultation_minutes=30, buffer_minutes=0,
+                         now=utcnow())
         add_weekly_hours(db.session, clinician_id, _int("weekday", -1), parse_wall_time(request.form.get("start")),
                          parse_wall_time(request.form.get("end")), now=utcnow())
     except HoursError as error:
