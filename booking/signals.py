@@ -33,6 +33,12 @@ booking_cancelled = _signals.signal("booking-cancelled")
 # booking=Booking, link=str (its new private manage link; the old one no longer works). The
 # patient asked for the link again: it goes to the address on the patient's record only.
 booking_link_reissued = _signals.signal("booking-link-reissued")
+# booking=Booking (booked again), actor. Staff undid a cancellation the same day.
+booking_restored = _signals.signal("booking-restored")
+# (no other arguments) Hours were added or extended, a block or exception taken away, or the
+# clinic's or a clinician's booking settings changed, so times may have opened: the waitlist
+# offers them. Sent by booking.appointments.hours.opened.
+hours_opened = _signals.signal("hours-opened")
 # intake=Intake. A patient gave a crisis answer (PHQ-9 item 9 above 0, or thoughts of
 # self-harm): staff should look now. Sent once per intake, while it may still be a draft.
 # A notification built from it must carry no health data (say "an intake needs urgent

@@ -120,6 +120,21 @@ def test_moving_or_reviving_a_booking_onto_another_is_refused(migrated):
     assert _db.session.get(Booking, later_id).starts_at == NINE + timedelta(hours=2)
 
 
+def test_reviving_a_cancellation_of_a_patient_who_booked_again_is_refused(migrated):
+    # An undone cancellation (issue 11) relies on this: the patient's one upcoming consultation.
+    first = clinician(migrated)
+    cancelled_id, _ = add_booking(_db.session, first, NINE, status="cancelled")
+    patient_id = _db.session.get(Booking, cancelled_id).patient_id
+    add_booking(_db.session, first, NINE + timedelta(days=1), patient_id=patient_id)
+
+    def revive():
+        _db.session.get(Booking, cancelled_id).status = "booked"
+        _db.session.commit()
+
+    assert refused(revive)
+    assert _db.session.get(Booking, cancelled_id).status == "cancelled"
+
+
 def test_one_active_booking_per_intake(migrated):
     first = clinician(migrated)
     intake_id, _ = add_intake(_db.session, migrated.config)

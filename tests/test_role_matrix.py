@@ -25,7 +25,7 @@ MATRIX = {
     "/staff/admin/staff/{admin_id}": (LOGIN, 403, 403, 200),
     "/staff/admin/audit": (LOGIN, 403, 403, 200),
     "/staff/calendar": (LOGIN, 200, 200, 200),
-    "/staff/calendar/export": (LOGIN, 200, 403, 200),
+    "/staff/calendar/export": (LOGIN, 200, 200, 200),  # a clinician exports only their own (tests/test_clinician_hours.py)
     "/staff/outbox": (LOGIN, 403, 403, 200),
     "/staff/intakes": (LOGIN, 200, 200, 200),
     "/staff/intakes/{intake_id}": (LOGIN, 403, 200, 200),
@@ -33,7 +33,7 @@ MATRIX = {
     "/staff/schedule/export?from=2026-03-02&to=2026-03-08": (LOGIN, 200, 200, 200),
     "/staff/schedule/book": (LOGIN, 200, 200, 200),  # a clinician may book (even a patient waiting for clearance)
     "/staff/schedule/booking/{booking_id}": (LOGIN, 200, 404, 200),  # a clinician sees only their own
-    "/staff/schedule/hours": (LOGIN, 200, 403, 200),
+    "/staff/schedule/hours": (LOGIN, 200, 200, 200),  # a clinician sees and changes only their own time off
     "/staff/patients?q=jordan": (LOGIN, 200, 200, 200),
     "/staff/waitlist": (LOGIN, 200, 200, 200),  # clinicians may book too
     "/staff/patients/new": (LOGIN, 200, 403, 200),
@@ -170,8 +170,11 @@ POST_MATRIX = {
     "/staff/schedule/booking/{booking_id}/cancel": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/booking/{booking_id}/move": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/booking/{booking_id}/status": (LOGIN, ALLOWED, 403, ALLOWED),
-    "/staff/schedule/hours/exceptions": (LOGIN, ALLOWED, 403, ALLOWED),
-    "/staff/schedule/hours/exceptions/999999/delete": (LOGIN, ALLOWED, 403, ALLOWED),
+    # A clinician enters their own time off and blocks (another's: 403, tests/test_clinician_hours.py).
+    "/staff/schedule/hours/blocks": (LOGIN, ALLOWED, ALLOWED, ALLOWED),
+    "/staff/schedule/hours/blocks/999999/delete": (LOGIN, ALLOWED, ALLOWED, ALLOWED),
+    "/staff/schedule/hours/exceptions": (LOGIN, ALLOWED, ALLOWED, ALLOWED),
+    "/staff/schedule/hours/exceptions/999999/delete": (LOGIN, ALLOWED, ALLOWED, ALLOWED),
     "/staff/schedule/hours/profile": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/hours/settings": (LOGIN, ALLOWED, 403, ALLOWED),
     "/staff/schedule/hours/weekly": (LOGIN, ALLOWED, 403, ALLOWED),
@@ -198,6 +201,8 @@ POST_RULES = {
     "/staff/schedule/booking/<id:booking_id>/cancel": "/staff/schedule/booking/{booking_id}/cancel",
     "/staff/schedule/booking/<id:booking_id>/move": "/staff/schedule/booking/{booking_id}/move",
     "/staff/schedule/booking/<id:booking_id>/status": "/staff/schedule/booking/{booking_id}/status",
+    "/staff/schedule/hours/blocks": "/staff/schedule/hours/blocks",
+    "/staff/schedule/hours/blocks/<id:block_id>/delete": "/staff/schedule/hours/blocks/999999/delete",
     "/staff/schedule/hours/exceptions": "/staff/schedule/hours/exceptions",
     "/staff/schedule/hours/exceptions/<id:exception_id>/delete": "/staff/schedule/hours/exceptions/999999/delete",
     "/staff/schedule/hours/profile": "/staff/schedule/hours/profile",
@@ -208,20 +213,23 @@ POST_RULES = {
 }
 
 
-def test_every_staff_post_answers_each_role_as_the_table_says(app, signed_in):
+def empty_posts(app, signed_in):
+    """(role, url, wanted answer, response) of an empty POST to every staff form in POST_MATRIX, as each role."""
     with app.app_context():
         intake = create_intake(db.session, app.config)
         intake_id, patient_id = intake.id, intake.patient_id
         booking_id, _token = add_booking(db.session, add_clinician(db.session), utc(2026, 3, 3, 15))
     clients, users = signed_in
-    failures = []
     for template, expected in POST_MATRIX.items():
         url = template.format(receptionist_id=users["receptionist"].id, intake_id=intake_id, booking_id=booking_id,
                               patient_id=patient_id)
         for role, want in zip(ROLES, expected):
-            response = clients[role].post(url, data={})
-            if not answers_as(response, want):
-                failures.append(f"{role} POST {url}: got {response.status_code}, want {want}")
+            yield role, url, want, clients[role].post(url, data={})
+
+
+def test_every_staff_post_answers_each_role_as_the_table_says(app, signed_in):
+    failures = [f"{role} POST {url}: got {response.status_code}, want {want}"
+                for role, url, want, response in empty_posts(app, signed_in) if not answers_as(response, want)]
     assert not failures, "\n".join(failures)
 
 
@@ -229,3 +237,13 @@ def test_the_post_table_lists_every_staff_form(app):
     posts = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/staff") and "POST" in rule.methods}
     assert posts - OPEN_POSTS == set(POST_RULES), "add the new staff forms to POST_MATRIX and POST_RULES"
     assert set(POST_RULES.values()) == set(POST_MATRIX)
+
+
+def test_no_staff_form_answers_a_post_with_a_page(app, signed_in):
+    """Post-redirect-get everywhere: a staff POST that saved redirects, one that was refused says so (4xx).
+
+    A 200 would be a page that a reload posts again (issue 11 point 3).
+    """
+    pages = [f"{role} POST {url}: {response.status_code}" for role, url, want, response in empty_posts(app, signed_in)
+             if want == ALLOWED and not 300 <= response.status_code < 500]
+    assert not pages, "\n".join(pages)

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from booking.appointments.availability import clinic_day
-from booking.appointments.bookings import UNDO, NotAllowed, set_status, status_changes, undo_target
+from booking.appointments.bookings import NotAllowed
+from booking.appointments.statuses import UNDO, set_status, status_changes, undo_target
 from booking.models import Booking, BookingEvent
 from tests.booking_factories import ZONE, add_booking, add_clinician, context, earlier_today, utc
 from tests.staff_helpers import audit_rows

@@ -1,7 +1,8 @@
 """Bookable times, computed from opening hours, exceptions and bookings. Free of Flask.
 
 `compute_slots` is pure: it takes plain data (a ClinicianPlan) and returns Slots. `load_plans`
-reads everything it needs for any number of clinicians in a fixed number of queries (four),
+reads everything it needs for any number of clinicians in a fixed number of queries (four;
+weekly hours and weekly blocks come in one),
 so the cost of a page does not grow with the number of bookings in the database.
 
 Wall-clock hours are in the clinic's IANA zone; every instant that leaves this module is
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from booking.models import Booking, ClinicianProfile, OpeningHours, ScheduleException, StaffUser
+from booking.models import Booking, ClinicianProfile, OpeningHours, RecurringBlock, ScheduleException, StaffUser
 from booking.timeutil import parse_date
 
 # Who can be booked at all: an active account that is (still) a clinician. A clinician demoted to
@@ -130,6 +131,23 @@ def open_intervals(plan, zone_name, first_day, last_day):
     return _subtract(_merge(i for i in intervals if i[0] < i[1]), closed)
 
 
+def weekly_blocks(blocks, zone_name, first_day, last_day):
+    """Expand weekly blocks into blocked periods on the days from `first_day` to `last_day` inclusive.
+
+    `blocks` holds (weekday, start time, end time, block's first day, block's last day, note);
+    returns [("blocked", starts_at, ends_at, note)] in UTC, the shape of ClinicianPlan.exceptions.
+    """
+    zone = ZoneInfo(zone_name)
+    periods = []
+    for weekday, start, end, first, last, note in blocks:
+        day = max(first, first_day)
+        day += timedelta(days=(weekday - day.weekday()) % 7)
+        while day <= min(last, last_day):
+            periods.append(("blocked", local_instant(day, start, zone), local_instant(day, end, zone), note))
+            day += timedelta(days=7)
+    return periods
+
+
 def candidate_slots(plan, zone_name, first_day, last_day):
     """Every consultation start inside open time, ignoring bookings, notice and horizon."""
     step = plan.length + plan.buffer
@@ -220,10 +238,26 @@ def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only
     if not plans:
         return []
     ids = list(plans)
-    for clinician_id, weekday, start, end in session.execute(
-            sa.select(OpeningHours.clinician_id, OpeningHours.weekday, OpeningHours.start_time, OpeningHours.end_time)
-            .where(OpeningHours.clinician_id.in_(ids)).order_by(OpeningHours.weekday, OpeningHours.start_time)):
-        plans[clinician_id].weekly.setdefault(weekday, []).append((start, end))
+    # Weekly hours and weekly blocks in one statement (a block row has its dates; hours have none).
+    blocks = sa.select(RecurringBlock.clinician_id, RecurringBlock.weekday, RecurringBlock.start_time,
+                       RecurringBlock.end_time, RecurringBlock.first_day, RecurringBlock.last_day,
+                       RecurringBlock.note).where(RecurringBlock.clinician_id.in_(ids),
+                                                  RecurringBlock.first_day <= last_day + timedelta(days=1),
+                                                  RecurringBlock.last_day >= first_day - timedelta(days=1))
+    hours = sa.select(OpeningHours.clinician_id, OpeningHours.weekday, OpeningHours.start_time,
+                      OpeningHours.end_time, sa.cast(sa.null(), sa.Date()), sa.cast(sa.null(), sa.Date()),
+                      sa.cast(sa.null(), sa.String(120))).where(OpeningHours.clinician_id.in_(ids))
+    weekly = sa.union_all(blocks, hours).subquery()  # blocks first: their column types name the union's
+    found_blocks = {}
+    for clinician_id, weekday, start, end, first, last, note in session.execute(
+            sa.select(weekly).order_by(weekly.c.weekday, weekly.c.start_time)):
+        if first is None:
+            plans[clinician_id].weekly.setdefault(weekday, []).append((start, end))
+        else:
+            found_blocks.setdefault(clinician_id, []).append((weekday, start, end, first, last, note))
+    for clinician_id, rows in found_blocks.items():
+        plans[clinician_id].exceptions.extend(weekly_blocks(rows, zone_name, first_day - timedelta(days=1),
+                                                            last_day + timedelta(days=1)))
     for clinician_id, kind, starts_at, ends_at, note in session.execute(
             sa.select(ScheduleException.clinician_id, ScheduleException.kind, ScheduleException.starts_at,
                       ScheduleException.ends_at, ScheduleException.note).where(

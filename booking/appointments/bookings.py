@@ -1,4 +1,8 @@
-"""Booking rules: create, move, cancel and mark bookings. Free of Flask.
+"""Booking rules: create, move and cancel bookings. Free of Flask.
+
+Which status a booking may be given on the day, and undoing one, live in
+booking.appointments.statuses; reading bookings (by token, a patient's upcoming one) in
+booking.appointments.lookups.
 
 Each function adds to the session it is given and flushes, so the database constraints
 (no overlapping active bookings per clinician, one active booking per intake) are checked
@@ -16,24 +20,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from booking.appointments.availability import (Slot, candidate_slots, clinic_day, free_slots, load_plans,
                                                nearest_free, overlaps_busy)
-from booking.appointments.schedule_version import VERSION_COLUMN
+from booking.appointments.lookups import active_booking_for_intake, find_by_token, intake_versions, upcoming_for_patient
 from booking.models import Booking, BookingEvent, Intake, StaffUser
-from booking.models.appointments import UPCOMING
-from booking.models.intake import booking_allowed
 from booking.signals import booking_cancelled, booking_created, booking_moved
 from booking.timeutil import clock_text, local_text
-from booking.tokens import new_token, plausible_token, token_hash
+from booking.tokens import new_token, token_hash
 
 SENDER = "appointments"
 STATUS_LABELS = {"booked": "Booked", "arrived": "Arrived", "completed": "Completed",
                  "no_show": "No-show", "cancelled": "Cancelled"}
-# Which status a booking may move to from which (staff actions on the day): a patient who
-# arrived was not a no-show, so only "booked" leads there.
-STATUS_CHANGES = {"arrived": ("booked",), "completed": ("booked", "arrived"), "no_show": ("booked",)}
-# How long before its start a booking may be marked arrived (patients come early); the other
-# statuses wait for the start itself.
-STATUS_FROM = {"arrived": timedelta(minutes=-30), "completed": timedelta(0), "no_show": timedelta(0)}
-UNDO = "undo"  # the status form's value for "undo the last status change"
 
 
 class BookingError(Exception):
@@ -119,16 +114,6 @@ class Context:
     rules: object
 
 
-def find_by_token(session, token, lock=False):
-    """The booking whose manage token is `token`, or None (implausible tokens are not looked up)."""
-    if not plausible_token(token):
-        return None
-    query = sa.select(Booking).where(Booking.manage_token_hash == token_hash(token))
-    if lock:
-        query = query.with_for_update(of=Booking)
-    return session.scalar(query)
-
-
 class ManageLinkExpired(BookingError):
     """The manage link has outlived its booking (see manage_link_expires_at)."""
 
@@ -153,76 +138,11 @@ def find_by_manage_link(session, token, *, now, days, lock=False):
     return booking
 
 
-def intake_versions(session, intake_id):
-    """The ids of every version of one questionnaire: `intake_id`, what it corrects and its corrections."""
-    ids, frontier = {intake_id}, {intake_id}
-    while frontier:  # a handful of versions at most: one short query per generation
-        linked = session.execute(sa.select(Intake.id, Intake.previous_id).where(
-            sa.or_(Intake.id.in_(frontier), Intake.previous_id.in_(frontier)))).all()
-        found = {value for row in linked for value in row if value is not None}
-        frontier = found - ids
-        ids |= found
-    return ids
-
-
-def active_booking_for_intake(session, intake_id):
-    """The active booking of the intake, or of another version of the same questionnaire, or None."""
-    return session.scalar(sa.select(Booking).where(Booking.intake_id.in_(intake_versions(session, intake_id)),
-                                                   Booking.active).limit(1))
-
-
-def upcoming_for_patient(session, patient_id):
-    """The patient's upcoming consultation (the one the database allows), or None."""
-    return session.scalar(sa.select(Booking).where(Booking.patient_id == patient_id, UPCOMING))
-
-
 def _existing(session, intake_id, patient_id):
     """The booking that stops this patient (or intake) booking again, or None."""
     if intake_id is not None and (found := active_booking_for_intake(session, intake_id)) is not None:
         return found
     return upcoming_for_patient(session, patient_id)
-
-
-class PatientState(NamedTuple):
-    """What the week view needs to know of the patient's intake, read with the schedule version."""
-
-    status: str
-    decision: str | None
-    flag_level: str | None
-    cleared_at: object
-    booking_id: int | None  # the intake's active booking
-    schedule_version: int | None
-
-    def booking_allowed(self, clearance_blocks_booking=True):
-        """Intake.booking_allowed, on the columns read."""
-        return booking_allowed(self.status, self.decision, self.flag_level, self.cleared_at, clearance_blocks_booking)
-
-
-# The week view runs this on every request, so it is built once and run as plain columns (no
-# entities, no ORM statement compilation), with the schedule version read in the same query: a
-# week already computed costs this one round trip. (Loading whole entities, an intake with its
-# encrypted answers, was once the page's largest cost.)
-_intake, _booking = Intake.__table__, Booking.__table__
-_PATIENT_STATE = (sa.select(_intake.c.status, _intake.c.decision, _intake.c.flag_level, _intake.c.cleared_at,
-                            _booking.c.id, VERSION_COLUMN)
-                  .select_from(_intake.outerjoin(_booking, sa.and_(_booking.c.intake_id == _intake.c.id, Booking.active)))
-                  .where(_intake.c.id == sa.bindparam("intake_id")))
-
-
-def patient_state(engine, intake_id):
-    """The PatientState of intake `intake_id`, or None if there is no such intake (one query).
-
-    One statement needs no transaction, so it runs on a connection of its own in autocommit:
-    that spares PostgreSQL the BEGIN and ROLLBACK round trips (a third of the warm page's time
-    there). Python's sqlite3 opens no transaction for a SELECT anyway, and switching its
-    isolation level back costs a statement, so SQLite keeps its default.
-    """
-    connection = engine.connect()
-    if engine.dialect.name != "sqlite":
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-    with connection:
-        row = connection.execute(_PATIENT_STATE, {"intake_id": intake_id}).first()
-    return None if row is None else PatientState(*row)
 
 
 def check_window(ctx, starts_at, *, staff=False, beyond_horizon=False, walk_in=False):
@@ -304,7 +224,7 @@ def lock_timed_out(error):
     return "locked" in reason or "busy" in reason
 
 
-def _flush_or_refuse(session):
+def flush_or_refuse(session):
     """Flush; a constraint refusal or a lock timeout rolls back and returns the reason."""
     try:
         session.flush()
@@ -367,7 +287,7 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
             detail += f"; off the grid: {off_grid_reason}"
         session.add(BookingEvent(booking=booking, at=ctx.now, kind="created", actor_id=getattr(actor, "id", None),
                                  detail=detail[:255]))
-        if _flush_or_refuse(session) is None:
+        if flush_or_refuse(session) is None:
             booking_created.send(SENDER, session=session, now=ctx.now, booking=booking, actor=actor,
                                  link=link_for(token), questionnaire_link=questionnaire_link)
             return booking, token
@@ -401,61 +321,6 @@ def patient_may_reschedule(session, booking):
     decisions = session.scalars(sa.select(Intake.decision).where(
         Intake.id.in_(intake_versions(session, booking.intake_id)))).all()
     return "not_suitable" not in decisions
-
-
-def status_changes(booking, ctx):
-    """The status actions staff may take on `booking` now, in the order the buttons show them.
-
-    The statuses it may be given (arrived from 30 minutes before the start, completed and
-    no-show from the start), then UNDO while the last status change can still be undone.
-    The one place the rule lives: set_status and the day list's buttons both ask it.
-    """
-    allowed = tuple(status for status, sources in STATUS_CHANGES.items()
-                    if booking.status in sources and ctx.now >= booking.starts_at + STATUS_FROM[status])
-    return allowed + ((UNDO,) if undo_target(booking, ctx) is not None else ())
-
-
-def _status_stack(booking):
-    """The status events still in force, oldest first: each "undone" event cancels the latest one."""
-    stack = []
-    for event in sorted(booking.events, key=lambda e: (e.at, e.id or 0)):
-        if event.kind in STATUS_CHANGES:
-            stack.append(event)
-        elif event.kind == "undone" and stack:
-            stack.pop()
-    return stack
-
-
-def undo_target(booking, ctx):
-    """The status an undo would restore to `booking`, or None if there is nothing to undo today.
-
-    Only a status given on the clinic's current day can be undone (a correction made while the
-    day is fresh, not a rewrite of old records); a cancellation is not a status to undo.
-    """
-    if booking.status not in STATUS_CHANGES:
-        return None
-    stack = _status_stack(booking)
-    if not stack or stack[-1].kind != booking.status:
-        return None
-    if clinic_day(stack[-1].at, ctx.zone) != clinic_day(ctx.now, ctx.zone):
-        return None
-    return stack[-2].kind if len(stack) > 1 else "booked"
-
-
-def _status_refusal(booking, status, ctx):
-    """Why `booking` cannot be given `status` now, in words for the front desk."""
-    if status == UNDO:
-        if booking.status not in STATUS_CHANGES:
-            return f"A booking marked {STATUS_LABELS[booking.status].lower()} has no status change to undo."
-        return "A status can only be undone on the day it was given."
-    if booking.status not in STATUS_CHANGES[status]:
-        if status == "no_show" and booking.status == "arrived":
-            return "The patient has arrived, so the booking cannot be marked no-show."
-        return (f"A booking marked {STATUS_LABELS[booking.status].lower()} cannot be marked "
-                f"{STATUS_LABELS[status].lower()}.")
-    if status == "arrived":
-        return "A booking can be marked arrived from 30 minutes before its start."
-    return f"A booking can be marked {STATUS_LABELS[status].lower()} once its start time has come."
 
 
 class PatientActions(NamedTuple):
@@ -515,7 +380,7 @@ def move_booking(session, ctx, booking, *, starts_at, clinician_id=None, actor=N
     session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind="moved", actor_id=getattr(actor, "id", None),
                              detail=move_detail(session, ctx.zone, previous, slot.starts_at, previous_clinician_id,
                                                 clinician_id)))
-    if _flush_or_refuse(session) is not None:
+    if flush_or_refuse(session) is not None:
         raise SlotTaken(_alternatives(session, ctx, starts_at, [clinician_id], staff))
     # The relationship still holds the clinician loaded before the change: read the new one by id.
     booking.clinician = session.get(StaffUser, clinician_id)
@@ -551,27 +416,4 @@ def cancel_booking(session, ctx, booking, *, reason=None, actor=None):
                              detail="by staff" if staff else "by the patient"))
     session.flush()
     booking_cancelled.send(SENDER, session=session, now=ctx.now, booking=booking, actor=actor, reason=reason)
-    return booking
-
-
-def set_status(session, ctx, booking, status, *, actor):
-    """Mark a booking arrived, completed or no-show, or UNDO its last status change (staff).
-
-    The change is written to the booking's history. Raises NotAllowed with the reason.
-    """
-    if status != UNDO and status not in STATUS_CHANGES:
-        raise NotAllowed("That is not a status a booking can be given.")
-    if status not in status_changes(booking, ctx):
-        raise NotAllowed(_status_refusal(booking, status, ctx))
-    if status == UNDO:
-        previous, status = booking.status, undo_target(booking, ctx)
-        kind, detail = "undone", f"{STATUS_LABELS[previous].lower()} undone; back to {STATUS_LABELS[status].lower()}"
-    else:
-        kind, detail = status, None
-    booking.status = status
-    booking.updated_at = ctx.now
-    session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind=kind, actor_id=getattr(actor, "id", None),
-                             detail=detail))
-    session.flush()
-    session.expire(booking, ["events"])  # the next status_changes reads the new history
     return booking

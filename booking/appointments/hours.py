@@ -5,15 +5,45 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from booking.appointments.availability import local_instant
-from booking.models import Booking, ClinicianProfile, OpeningHours, ScheduleException, StaffUser
+from booking.appointments.availability import clinic_day, local_instant, weekly_blocks
+from booking.models import Booking, ClinicianProfile, OpeningHours, RecurringBlock, ScheduleException, StaffUser
 from booking.models.appointments import EXCEPTION_KINDS
+from booking.signals import hours_opened
+
+SENDER = "hours"
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class HoursError(ValueError):
     """An hours change that cannot be made; the message is for the person editing."""
+
+
+class NotYours(HoursError):
+    """A clinician asked to change someone else's hours, or something only the front desk changes."""
+
+
+# What a clinician may enter for themselves: time off, never extra hours (the front desk plans those).
+CLINICIAN_KINDS = ("closed", "blocked")
+
+
+def check_editor(actor, clinician_id, kind=None):
+    """Raise NotYours unless `actor` may change `clinician_id`'s time off (None: the whole clinic).
+
+    Admins and receptionists change anyone's; a clinician only their own closed days and blocks.
+    """
+    if actor.role in ("admin", "receptionist"):
+        return
+    if actor.role != "clinician" or clinician_id != actor.id:
+        raise NotYours("You can change only your own time off and blocks; the front desk changes the rest.")
+    if kind in EXCEPTION_KINDS and kind not in CLINICIAN_KINDS:  # an unknown kind is add_exception's to refuse
+        raise NotYours("Extra hours are added by the front desk; you can add your own time off and blocks.")
+
+
+def opened(session, now):
+    """Times may have opened: flush the change, then tell the waitlist (booking.signals.hours_opened)."""
+    session.flush()
+    hours_opened.send(SENDER, session=session, now=now)
 
 
 def parse_wall_time(text):
@@ -32,8 +62,12 @@ def clinician_or_error(session, clinician_id):
     return user
 
 
-def save_profile(session, clinician_id, *, accepts_bookings, consultation_minutes, buffer_minutes):
-    """Create or update a clinician's booking profile (caller commits). Raises HoursError."""
+def save_profile(session, clinician_id, *, accepts_bookings, consultation_minutes, buffer_minutes, now):
+    """Create or update a clinician's booking profile (caller commits). Raises HoursError.
+
+    A clinician who takes bookings may have new times (taking bookings again, a shorter
+    consultation): the waitlist hears of it.
+    """
     clinician_or_error(session, clinician_id)
     if not isinstance(consultation_minutes, int) or not 5 <= consultation_minutes <= 480:
         raise HoursError("The consultation length must be from 5 to 480 minutes.")
@@ -46,17 +80,24 @@ def save_profile(session, clinician_id, *, accepts_bookings, consultation_minute
     profile.accepts_bookings = bool(accepts_bookings)
     profile.consultation_minutes = consultation_minutes
     profile.buffer_minutes = buffer_minutes
+    if profile.accepts_bookings:
+        opened(session, now)
     return profile
 
 
-def _check_interval(session, clinician_id, weekday, start, end, ignore_id=None):
-    """Raise HoursError unless start-end is a valid interval not overlapping that day's others."""
+def _check_weekly_times(weekday, start, end):
+    """Raise HoursError unless `weekday` is a day of the week and start-end a forward interval."""
     if weekday not in range(7):
         raise HoursError("Choose a day of the week.")
     if start is None or end is None:
         raise HoursError("Write times as HH:MM, for example 09:00 and 17:30.")
     if start >= end:
         raise HoursError("The end time must be after the start time.")
+
+
+def _check_interval(session, clinician_id, weekday, start, end, ignore_id=None):
+    """Raise HoursError unless start-end is a valid interval not overlapping that day's others."""
+    _check_weekly_times(weekday, start, end)
     for row in session.scalars(sa.select(OpeningHours).where(OpeningHours.clinician_id == clinician_id,
                                                              OpeningHours.weekday == weekday,
                                                              OpeningHours.id != ignore_id)):
@@ -64,22 +105,24 @@ def _check_interval(session, clinician_id, weekday, start, end, ignore_id=None):
             raise HoursError(f"That overlaps {WEEKDAYS[weekday]} {row.start_time:%H:%M}–{row.end_time:%H:%M}.")
 
 
-def change_weekly_hours(session, hours_id, start, end):
+def change_weekly_hours(session, hours_id, start, end, *, now):
     """Change one weekly interval's times in place (bookings already made stay). Raises HoursError."""
     row = session.get(OpeningHours, hours_id)
     if row is None:
         raise HoursError("Those hours no longer exist.")
     _check_interval(session, row.clinician_id, row.weekday, start, end, ignore_id=row.id)
     row.start_time, row.end_time = start, end
+    opened(session, now)
     return row
 
 
-def add_weekly_hours(session, clinician_id, weekday, start, end):
+def add_weekly_hours(session, clinician_id, weekday, start, end, *, now):
     """Add an interval to a clinician's week; refuses overlaps with the same day's intervals."""
     clinician_or_error(session, clinician_id)
     _check_interval(session, clinician_id, weekday, start, end)
     row = OpeningHours(clinician_id=clinician_id, weekday=weekday, start_time=start, end_time=end)
     session.add(row)
+    opened(session, now)
     return row
 
 
@@ -106,31 +149,83 @@ def exception_range(zone, first_day, first_time, last_day, last_time):
     return start, end
 
 
-def add_exception(session, *, clinician_id, kind, starts_at, ends_at, note, actor):
+def add_exception(session, *, clinician_id, kind, starts_at, ends_at, note, actor, now):
     """Add a closed day, blocked period or extra hours (clinician_id None: whole clinic).
 
     Returns (exception, the active bookings inside it in time order): bookings are never
     cancelled automatically, so staff can contact those patients.
     """
+    check_editor(actor, clinician_id, kind)
     if kind not in EXCEPTION_KINDS:
         raise HoursError("Choose closed, blocked or extra hours.")
     if clinician_id is not None:
         clinician_or_error(session, clinician_id)
     elif kind == "extra":
         raise HoursError("Extra hours belong to one clinician.")
+    row = ScheduleException(clinician_id=clinician_id, kind=kind, starts_at=starts_at, ends_at=ends_at,
+                            note=_note(note), created_by_id=getattr(actor, "id", None))
+    session.add(row)
+    if kind == "extra":
+        opened(session, now)
+        return row, []
+    return row, bookings_within(session, clinician_id, [(starts_at, ends_at)])
+
+
+def _note(note):
+    """The note of an exception or block, stripped; HoursError past 120 characters."""
     note = (note or "").strip()
     if len(note) > 120:
         raise HoursError("Keep the note to 120 characters.")
-    row = ScheduleException(clinician_id=clinician_id, kind=kind, starts_at=starts_at, ends_at=ends_at,
-                            note=note, created_by_id=getattr(actor, "id", None))
+    return note
+
+
+def bookings_within(session, clinician_id, periods):
+    """The active bookings (of `clinician_id`; None: anyone's) that overlap any UTC (start, end) period, by time."""
+    if not periods:
+        return []
+    query = sa.select(Booking).where(Booking.active, Booking.starts_at < max(end for _start, end in periods),
+                                     Booking.ends_at > min(start for start, _end in periods))
+    if clinician_id is not None:
+        query = query.where(Booking.clinician_id == clinician_id)
+    return [booking for booking in session.scalars(query.order_by(Booking.starts_at))
+            if any(booking.starts_at < end and start < booking.ends_at for start, end in periods)]
+
+
+def add_weekly_block(session, ctx, *, clinician_id, weekday, start, end, first_day, last_day, note, actor):
+    """Block `start`-`end` every `weekday` from `first_day` to `last_day` (clinic dates, both required).
+
+    The end date may be at most a year past the booking horizon (ctx gives now, zone and rules).
+    Returns (block, the active bookings inside it in time order): like an exception, a block
+    cancels nothing. Raises HoursError.
+    """
+    check_editor(actor, clinician_id)
+    clinician_or_error(session, clinician_id)
+    _check_weekly_times(weekday, start, end)
+    if first_day is None or last_day is None:
+        raise HoursError("A weekly block needs a first and a last date, written as YYYY-MM-DD.")
+    if last_day < first_day:
+        raise HoursError("The last date must be on or after the first date.")
+    latest = clinic_day(ctx.now + ctx.rules.horizon, ctx.zone) + timedelta(days=365)
+    if last_day > latest:
+        raise HoursError(f"A weekly block can run at most a year past the booking horizon: until {latest:%A %-d %B %Y}.")
+    row = RecurringBlock(clinician_id=clinician_id, weekday=weekday, start_time=start, end_time=end,
+                         first_day=first_day, last_day=last_day, note=_note(note), created_at=ctx.now,
+                         created_by_id=getattr(actor, "id", None))
     session.add(row)
-    affected = []
-    if kind != "extra":
-        query = sa.select(Booking).where(Booking.active, Booking.starts_at < ends_at, Booking.ends_at > starts_at)
-        if clinician_id is not None:
-            query = query.where(Booking.clinician_id == clinician_id)
-        affected = session.scalars(query.order_by(Booking.starts_at)).all()
-    return row, affected
+    periods = [(s, e) for _kind, s, e, _note in
+               weekly_blocks([(weekday, start, end, first_day, last_day, "")], ctx.zone, first_day, last_day)]
+    return row, bookings_within(session, clinician_id, periods)
+
+
+def remove_weekly_block(session, block_id, *, actor, now):
+    """Remove a weekly block (its times open again). Raises HoursError if unknown, NotYours (check_editor)."""
+    row = session.get(RecurringBlock, block_id)
+    if row is None:
+        raise HoursError("That weekly block no longer exists.")
+    check_editor(actor, row.clinician_id)
+    session.delete(row)
+    opened(session, now)
+    return row
 
 
 def whole_days(row, zone):
@@ -141,10 +236,13 @@ def whole_days(row, zone):
     return start.date(), end.date() - timedelta(days=1)
 
 
-def remove_exception(session, exception_id):
-    """Remove an exception. Raises HoursError if unknown."""
+def remove_exception(session, exception_id, *, actor, now):
+    """Remove an exception (a holiday or block gone opens its times). Raises HoursError if unknown, NotYours."""
     row = session.get(ScheduleException, exception_id)
     if row is None:
         raise HoursError("That exception no longer exists.")
+    check_editor(actor, row.clinician_id, row.kind)
     session.delete(row)
+    if row.kind != "extra":
+        opened(session, now)
     return row

@@ -16,13 +16,13 @@ outside the ORM (raw SQL, another program) are not seen: the cache's short lifet
 
 import sqlalchemy as sa
 
-from booking.models import (Booking, ClinicianProfile, ClinicSettings, OpeningHours, ScheduleException,
+from booking.models import (Booking, ClinicianProfile, ClinicSettings, OpeningHours, RecurringBlock, ScheduleException,
                             ScheduleVersion, StaffUser)
 
 VERSION_ID = 1
 CHANGED = "schedule_changed"  # key in Session.info
 # Rows of these classes decide availability whatever column changes.
-WATCHED = (Booking, OpeningHours, ScheduleException, ClinicianProfile, ClinicSettings)
+WATCHED = (Booking, OpeningHours, ScheduleException, RecurringBlock, ClinicianProfile, ClinicSettings)
 WATCHED_TABLES = frozenset(cls.__table__.name for cls in WATCHED + (StaffUser,))
 # A staff account matters only through these (a login time or password change does not).
 STAFF_FIELDS = ("active", "name")

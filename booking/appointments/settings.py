@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from booking.appointments.availability import Rules
+from booking.appointments.hours import opened
 from booking.models import ClinicSettings
 
 SETTINGS_ID = 1
@@ -40,8 +41,11 @@ def load_rules(session, config):
     return rules_from(current_settings(session, config))
 
 
-def save_settings(session, config, values, actor):
-    """Store new settings (caller commits). Raises SettingsError for a value out of range."""
+def save_settings(session, config, values, actor, *, now):
+    """Store new settings (caller commits). Raises SettingsError for a value out of range.
+
+    A longer horizon or a shorter notice opens times: the waitlist hears of it (hours.opened).
+    """
     for name, (low, high) in LIMITS.items():
         value = values.get(name)
         if not isinstance(value, int) or not low <= value <= high:
@@ -53,4 +57,5 @@ def save_settings(session, config, values, actor):
     for name in LIMITS:
         setattr(row, name, values[name])
     row.updated_by_id = getattr(actor, "id", None)
+    opened(session, now)
     return row

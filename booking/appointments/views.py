@@ -12,8 +12,9 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from booking.appointments import bp
 from booking.appointments.availability import clinic_day, days_between, local_midnight, parse_day, week_start
 from booking.appointments.bookings import (AlreadyBooked, BookingError, Busy, ManageLinkExpired, SlotTaken,
-                                           cancel_booking, create_booking, find_by_manage_link, find_by_token,
-                                           lock_timed_out, move_booking, patient_state)
+                                           cancel_booking, create_booking, find_by_manage_link, lock_timed_out,
+                                           move_booking)
+from booking.appointments.lookups import find_by_token, patient_state
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
 from booking.appointments.week_cache import bookable_clinicians as cached_clinicians
 from booking.appointments.week_cache import cache_for, schedule_snapshot, week_slots

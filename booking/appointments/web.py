@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, url_for
 
-from booking.appointments import bookings
+from booking.appointments import bookings, statuses
 from booking.appointments.bookings import Context
 from booking.appointments.settings import load_rules
 from booking.extensions import db
@@ -93,15 +93,15 @@ def init_filters(state):
 
 
 def staff_status_changes(booking):
-    """bookings.status_changes for this request: the status buttons staff get for `booking` now."""
+    """statuses.status_changes for this request: the status buttons staff get for `booking` now."""
     # Only now and the zone matter here: not reading the clinic's rules keeps the day list one query.
-    return bookings.status_changes(booking, Context(now=utcnow(), zone=current_app.config["CLINIC_TIMEZONE"],
+    return statuses.status_changes(booking, Context(now=utcnow(), zone=current_app.config["CLINIC_TIMEZONE"],
                                                     rules=None))
 
 
 def status_action_label(booking, action):
-    """The words of a status button: "Mark arrived", or "Undo arrived" for bookings.UNDO."""
-    if action == bookings.UNDO:
+    """The words of a status button: "Mark arrived", or "Undo arrived" for statuses.UNDO."""
+    if action == statuses.UNDO:
         return f"Undo {bookings.STATUS_LABELS[booking.status].lower()}"
     return f"Mark {bookings.STATUS_LABELS[action].lower()}"
 

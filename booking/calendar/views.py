@@ -152,12 +152,19 @@ def rotate():
 
 
 @bp.get("/staff/calendar/export")
-@staff_only("admin", "receptionist")
+@staff_only("admin", "receptionist", "clinician")
 def export():
-    """Download one clinician's bookings in a date range (clinic dates, end inclusive) as one .ics."""
+    """Download one clinician's bookings in a date range (clinic dates, end inclusive) as one .ics.
+
+    A clinician downloads only their own: any other clinician asked for is refused with 403.
+    """
     values = {key: request.args.get(key, "")[:20] for key in ("clinician", "start", "end")}
     if not any(values.values()):
         return _page()  # the empty form, as on the calendar page
+    if current_user.role == "clinician":
+        if values["clinician"] not in ("", str(current_user.id)):
+            abort(403)
+        values["clinician"] = str(current_user.id)
     errors = {}
     clinician = staff_by_id(values["clinician"])
     if clinician is None or clinician.role != "clinician":

@@ -8,7 +8,8 @@ address on their record instead (booking.appointments.manage_links).
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from booking.appointments import manage_links
-from booking.appointments.bookings import BookingError, active_booking_for_intake
+from booking.appointments.bookings import BookingError
+from booking.appointments.lookups import active_booking_for_intake
 from booking.appointments.web import manage_link
 from booking.crypto import cipher_for
 from booking.extensions import db

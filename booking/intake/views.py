@@ -8,7 +8,7 @@ and are never kept in the cookie.
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from booking.appointments import manage_links
-from booking.appointments.bookings import active_booking_for_intake
+from booking.appointments.lookups import active_booking_for_intake
 from booking.crypto import cipher_for
 from booking.extensions import db
 from booking.intake import bp, service

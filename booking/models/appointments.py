@@ -16,7 +16,8 @@ from booking.extensions import db
 from booking.timeutil import UTCDateTime, utcnow
 
 __all__ = [
-    "Booking", "BookingEvent", "ClinicianProfile", "OpeningHours", "ScheduleException", "ClinicSettings",
+    "Booking", "BookingEvent", "ClinicianProfile", "OpeningHours", "ScheduleException", "RecurringBlock",
+    "ClinicSettings",
     "ScheduleVersion",
     "BOOKING_STATUSES", "ACTIVE_STATUSES", "ACTIVE_SQL", "CANCELLED", "UPCOMING", "BOOKING_SOURCES", "BOOKING_EVENT_KINDS",
     "EXCEPTION_KINDS",
@@ -88,6 +89,33 @@ class ScheduleException(db.Model):
     __table_args__ = (
         sa.CheckConstraint(sa.text("kind IN ('closed', 'blocked', 'extra')"), name="kind"),
         sa.CheckConstraint(sa.text("starts_at < ends_at"), name="start_before_end"),
+    )
+
+
+class RecurringBlock(db.Model):
+    """A clinician's weekly blocked time (e.g. every Wednesday 13:00-17:00) from one date to another.
+
+    Wall-clock times in the clinic's zone, like OpeningHours; both dates are clinic dates and
+    inclusive. Availability expands it into one blocked period per matching day.
+    """
+
+    __tablename__ = "recurring_block"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_user.id"), index=True)
+    weekday: Mapped[int]  # 0 = Monday ... 6 = Sunday
+    start_time: Mapped[object] = mapped_column(sa.Time())
+    end_time: Mapped[object] = mapped_column(sa.Time())
+    first_day: Mapped[object] = mapped_column(sa.Date())
+    last_day: Mapped[object] = mapped_column(sa.Date())
+    note: Mapped[str] = mapped_column(sa.String(120), default="")  # no health data
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.text("weekday BETWEEN 0 AND 6"), name="weekday"),
+        sa.CheckConstraint(sa.text("start_time < end_time"), name="start_before_end"),
+        sa.CheckConstraint(sa.text("first_day <= last_day"), name="first_day_before_last"),
     )
 
 

@@ -20,7 +20,7 @@ OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 OUTBOX_KINDS = (
     "booking_confirmation", "booking_reminder", "booking_change", "booking_cancellation", "booking_link",
     "intake_resume", "intake_correction", "intake_cleared", "staff_new_intake", "staff_urgent_intake", "staff_booking_changed",
-    "waitlist_offer",
+    "waitlist_offer", "booking_restored",
 )
 
 

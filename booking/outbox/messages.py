@@ -86,6 +86,15 @@ def booking_link(clinic, *, name, when, clinician, link):
     return f"The link to your consultation at {clinic.name}", body + _sign_off(clinic)
 
 
+def booking_restored(clinic, *, name, when, clinician):
+    """Patient: the cancellation was undone, the consultation stands (the attached invite puts it back)."""
+    body = _greeting(name) + (f"Your consultation at {clinic.name} with {clinician} on {when} is booked again: "
+                              "the clinic has undone its cancellation.\n\n")
+    body += "The attached calendar invite puts it back in your calendar app.\n"
+    body += "The private link in your confirmation email works again to cancel or reschedule.\n"
+    return f"Your consultation at {clinic.name} is booked again", body + _sign_off(clinic)
+
+
 def booking_reminder(clinic, *, name, when, clinician):
     """Patient: a reminder of tomorrow's consultation."""
     body = _greeting(name) + f"A reminder: your consultation at {clinic.name} with {clinician} is on {when}.\n\n"
@@ -131,7 +140,8 @@ def waitlist_offer(clinic, *, name, when, clinician, link):
 # the new clinician's schedule and removes it from the previous one's: each is told which).
 STAFF_SUBJECTS = {"booked": "New booking", "moved": "Booking moved", "cancelled": "Booking cancelled",
                   "added to your schedule": "Booking added to your schedule",
-                  "removed from your schedule": "Booking removed from your schedule"}
+                  "removed from your schedule": "Booking removed from your schedule",
+                  "booked again": "Booking restored"}
 
 
 def staff_booking_changed(clinic, *, change, clinic_time, patient_time=None, clinician, link):

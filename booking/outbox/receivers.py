@@ -118,17 +118,28 @@ def on_booking_moved(sender, *, session, now, booking, previous_starts_at=None, 
         _queue_staff_booking(session, booking, change="moved", now=now)
 
 
-def on_booking_cancelled(sender, *, session, now, booking, actor=None, reason=None, **extra):
-    """Cancellation with a CANCEL invite (same UID, higher SEQUENCE); a note to the clinician."""
+def _status_notices(session, now, booking, *, kind, words, change):
+    """The patient's email built by `words` with the invite as the booking now stands; a note to the clinician."""
     _ensure_id(session, booking)
     config = current_app.config
     patient = _patient(booking, config)
     if patient["email"]:
-        text = messages.booking_cancellation(Clinic.from_config(config), name=patient["name"],
-                                             when=_when(booking, config),
-                                             clinician=_clinician(session, booking.clinician_id).name)
-        _queue_patient_invite(session, booking, kind="booking_cancellation", now=now, subject_body=text, link=None)
-    _queue_staff_booking(session, booking, change="cancelled", now=now)
+        text = words(Clinic.from_config(config), name=patient["name"], when=_when(booking, config),
+                     clinician=_clinician(session, booking.clinician_id).name)
+        _queue_patient_invite(session, booking, kind=kind, now=now, subject_body=text, link=None)
+    _queue_staff_booking(session, booking, change=change, now=now)
+
+
+def on_booking_cancelled(sender, *, session, now, booking, actor=None, reason=None, **extra):
+    """Cancellation with a CANCEL invite (same UID, higher SEQUENCE); a note to the clinician."""
+    _status_notices(session, now, booking, kind="booking_cancellation", words=messages.booking_cancellation,
+                    change="cancelled")
+
+
+def on_booking_restored(sender, *, session, now, booking, actor=None, **extra):
+    """A cancellation undone: the REQUEST invite again (higher SEQUENCE); a note to the clinician."""
+    _status_notices(session, now, booking, kind="booking_restored", words=messages.booking_restored,
+                    change="booked again")
 
 
 def on_booking_link_reissued(sender, *, session, now, booking, link=None, **extra):
@@ -201,6 +212,7 @@ RECEIVERS = (
     (signals.booking_moved, on_booking_moved),
     (signals.booking_cancelled, on_booking_cancelled),
     (signals.booking_link_reissued, on_booking_link_reissued),
+    (signals.booking_restored, on_booking_restored),
     (signals.intake_started, on_intake_started),
     (signals.intake_correction_requested, on_intake_correction_requested),
     (signals.intake_urgent, on_intake_urgent),

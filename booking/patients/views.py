@@ -69,7 +69,8 @@ def new():
             db.session.commit()
             flash("Patient record created.", "success")
             return redirect(url_for("patients.record", patient_id=patient.id, **_carry()))
-    return render_template("patients/new.html", form=form, carry=_carry()), (400 if form.errors else 200)
+    return render_template("patients/new.html", form=form, carry=_carry()), \
+        (400 if request.method == "POST" else 200)  # a saved POST redirects above
 
 
 def _record_page(patient, note_form=None, merge_form=None, error=None):

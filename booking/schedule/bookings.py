@@ -5,8 +5,9 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from booking.appointments.availability import BOOKABLE, parse_day
-from booking.appointments.bookings import (STATUS_LABELS, UNDO, AlreadyBooked, BeyondHorizon, BookingError,
-                                           SlotTaken, cancel_booking, create_booking, move_booking, set_status)
+from booking.appointments.bookings import (STATUS_LABELS, AlreadyBooked, BeyondHorizon, BookingError, SlotTaken,
+                                           cancel_booking, create_booking, move_booking)
+from booking.appointments.statuses import UNDO, set_status
 from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm, WalkInForm
 from booking.appointments.walk_ins import walk_in_slot
 from booking.appointments.hours import parse_wall_time

@@ -38,7 +38,7 @@ def change_own_password():
             flash("Your password is changed. Your other sessions are signed out.", "success")
             return response
     return render_template("staff/change_password.html", form=form, due=user.must_change_password), \
-        (400 if form.errors else 200)
+        (400 if request.method == "POST" else 200)  # a saved POST redirects above
 
 
 @bp.route("/account/sessions", methods=["GET", "POST"])
@@ -64,5 +64,5 @@ def my_sessions():
             return redirect(url_for("staff.staff_edit", user_id=target.user_id))
         return redirect(url_for("staff.my_sessions"))
     return render_template("staff/sessions.html", sessions=sessions.for_user(current_user.id), this=this,
-                           form=form)
+                           form=form), (400 if request.method == "POST" else 200)  # a saved POST redirects above
 

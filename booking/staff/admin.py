@@ -44,7 +44,8 @@ def staff_list():
             flash(f"Account created for {user.name}.", "success")
             return redirect(url_for("staff.staff_list"))
     staff = db.session.scalars(sa.select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.name)).all()
-    return render_template("staff/staff_list.html", staff=staff, form=form)
+    # Every saved POST redirects above: one that reaches here was refused (post-redirect-get).
+    return render_template("staff/staff_list.html", staff=staff, form=form), (400 if request.method == "POST" else 200)
 
 
 @bp.route("/admin/staff/<id:user_id>", methods=["GET", "POST"])
@@ -92,7 +93,7 @@ def staff_edit(user_id):
                            button_form=button_form,
                            sessions=web_session.store().for_user(user.id),
                            recovery_left=unused_recovery_codes(db.session, user)), \
-        (400 if form.errors or reset_form.errors else 200)
+        (400 if request.method == "POST" else 200)  # every saved POST redirects above
 
 
 def _saved(user, detail, message, revoked=True):

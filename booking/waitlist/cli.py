@@ -1,12 +1,11 @@
 """`flask waitlist offer`: offer free times (after new or extra hours) to waiting patients."""
 
 import click
-from flask import current_app
 
 from booking.extensions import db
 from booking.timeutil import utcnow
-from booking.waitlist import bp, rules
-from booking.waitlist.receivers import email_offers, rules_context
+from booking.waitlist import bp
+from booking.waitlist.receivers import offer_open_times
 
 
 @bp.cli.group("waitlist")
@@ -16,10 +15,7 @@ def waitlist_group():
 
 @waitlist_group.command("offer")
 def offer_command():
-    """Email free times to waiting patients who hold no open offer (run after changing hours, or from cron)."""
-    now = utcnow()
-    freed = rules.offer_open_times(db.session, rules_context(db.session, now),
-                                   limit=int(current_app.config["WAITLIST_OFFERS_PER_TIME"]))
-    email_offers(db.session, now, freed)
+    """Email free times to waiting patients who hold no open offer (the hours page does this itself; also for cron)."""
+    freed = offer_open_times(db.session, utcnow())
     db.session.commit()
     click.echo(f"Offered {len(freed)} time(s) to waiting patients.")

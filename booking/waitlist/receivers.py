@@ -1,4 +1,4 @@
-"""Signal receivers: a freed time is offered to the waitlist; a patient who books leaves it.
+"""Signal receivers: a freed time, or hours that opened, are offered to the waitlist; a patient who books leaves it.
 
 Like every receiver (booking.signals), these only add rows to the session they are given,
 so the offers and their emails commit or roll back with the change that freed the time.
@@ -65,6 +65,19 @@ def on_booking_moved(sender, *, session, now, booking, previous_starts_at=None, 
                starts_at=previous_starts_at, patient_id=booking.patient_id)
 
 
+def offer_open_times(session, now):
+    """Offer free times to waiting patients who hold no open offer, and queue their emails (hours, the CLI)."""
+    freed = rules.offer_open_times(session, rules_context(session, now),
+                                   limit=int(current_app.config["WAITLIST_OFFERS_PER_TIME"]))
+    email_offers(session, now, freed)
+    return freed
+
+
+def on_hours_opened(sender, *, session, now, **extra):
+    """New or longer hours, or a block or holiday gone: offer the times that opened."""
+    offer_open_times(session, now)
+
+
 def on_booking_created(sender, *, session, now, booking, **extra):
     """A patient who has a consultation no longer waits, however it was booked."""
     rules.mark_booked(session, booking.patient_id)
@@ -74,6 +87,7 @@ RECEIVERS = (
     (signals.booking_cancelled, on_booking_cancelled),
     (signals.booking_moved, on_booking_moved),
     (signals.booking_created, on_booking_created),
+    (signals.hours_opened, on_hours_opened),
 )
 
 

@@ -143,6 +143,8 @@ def offer_open_times(session, ctx, *, limit):
     waiting = [entry for entry in desk_list(session, ctx.now) if not session.scalar(
         sa.select(WaitlistOffer.id).where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.taken_at.is_(None),
                                           WaitlistOffer.starts_at > ctx.now).limit(1))]
+    if not waiting:  # the hours page asks after every change: with nobody waiting, no slots are computed
+        return []
     first_day = clinic_day(ctx.now + ctx.rules.min_notice, ctx.zone)
     last_day = clinic_day(ctx.now + ctx.rules.horizon, ctx.zone)
     found = []

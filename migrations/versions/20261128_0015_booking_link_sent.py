@@ -1,14 +1,14 @@
 """Booking history may record a manage link emailed again ("link_sent").
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014_recurring_blocks
 Create Date: 2026-11-28
 """
 from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014_recurring_blocks'
 branch_labels = None
 depends_on = None
 
