@@ -226,3 +226,35 @@ def test_the_spring_day_grid_skips_the_missing_hour():
                       ZONE)
     labels = [label for label, _cells in rows]
     assert labels[3:5] == ["1:45 AM EST", "3:00 AM EDT"] and len(labels) == 8
+
+
+def add_block(client, night, first_time, last_time, day=FALL_BACK):
+    """POST a blocked period for the night clinician on `day`."""
+    return client.post("/staff/schedule/hours/exceptions", data={
+        "clinician": str(night["doctor"]), "applies_to": "clinician", "kind": "blocked",
+        "first_day": day.isoformat(), "first_time": first_time, "last_day": day.isoformat(),
+        "last_time": last_time, "note": "Night off"})
+
+
+def test_a_block_typed_across_the_repeated_hour_covers_both_runs_of_it(client, db, night):
+    from booking.models import ScheduleException
+
+    add_booking(db.session, night["doctor"], SECOND_130, patient_id=night["second"])
+    response = add_block(client, night, "01:00", "01:59")
+    assert response.status_code == 302
+    block = db.session.scalars(sa.select(ScheduleException)).one()
+    # From the first 1:00 AM (EDT) to the second 1:59 AM (EST): two real hours less a minute.
+    assert block.starts_at == FIRST_130 - timedelta(minutes=30)
+    assert block.ends_at == SECOND_130 + timedelta(minutes=29)
+    assert "Second Caller" in text(client.get(response.location))  # the booking in the second run is named
+
+
+def test_a_block_typed_in_the_spring_gap_is_refused_in_words(client, db, night):
+    from booking.models import ScheduleException
+
+    response = add_block(client, night, "02:30", "03:30", day=SPRING_FORWARD)
+    assert response.status_code == 400
+    page = text(response)
+    assert "There is no 2:30 AM on Sunday 14 March 2027" in page
+    assert re.search(r'name="first_time"[^>]*value="02:30"', page)  # what was typed stays
+    assert db.session.scalar(sa.select(sa.func.count(ScheduleException.id))) == 0

@@ -5,10 +5,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from booking.appointments.availability import clinic_day, local_instant, weekly_blocks
+from booking.appointments.availability import clinic_day, weekly_blocks
 from booking.models import Booking, ClinicianProfile, OpeningHours, RecurringBlock, ScheduleException, StaffUser
 from booking.models.appointments import EXCEPTION_KINDS
 from booking.signals import hours_opened
+from booking.timeutil import ClockTimeError, resolve_clock_time
 
 SENDER = "hours"
 
@@ -139,9 +140,14 @@ def exception_range(zone, first_day, first_time, last_day, last_time):
     """UTC (start, end) of an exception from clinic dates and optional times (none: whole days)."""
     if first_day is None or last_day is None:
         raise HoursError("Write dates as YYYY-MM-DD.")
-    start = local_instant(first_day, first_time or time(0), zone)
-    end = (local_instant(last_day, last_time, zone) if last_time
-           else local_instant(last_day + timedelta(days=1), time(0), zone))
+    # A time the clocks repeat is read to cover the most: from its first run, to its second.
+    # A time they skip cannot be meant, so it is refused in words.
+    try:
+        start = resolve_clock_time(first_day, first_time or time(0), zone, which="0")
+        end = (resolve_clock_time(last_day, last_time, zone, which="1") if last_time
+               else resolve_clock_time(last_day + timedelta(days=1), time(0), zone, which="0"))
+    except ClockTimeError as error:
+        raise HoursError(error.message) from error
     if start >= end:
         raise HoursError("The end must be after the start.")
     if end - start > timedelta(days=366):
