@@ -62,7 +62,7 @@ def bench_config(database_url, csrf=False):
     from booking.config import normalise_database_url
 
     return {"INTAKE_START_RATE_LIMIT": "1000000 per hour", "BOOKING_ADDRESS_RATE_LIMIT": "1000000 per hour",
-            "BOOKING_EMAIL_RATE_LIMIT": "1000000 per hour",
+            "BOOKING_EMAIL_RATE_LIMIT": "1000000 per hour", "FEED_RATE_LIMIT": "1000000 per minute",
             "SECRET_KEY": "benchmark-secret-key-0123456789-abcdefghijklmnop",
             "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
             "INTAKE_ENCRYPTION_KEYS": ["3q6Qx0Lq2-0mA5vJb8jY0pQ9fW4kR7tU1sN6zC2eH8o="],
