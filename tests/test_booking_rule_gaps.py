@@ -134,7 +134,9 @@ def test_a_staff_move_waits_for_a_patient_cancel_and_then_refuses(app, db, clien
         f"/staff/schedule/booking/{booking_id}/move",
         data={"clinician": str(doctor), "date": day.isoformat(), "time": "11:00"})))
     mover.start()
-    with db.engine.connect() as watcher:  # wait until the move is queued behind the patient's row lock
+    # Wait until the move is queued behind the patient's row lock. Autocommit: inside one
+    # transaction pg_stat_activity is a snapshot taken at its first read and never changes.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
         for _ in range(2000):
             if watcher.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                                        "AND datname = current_database()")).scalar():
