@@ -170,13 +170,14 @@ PATIENT_PAGES = [("/healthz", "/healthz", None), ("guide contents", "/guide/", N
 
 
 def staff_pages(week, clinician_id):
-    """(name, path) of the big clinic's staff pages."""
+    """(name, path, role) of the big clinic's staff pages: the front desk's, and the clinicians' queue."""
     year_ago = (week - timedelta(days=365)).isoformat()
-    return [("staff day, all clinicians", f"/staff/schedule?date={week.isoformat()}"),
-            ("staff week, one clinician", f"/staff/schedule?view=week&date={week.isoformat()}&clinician={clinician_id}"),
-            ("clinician queue", "/staff/intakes"),
-            ("patient search", "/staff/patients?q=Patient4321"),
-            ("year CSV export", f"/staff/schedule/export?from={year_ago}&to={week.isoformat()}")]
+    return [("staff day, all clinicians", f"/staff/schedule?date={week.isoformat()}", "receptionist"),
+            ("staff week, one clinician",
+             f"/staff/schedule?view=week&date={week.isoformat()}&clinician={clinician_id}", "receptionist"),
+            ("clinician queue", "/staff/intakes", "clinician"),
+            ("patient search", "/staff/patients?q=Patient4321", "receptionist"),
+            ("year CSV export", f"/staff/schedule/export?from={year_ago}&to={week.isoformat()}", "receptionist")]
 
 
 def seed_clinic(config, big):
@@ -238,7 +239,7 @@ def main():
     week_cookie = bench_prepare.week_cookie(app)
     booking_posts = bench_prepare.booking_posts(app, args.posts)
     step_posts = bench_prepare.step_posts(app, args.posts)
-    staff = bench_prepare.staff_cookie(app) if args.big else None
+    staff = {role: bench_prepare.staff_cookie(app, role) for role in ("receptionist", "clinician")} if args.big else {}
     feed = bench_prepare.feed_path(app, clinician)
     env = dict(os.environ, BENCH_DATABASE_URL=database_url, PYTHONPATH=str(ROOT), BENCH_CSRF="1")
     results, servers = {}, []
@@ -255,8 +256,8 @@ def main():
             results[name] = alternate(hello, server, path, args, cookie=cookie)
         results["booking POST"] = alternate(hello, server, "/book/confirm", args, requests=booking_posts)
         results["questionnaire step POST"] = alternate(hello, server, "/intake/step/2", args, requests=step_posts)
-        for name, path in (staff_pages(week, clinician) if args.big else []):
-            results[name] = alternate(hello, server, path, args, connections=4, cookie=staff)
+        for name, path, role in (staff_pages(week, clinician) if args.big else []):
+            results[name] = alternate(hello, server, path, args, connections=4, cookie=staff[role])
         rss = server.worker_rss_mb()
     finally:
         for running in servers:

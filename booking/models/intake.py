@@ -76,11 +76,17 @@ class Intake(db.Model):
     cleared_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
 
     # Indexed: the queue asks, for every waiting intake, whether a later version corrects it.
-    previous_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake.id"), index=True)
+    previous_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake.id"))
     previous = relationship("Intake", remote_side=[id])
 
     __table_args__ = (
         sa.CheckConstraint(sa.text("status IN ('draft', 'submitted', 'reviewed')"), name="status"),
+        # The queue asks, per waiting intake, "is there a later version of it?". Only corrections
+        # have a previous_id: indexing just those keeps the index small, and keeps table statistics
+        # (ANALYZE) from calling it useless because nearly every row is NULL, which led SQLite to
+        # scan the whole table once per waiting intake (47 s at 10,000 intakes).
+        sa.Index("ix_intake_corrections", "previous_id", sqlite_where=sa.text("previous_id IS NOT NULL"),
+                 postgresql_where=sa.text("previous_id IS NOT NULL")),
     )
 
     @property
