@@ -1,7 +1,5 @@
 """The schedule page (day and week views, today's list) and the CSV export."""
 
-import csv
-import io
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -19,7 +17,7 @@ from booking.patients.web import cipher, questionnaires_for
 from booking.routing import parse_record_id
 from booking.schedule import bp
 from booking.schedule.bookings import clinician_choices
-from booking.schedule.export import schedule_rows
+from booking.schedule.export import count_rows, csv_text, schedule_rows
 from booking.schedule.grid import STATE_LABELS, build_grid, compact_week, day_numbers, plan_day, row_times
 from booking.staff.access import staff_only
 from booking.timeutil import utcnow
@@ -138,13 +136,20 @@ def export():
         flash(f"Choose a start and end date (YYYY-MM-DD), at most {MAX_EXPORT_DAYS} days apart.", "error")
         return redirect(url_for("schedule.day"))
     clinician_id = clinician_scope(request.args.get("clinician"))
-    out = io.StringIO()
-    writer = csv.writer(out)
-    rows = list(schedule_rows(db.session, first, last, zone, cipher(), clinician_id))
-    writer.writerows(rows)
+    count = count_rows(db.session, first, last, zone, clinician_id)
     record_request_event(db.session, "export", target_type="booking",
-                         detail=f"schedule CSV {first.isoformat()} to {last.isoformat()}, {len(rows) - 1} rows")
+                         detail=f"schedule CSV {first.isoformat()} to {last.isoformat()}, {count} rows")
     db.session.commit()
     filename = f"schedule-{first.isoformat()}-to-{last.isoformat()}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
+    # Streamed: a year of a big practice is 90,000 rows, which held in memory at once grew each
+    # worker by about 100 MB for good. Should the database fail half-way, the connection closes
+    # without chunked encoding's last chunk, and the browser reports the download as failed.
+    engine, secret = db.engine, cipher()
+
+    def lines():
+        """The file, read on a connection of its own: the response outlives the request's session."""
+        with engine.connect() as connection:
+            yield from csv_text(schedule_rows(connection, first, last, zone, secret, clinician_id))
+
+    return Response(lines(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
