@@ -124,24 +124,30 @@ def _claimable(now, policy):
 
 
 def claim_due(session, *, now, worker, policy):
-    """Claim up to a batch of due messages for `worker`, commit, and return them."""
+    """Claim up to a batch of due messages for `worker`, commit, and return them ([] when none is due)."""
     query = (sa.select(OutboxMessage.id).where(_claimable(now, policy))
              .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(policy.batch_size))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed = []
-    for message_id in session.scalars(query).all():
-        # Compare-and-set: only one sender's update can find the row still claimable.
-        result = session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, _claimable(now, policy))
-            .values(status="sending", claimed_by=worker, claimed_at=now, tries=OutboxMessage.tries + 1)
-            .execution_options(synchronize_session=False))
-        if result.rowcount == 1:
-            claimed.append(message_id)
-    session.commit()
-    if not claimed:
-        return []
+    while not claimed:
+        candidates = session.scalars(query).all()
+        if not candidates:
+            session.commit()
+            return []
+        for message_id in candidates:
+            # Compare-and-set: only one sender's update can find the row still claimable.
+            result = session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, _claimable(now, policy))
+                .values(status="sending", claimed_by=worker, claimed_at=now, tries=OutboxMessage.tries + 1)
+                .execution_options(synchronize_session=False))
+            if result.rowcount == 1:
+                claimed.append(message_id)
+        # On SQLite another sender may take every row read above before these updates run; those
+        # rows are no longer claimable, so reading again finds the next due ones (or none), where
+        # an empty batch here would end this sender's run with messages still due.
+        session.commit()
     return session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
                            .order_by(OutboxMessage.id)).all()
 
