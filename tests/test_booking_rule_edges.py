@@ -151,3 +151,23 @@ def test_the_front_desk_is_told_in_words_why_a_status_cannot_be_given(status, wa
 ])
 def test_only_a_locked_or_busy_database_counts_as_busy(reason, busy):
     assert lock_timed_out(SimpleNamespace(orig=Exception(reason))) is busy
+
+
+def test_staff_are_told_what_holds_a_time_and_past_the_horizon_how_to_book_anyway():
+    from booking.appointments.availability import Slot
+    from booking.appointments.bookings import taken_message
+
+    ten = utc(2030, 6, 5, 14, 0)  # 10:00 in New York
+    slot = Slot(1, ten, ten + timedelta(minutes=30), ten + timedelta(minutes=40))
+    same_start = [(ten + timedelta(minutes=20), ten + timedelta(minutes=50), 8), (ten, ten + timedelta(minutes=30), 9)]
+    assert taken_message(slot, same_start, "America/New_York") == \
+        "That time is already booked by another patient. Please choose another time."
+    overlapped = [(ten + timedelta(minutes=35), ten + timedelta(hours=1), 8), (ten + timedelta(minutes=20),
+                                                                                ten + timedelta(minutes=50), 9)]
+    assert taken_message(slot, overlapped, "America/New_York") == \
+        "That time overlaps the 10:20 consultation. Please choose another time."
+    assert taken_message(slot, [(ten, ten + timedelta(minutes=30), 9)], "America/New_York", ignore_booking_id=9) is None
+    assert taken_message(slot, [(ten + timedelta(minutes=40), ten + timedelta(hours=1), 8)], "America/New_York") is None
+    assert str(BeyondHorizon(60)) == (
+        "That time is beyond the booking horizon (60 days ahead), where patients cannot book and the schedule is "
+        "usually not final. To book it anyway, tick \"Yes, book beyond the horizon\" and send again.")

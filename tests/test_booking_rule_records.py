@@ -181,3 +181,53 @@ def test_a_booking_is_recorded_and_announced_with_its_links(app, db):
         doctor, intake_id, patient_id, WEDNESDAY_TEN, WEDNESDAY_TEN + timedelta(minutes=30),
         WEDNESDAY_TEN + timedelta(minutes=30), "booked", "Europe/London", 0, "online", NOW, NOW, None)
     assert history(db, booking.id) == [("created", NOW, None, "online booking")]
+
+
+def test_a_manage_link_opens_its_booking_until_it_expires_and_then_says_so(db):
+    from booking.appointments.bookings import ManageLinkExpired, find_by_manage_link
+
+    doctor = add_clinician(db.session, name="Dr Link", hours=EVERY_DAY)
+    booking_id, token = add_booking(db.session, doctor, WEDNESDAY_TEN)
+    expires = WEDNESDAY_TEN + timedelta(minutes=30) + timedelta(days=30)
+    assert find_by_manage_link(db.session, token, now=expires - timedelta(seconds=1), days=30).id == booking_id
+    assert find_by_manage_link(db.session, token + "x", now=NOW, days=30) is None  # a made-up link
+    assert find_by_manage_link(db.session, "not a token!", now=NOW, days=30) is None
+    with pytest.raises(ManageLinkExpired) as expired:
+        find_by_manage_link(db.session, token, now=expires, days=30)
+    assert str(expired.value) == (
+        "This link has expired: a booking's private link stops working some time after the consultation or "
+        "the cancellation. To book again, or for anything about a past appointment, call the clinic.")
+
+
+def test_every_version_of_a_questionnaire_shares_one_active_booking_and_the_week_view_sees_it(app, db):
+    from booking.appointments.bookings import active_booking_for_intake, intake_versions, patient_state
+
+    doctor = add_clinician(db.session, name="Dr Versions", hours=EVERY_DAY)
+    first, _ = add_intake(db.session, app.config, flag_level="clearance")
+    patient_id = db.session.get(Intake, first).patient_id
+    second = Intake(status="submitted", previous_id=first, patient_id=patient_id)
+    db.session.add(second)
+    db.session.flush()
+    third = Intake(status="submitted", previous_id=second.id, patient_id=patient_id)
+    other, _ = add_intake(db.session, app.config)
+    db.session.add(third)
+    db.session.commit()
+    assert intake_versions(db.session, second.id) == {first, second.id, third.id}
+    assert intake_versions(db.session, other) == {other}
+    assert active_booking_for_intake(db.session, third.id) is None
+    booking_id, _token = add_booking(db.session, doctor, WEDNESDAY_TEN, intake_id=first)
+    assert active_booking_for_intake(db.session, third.id).id == booking_id
+    assert active_booking_for_intake(db.session, other) is None
+    state = patient_state(db.engine, first)
+    assert (state.status, state.decision, state.flag_level, state.cleared_at, state.booking_id) == (
+        "submitted", None, "clearance", None, booking_id)
+    assert not state.booking_allowed() and state.booking_allowed(clearance_blocks_booking=False)
+    assert patient_state(db.engine, other).booking_id is None and patient_state(db.engine, 10**6) is None
+
+
+def test_the_refusals_patients_see_for_a_second_booking_and_a_busy_database():
+    from booking.appointments.bookings import AlreadyBooked, Busy
+
+    assert str(AlreadyBooked()) == ("You already have a booking. Use the link in your confirmation email to "
+                                    "change it, or call the clinic.")
+    assert str(Busy()) == "The booking system is busy right now. Nothing was changed; please try again."
