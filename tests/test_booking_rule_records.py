@@ -231,3 +231,18 @@ def test_the_refusals_patients_see_for_a_second_booking_and_a_busy_database():
     assert str(AlreadyBooked()) == ("You already have a booking. Use the link in your confirmation email to "
                                     "change it, or call the clinic.")
     assert str(Busy()) == "The booking system is busy right now. Nothing was changed; please try again."
+
+
+def test_staff_cancel_past_the_cut_off_and_the_reason_is_kept_short_or_not_at_all(db):
+    doctor = add_clinician(db.session, name="Dr Late", hours=EVERY_DAY)
+    actor = create_staff_user(db.session, "receptionist")
+    late_id, _token = add_booking(db.session, doctor, NOW + timedelta(minutes=1))
+    cancel_booking(db.session, context(NOW), db.session.get(Booking, late_id), reason="  " + "x" * 400 + "  ",
+                   actor=actor)
+    patient_id, _token = add_booking(db.session, doctor, WEDNESDAY_TEN)
+    cancel_booking(db.session, context(NOW), db.session.get(Booking, patient_id), reason="   ")
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Booking, late_id).cancel_reason == "x" * 300
+    assert db.session.get(Booking, patient_id).cancel_reason is None
+    assert history(db, patient_id)[-1] == ("cancelled", NOW, None, "by the patient")
