@@ -138,3 +138,44 @@ def test_free_slots_keep_the_notice_for_patients_and_not_for_staff(db):
     assert [s.starts_at for s in patients] == [at(MONDAY, 10)]
     staff = free_slots(db.session, MONDAY, MONDAY, NY, now=NOON_SUNDAY, rules=rules, apply_notice=False)
     assert [s.starts_at for s in staff] == [at(MONDAY, 9), at(MONDAY, 10)]
+
+
+def test_nearest_free_lists_the_five_nearest_times_once_each_in_time_order(db):
+    from booking.appointments.availability import nearest_free
+
+    baker = add_clinician(db.session, name="Dr Baker", hours={d: [(time(10), time(12))] for d in range(7)}, length=60)
+    adams = add_clinician(db.session, name="Dr Adams", hours={d: [(time(8), time(11))] for d in range(7)}, length=60)
+    wednesday = MONDAY + timedelta(days=2)
+    found = nearest_free(db.session, at(wednesday, 10), NY, now=LONG_AGO, rules=OPEN_RULES)
+    thursday = wednesday + timedelta(days=1)
+    assert [(s.starts_at, s.clinician_id) for s in found] == [
+        (at(wednesday, 8), adams), (at(wednesday, 9), adams), (at(wednesday, 10), adams), (at(wednesday, 11), baker),
+        (at(thursday, 8), adams)]
+
+
+def test_nearest_free_looks_a_week_either_side_keeps_the_notice_and_frees_the_moved_booking(db):
+    from booking.appointments.availability import nearest_free
+
+    doctor = add_clinician(db.session, name="Dr Thursday", hours={3: [(time(10), time(11))]}, length=60)
+    wednesday = MONDAY + timedelta(days=2)
+    found = nearest_free(db.session, at(wednesday, 10), NY, now=LONG_AGO, rules=OPEN_RULES)
+    assert [s.starts_at for s in found] == [at(date(2030, 5, 30), 10), at(date(2030, 6, 6), 10)]  # not 13 June
+    booking_id, _token = add_booking(db.session, doctor, at(date(2030, 6, 6), 10), minutes=60)
+    assert [s.starts_at for s in nearest_free(db.session, at(wednesday, 10), NY, now=LONG_AGO, rules=OPEN_RULES)] == [
+        at(date(2030, 5, 30), 10)]
+    assert len(nearest_free(db.session, at(wednesday, 10), NY, now=LONG_AGO, rules=OPEN_RULES,
+                            ignore_booking_id=booking_id)) == 2
+    soon = Rules(min_notice=timedelta(days=10), horizon=timedelta(days=60))  # from 30 May: only 13 June is far enough
+    assert nearest_free(db.session, at(wednesday, 10), NY, now=at(date(2030, 5, 30), 9), rules=soon) == []
+    assert len(nearest_free(db.session, at(wednesday, 10), NY, now=at(date(2030, 5, 30), 9), rules=soon,
+                            apply_notice=False)) == 1  # staff: 30 May 10:00 (6 June is taken)
+
+
+def test_the_staff_grid_sees_a_clinician_who_takes_no_bookings_as_such(db):
+    from booking.appointments.availability import load_plans
+
+    away = add_clinician(db.session, name="Dr Away", hours=MONDAY_MORNING, accepts=False)
+    assert load_plans(db.session, MONDAY, MONDAY, NY) == []
+    [plan] = load_plans(db.session, MONDAY, MONDAY, NY, only_bookable=False)
+    assert (plan.clinician_id, plan.accepts_bookings) == (away, False)
+    assert compute_slots(plan, NY, MONDAY, MONDAY, now=LONG_AGO, rules=OPEN_RULES) == []

@@ -97,6 +97,7 @@ def test_refusals_name_the_closed_day_the_blocked_time_and_a_clinician_without_b
         with pytest.raises(NotBookable) as refused:
             check_time(db.session, context(NOW), clinician, starts_at)
         assert refusal(refused) == words
+    assert check_time(db.session, context(NOW), baker, WEDNESDAY + 2 * HOUR * 24)  # Dr Adams's block is his own
     no_bookings = add_clinician(db.session, name="Dr Away", hours=MORNINGS, accepts=False)
     with pytest.raises(NotBookable) as refused:
         check_time(db.session, context(NOW), no_bookings, WEDNESDAY)
