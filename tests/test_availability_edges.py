@@ -179,3 +179,11 @@ def test_the_staff_grid_sees_a_clinician_who_takes_no_bookings_as_such(db):
     [plan] = load_plans(db.session, MONDAY, MONDAY, NY, only_bookable=False)
     assert (plan.clinician_id, plan.accepts_bookings) == (away, False)
     assert compute_slots(plan, NY, MONDAY, MONDAY, now=LONG_AGO, rules=OPEN_RULES) == []
+
+
+def test_a_cancelled_booking_leaves_its_time_free(db):
+    doctor = add_clinician(db.session, name="Dr Cancelled", hours=MONDAY_MORNING, length=60)
+    add_booking(db.session, doctor, at(MONDAY, 9), minutes=60, status="cancelled")
+    add_booking(db.session, doctor, at(MONDAY, 10), minutes=60)
+    assert [s.starts_at for s in free_slots(db.session, MONDAY, MONDAY, NY, now=LONG_AGO, rules=OPEN_RULES)] == [
+        at(MONDAY, 9)]
