@@ -147,3 +147,25 @@ def test_staff_are_told_what_holds_a_time_and_past_the_horizon_how_to_book_anywa
     assert str(BeyondHorizon(60)) == (
         "That time is beyond the booking horizon (60 days ahead), where patients cannot book and the schedule is "
         "usually not final. To book it anyway, tick \"Yes, book beyond the horizon\" and send again.")
+
+
+def test_the_week_view_reads_the_booking_rule_from_all_four_columns():
+    from booking.appointments.bookings import PatientState
+
+    def allowed(status="submitted", decision=None, flag_level=None, cleared_at=None, blocks=True):
+        return PatientState(status, decision, flag_level, cleared_at, None, None).booking_allowed(blocks)
+
+    assert allowed() and not allowed(status="draft") and not allowed(decision="not_suitable")
+    assert not allowed(flag_level="clearance") and allowed(flag_level="clearance", cleared_at=NOW)
+    assert allowed(flag_level="clearance", blocks=False)
+
+
+def test_a_booking_that_only_touches_the_slot_is_not_named_as_what_holds_it():
+    from booking.appointments.availability import Slot
+    from booking.appointments.bookings import taken_message
+
+    ten = utc(2030, 6, 5, 14, 0)  # 10:00 in New York
+    slot = Slot(1, ten, ten + timedelta(minutes=30), ten + timedelta(minutes=30))
+    busy = [(ten - timedelta(minutes=30), ten, 7), (ten + timedelta(minutes=20), ten + timedelta(minutes=50), 8)]
+    assert taken_message(slot, busy, "America/New_York") == \
+        "That time overlaps the 10:20 consultation. Please choose another time."

@@ -246,3 +246,33 @@ def test_staff_cancel_past_the_cut_off_and_the_reason_is_kept_short_or_not_at_al
     assert db.session.get(Booking, late_id).cancel_reason == "x" * 300
     assert db.session.get(Booking, patient_id).cancel_reason is None
     assert history(db, patient_id)[-1] == ("cancelled", NOW, None, "by the patient")
+
+
+def test_a_cancellation_without_a_reason_keeps_none_and_a_locked_lookup_finds_the_booking(db):
+    from booking.appointments.bookings import find_by_manage_link
+
+    doctor = add_clinician(db.session, name="Dr Plain", hours=EVERY_DAY)
+    booking_id, token = add_booking(db.session, doctor, WEDNESDAY_TEN)
+    booking = find_by_manage_link(db.session, token, now=NOW, days=30, lock=True)  # as the POST routes read it
+    assert booking.id == booking_id
+    cancel_booking(db.session, context(NOW), booking)
+    db.session.commit()
+    assert db.session.get(Booking, booking_id).cancel_reason is None
+
+
+def test_every_version_of_a_long_chain_of_corrections_is_found_from_the_middle(app, db):
+    from booking.appointments.bookings import active_booking_for_intake, intake_versions
+
+    first, _ = add_intake(db.session, app.config)
+    patient_id = db.session.get(Intake, first).patient_id
+    chain = [first]
+    for _ in range(4):
+        correction = Intake(status="submitted", previous_id=chain[-1], patient_id=patient_id)
+        db.session.add(correction)
+        db.session.flush()
+        chain.append(correction.id)
+    db.session.commit()
+    assert intake_versions(db.session, chain[2]) == set(chain)
+    doctor = add_clinician(db.session, name="Dr Chain", hours=EVERY_DAY)
+    add_booking(db.session, doctor, WEDNESDAY_TEN, intake_id=chain[0], status="cancelled")
+    assert active_booking_for_intake(db.session, chain[4]) is None  # a cancelled booking holds nothing
