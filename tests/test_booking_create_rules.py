@@ -145,3 +145,12 @@ def test_one_upcoming_booking_per_patient_and_per_questionnaire(app, db, clinic)
         book(db, WEDNESDAY + HOUR, adams, patient_id=other_patient, intake_id=intake_id)  # the same questionnaire
     assert refused.value.booking.id == first.id
     assert _db.session.query(Booking).count() == 1
+
+
+def test_a_patient_whose_booking_was_cancelled_or_held_may_book_again(db, clinic):
+    adams, _baker = clinic
+    patient_id = make_patient(db.session, name="Pat Again", email="again@example.org").id
+    add_booking(db.session, adams, WEDNESDAY, status="cancelled", patient_id=patient_id)
+    add_booking(db.session, adams, NOW - timedelta(days=3), status="completed", patient_id=patient_id)
+    booking, _token = book(db, WEDNESDAY, adams, patient_id=patient_id)
+    assert booking.patient_id == patient_id

@@ -12,7 +12,7 @@ import pytest
 from booking.appointments.bookings import (UNDO, BeyondHorizon, NotAllowed, NotBookable, PatientActions,
                                            cancel_booking, check_window, lock_timed_out, manage_link_expires_at,
                                            move_booking, patient_actions, set_status)
-from booking.models import Booking
+from booking.models import Booking, BookingEvent
 from tests.booking_factories import context, utc
 
 NOW = utc(2030, 6, 3, 12, 0)  # a Monday, 8:00 in New York
@@ -29,8 +29,9 @@ def booking(starts_at, status="booked", **fields):
 @pytest.mark.parametrize("starts_at", [NOW, NOW - MINUTE])
 def test_a_time_now_or_earlier_has_passed_for_everyone_but_a_walk_in(starts_at):
     for staff in (False, True):
-        with pytest.raises(NotBookable, match="already passed"):
+        with pytest.raises(NotBookable) as refused:
             check_window(context(NOW), starts_at, staff=staff)
+        assert str(refused.value) == "That time has already passed. Please choose a later time."
     with pytest.raises(NotBookable, match="already passed"):
         check_window(context(NOW), starts_at, walk_in=True)  # walk-ins are booked by staff only
     check_window(context(NOW), starts_at, staff=True, walk_in=True)
@@ -38,8 +39,10 @@ def test_a_time_now_or_earlier_has_passed_for_everyone_but_a_walk_in(starts_at):
 
 def test_patients_need_the_minimum_notice_to_the_minute_and_are_told_it_in_hours():
     check_window(context(NOW), NOW + NOTICE)
-    with pytest.raises(NotBookable, match=r"^Online bookings need at least 24 hours' notice\."):
+    with pytest.raises(NotBookable) as refused:
         check_window(context(NOW), NOW + NOTICE - MINUTE)
+    assert str(refused.value) == ("Online bookings need at least 24 hours' notice. Choose a later time, "
+                                  "or call the clinic for anything sooner.")
     with pytest.raises(NotBookable, match="at least 36 hours' notice"):
         check_window(context(NOW, min_notice=timedelta(hours=36, minutes=59)), NOW + timedelta(hours=36))
     check_window(context(NOW), NOW + MINUTE, staff=True)  # the front desk books at short notice
@@ -115,6 +118,8 @@ def test_a_manage_link_lives_a_set_time_after_the_consultation_or_the_cancellati
     ("booked", UNDO, "A booking marked booked has no status change to undo."),
     ("booked", "cancelled", "That is not a status a booking can be given."),
     ("booked", "nonsense", "That is not a status a booking can be given."),
+    ("arrived", "arrived", "A booking marked arrived cannot be marked arrived."),
+    ("arrived", "no_show", "The patient has arrived, so the booking cannot be marked no-show."),
 ])
 def test_the_front_desk_is_told_in_words_why_a_status_cannot_be_given(status, wanted, words):
     with pytest.raises(NotAllowed) as refused:
@@ -169,3 +174,25 @@ def test_a_booking_that_only_touches_the_slot_is_not_named_as_what_holds_it():
     busy = [(ten - timedelta(minutes=30), ten, 7), (ten + timedelta(minutes=20), ten + timedelta(minutes=50), 8)]
     assert taken_message(slot, busy, "America/New_York") == \
         "That time overlaps the 10:20 consultation. Please choose another time."
+
+
+def test_before_the_start_and_on_a_later_day_the_front_desk_is_told_when():
+    soon = booking(NOW + timedelta(hours=2))
+    with pytest.raises(NotAllowed) as refused:
+        set_status(None, context(NOW), soon, "arrived", actor=None)
+    assert str(refused.value) == "A booking can be marked arrived from 30 minutes before its start."
+    yesterday = booking(NOW - timedelta(days=1), "no_show")
+    yesterday.events = [BookingEvent(kind="no_show", at=NOW - timedelta(days=1))]
+    with pytest.raises(NotAllowed) as refused:
+        set_status(None, context(NOW), yesterday, UNDO, actor=None)
+    assert str(refused.value) == "A status can only be undone on the day it was given."
+
+
+def test_other_history_between_status_changes_does_not_hide_the_undo():
+    from booking.appointments.bookings import undo_target
+
+    arrived = booking(NOW - timedelta(minutes=10), "arrived")
+    arrived.events = [BookingEvent(kind="created", at=NOW - timedelta(days=2)),
+                      BookingEvent(kind="arrived", at=NOW - timedelta(minutes=15)),
+                      BookingEvent(kind="moved", at=NOW - timedelta(minutes=5))]
+    assert undo_target(arrived, context(NOW)) == "booked"

@@ -276,3 +276,17 @@ def test_every_version_of_a_long_chain_of_corrections_is_found_from_the_middle(a
     doctor = add_clinician(db.session, name="Dr Chain", hours=EVERY_DAY)
     add_booking(db.session, doctor, WEDNESDAY_TEN, intake_id=chain[0], status="cancelled")
     assert active_booking_for_intake(db.session, chain[4]) is None  # a cancelled booking holds nothing
+
+
+def test_a_status_and_its_undo_are_in_the_history_with_who_and_when(db):
+    from booking.appointments.bookings import UNDO, set_status
+
+    doctor = add_clinician(db.session, name="Dr Status", hours=EVERY_DAY)
+    actor = create_staff_user(db.session, "receptionist")
+    booking_id, _token = add_booking(db.session, doctor, NOW - timedelta(minutes=10))
+    set_status(db.session, context(NOW), db.session.get(Booking, booking_id), "arrived", actor=actor)
+    set_status(db.session, context(NOW), db.session.get(Booking, booking_id), UNDO, actor=actor)
+    db.session.commit()
+    assert history(db, booking_id)[-2:] == [("arrived", NOW, actor.id, None),
+                                             ("undone", NOW, actor.id, "arrived undone; back to booked")]
+    assert db.session.get(Booking, booking_id).status == "booked"
