@@ -187,3 +187,16 @@ def test_a_cancelled_booking_leaves_its_time_free(db):
     add_booking(db.session, doctor, at(MONDAY, 10), minutes=60)
     assert [s.starts_at for s in free_slots(db.session, MONDAY, MONDAY, NY, now=LONG_AGO, rules=OPEN_RULES)] == [
         at(MONDAY, 9)]
+
+
+def test_one_clinicians_blocked_time_leaves_the_others_free_in_the_whole_clinics_list(db):
+    from booking.models import ScheduleException
+
+    blocked = add_clinician(db.session, name="Dr Blocked", hours=MONDAY_MORNING, length=60)
+    free = add_clinician(db.session, name="Dr Free", hours=MONDAY_MORNING, length=60)
+    db.session.add(ScheduleException(clinician_id=blocked, kind="blocked", starts_at=at(MONDAY, 9),
+                                     ends_at=at(MONDAY, 10), note=""))
+    db.session.commit()
+    found = free_slots(db.session, MONDAY, MONDAY, NY, now=LONG_AGO, rules=OPEN_RULES)
+    assert [(s.starts_at, s.clinician_id) for s in found] == [
+        (at(MONDAY, 9), free), (at(MONDAY, 10), blocked), (at(MONDAY, 10), free)]
