@@ -154,3 +154,74 @@ def test_a_patient_whose_booking_was_cancelled_or_held_may_book_again(db, clinic
     add_booking(db.session, adams, NOW - timedelta(days=3), status="completed", patient_id=patient_id)
     booking, _token = book(db, WEDNESDAY, adams, patient_id=patient_id)
     assert booking.patient_id == patient_id
+
+
+def test_staff_nearest_times_include_the_notice_and_the_moved_bookings_own_time(db, clinic):
+    adams, _baker = clinic
+    own_id, _token = add_booking(db.session, adams, WEDNESDAY)
+    add_booking(db.session, adams, WEDNESDAY + timedelta(minutes=80))  # holds the 9:20 slot
+    with pytest.raises(SlotTaken) as taken:
+        check_time(db.session, context(NOW), adams, WEDNESDAY + timedelta(minutes=80), staff=True,
+                   ignore_booking_id=own_id)
+    assert WEDNESDAY in [s.starts_at for s in taken.value.alternatives]  # its own time is free to it
+    today_soon = utc(2030, 6, 3, 14, 40)  # 10:40 today, inside the patients' notice
+    add_booking(db.session, adams, today_soon)
+    with pytest.raises(SlotTaken) as taken:
+        check_time(db.session, context(NOW), adams, today_soon, staff=True)
+    assert any(s.starts_at < NOW + timedelta(hours=24) for s in taken.value.alternatives)
+    with pytest.raises(SlotTaken) as taken:
+        check_time(db.session, context(NOW), adams, WEDNESDAY)
+    assert taken.value.alternatives and all(s.starts_at >= NOW + timedelta(hours=24) for s in taken.value.alternatives)
+
+
+def test_check_time_leaves_walk_ins_and_the_horizon_to_those_who_ask(db, clinic):
+    adams, _baker = clinic
+    with pytest.raises(NotBookable, match="already passed"):
+        check_time(db.session, context(NOW), adams, NOW, staff=True)
+    with pytest.raises(NotBookable, match="beyond the booking horizon"):
+        check_time(db.session, context(NOW), adams, NOW + timedelta(days=61), staff=True)
+
+
+def test_a_move_the_database_refuses_offers_the_nearest_free_times(db, clinic):
+    import sqlalchemy as sa
+
+    from booking.appointments.bookings import move_booking
+
+    adams, _baker = clinic
+    booking_id, _token = add_booking(db.session, adams, WEDNESDAY)
+    target = WEDNESDAY + timedelta(minutes=80)
+    patient = make_patient(db.session, name="Quick Other", email="q@example.org").id
+    _db.session.commit()
+
+    done = []
+
+    def another_booking_first(session, flush_context, instances):
+        """Someone else books the target time after the checks, before this move is written."""
+        if done:
+            return
+        done.append(True)
+        with _db.engine.connect() as other:
+            other.execute(sa.insert(Booking).values(
+                clinician_id=adams, patient_id=patient, starts_at=target, ends_at=target + HALF,
+                busy_until=target + timedelta(minutes=40), status="booked", manage_token_hash="h" * 64,
+                sequence=0, source="phone", created_at=NOW, updated_at=NOW))
+            other.commit()
+
+    sa.event.listen(_db.session, "before_flush", another_booking_first)
+    try:
+        with pytest.raises(SlotTaken) as taken:
+            move_booking(db.session, context(NOW), db.session.get(Booking, booking_id), starts_at=target)
+    finally:
+        sa.event.remove(_db.session, "before_flush", another_booking_first)
+    nearest = taken.value.alternatives
+    assert nearest and {s.clinician_id for s in nearest} == {adams} and target not in [s.starts_at for s in nearest]
+    assert db.session.get(Booking, booking_id).starts_at == WEDNESDAY  # nothing half-moved
+
+
+def test_a_moves_history_line_fits_its_column_however_long_the_names(db):
+    from booking.appointments.bookings import move_detail
+
+    first = add_clinician(db.session, name="Dr " + "A" * 117, hours=MORNINGS)
+    second = add_clinician(db.session, name="Dr " + "B" * 117, hours=MORNINGS)
+    detail = move_detail(db.session, ZONE, WEDNESDAY, WEDNESDAY + HOUR, first, second)
+    assert len(detail) == 255 and detail.startswith("from ")
