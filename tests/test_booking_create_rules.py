@@ -169,9 +169,11 @@ def test_staff_nearest_times_include_the_notice_and_the_moved_bookings_own_time(
     with pytest.raises(SlotTaken) as taken:
         check_time(db.session, context(NOW), adams, today_soon, staff=True)
     assert any(s.starts_at < NOW + timedelta(hours=24) for s in taken.value.alternatives)
+    short_notice = context(NOW, min_notice=timedelta(hours=3))  # patients from 11:00 today
+    add_booking(db.session, adams, utc(2030, 6, 3, 15, 20))  # 11:20 today
     with pytest.raises(SlotTaken) as taken:
-        check_time(db.session, context(NOW), adams, WEDNESDAY)
-    assert taken.value.alternatives and all(s.starts_at >= NOW + timedelta(hours=24) for s in taken.value.alternatives)
+        check_time(db.session, short_notice, adams, utc(2030, 6, 3, 15, 20))
+    assert taken.value.alternatives and all(s.starts_at >= NOW + timedelta(hours=3) for s in taken.value.alternatives)
 
 
 def test_check_time_leaves_walk_ins_and_the_horizon_to_those_who_ask(db, clinic):
@@ -182,14 +184,17 @@ def test_check_time_leaves_walk_ins_and_the_horizon_to_those_who_ask(db, clinic)
         check_time(db.session, context(NOW), adams, NOW + timedelta(days=61), staff=True)
 
 
-def test_a_move_the_database_refuses_offers_the_nearest_free_times(db, clinic):
+@pytest.mark.parametrize("by_staff", [False, True])
+def test_a_move_the_database_refuses_offers_the_nearest_free_times(db, clinic, by_staff):
     import sqlalchemy as sa
 
     from booking.appointments.bookings import move_booking
 
     adams, _baker = clinic
     booking_id, _token = add_booking(db.session, adams, WEDNESDAY)
-    target = WEDNESDAY + timedelta(minutes=80)
+    # Staff may move inside the patients' notice (10:40 today), and are offered times there too.
+    target = utc(2030, 6, 3, 14, 40) if by_staff else WEDNESDAY + timedelta(minutes=80)
+    actor = create_staff_user(db.session, "receptionist") if by_staff else None
     patient = make_patient(db.session, name="Quick Other", email="q@example.org").id
     _db.session.commit()
 
@@ -210,12 +215,14 @@ def test_a_move_the_database_refuses_offers_the_nearest_free_times(db, clinic):
     sa.event.listen(_db.session, "before_flush", another_booking_first)
     try:
         with pytest.raises(SlotTaken) as taken:
-            move_booking(db.session, context(NOW), db.session.get(Booking, booking_id), starts_at=target)
+            move_booking(db.session, context(NOW), db.session.get(Booking, booking_id), starts_at=target, actor=actor)
     finally:
         sa.event.remove(_db.session, "before_flush", another_booking_first)
     nearest = taken.value.alternatives
     assert nearest and {s.clinician_id for s in nearest} == {adams} and target not in [s.starts_at for s in nearest]
     assert db.session.get(Booking, booking_id).starts_at == WEDNESDAY  # nothing half-moved
+    inside_notice = [s for s in nearest if s.starts_at < NOW + timedelta(hours=24)]
+    assert bool(inside_notice) is by_staff
 
 
 def test_a_moves_history_line_fits_its_column_however_long_the_names(db):
