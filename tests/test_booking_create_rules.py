@@ -232,3 +232,21 @@ def test_a_moves_history_line_fits_its_column_however_long_the_names(db):
     second = add_clinician(db.session, name="Dr " + "B" * 117, hours=MORNINGS)
     detail = move_detail(db.session, ZONE, WEDNESDAY, WEDNESDAY + HOUR, first, second)
     assert len(detail) == 255 and detail.startswith("from ")
+
+
+def test_staff_first_available_books_inside_the_notice_and_past_the_horizon_once_confirmed(db, clinic):
+    adams, baker = clinic
+    actor = create_staff_user(db.session, "receptionist")
+    soon = utc(2030, 6, 3, 14, 40)  # 10:40 today, inside the patients' notice
+    first, _token = book(db, soon, actor=actor, source="phone")
+    second, _token = book(db, soon, actor=actor, source="phone")
+    assert (first.clinician_id, second.clinician_id) == (adams, baker)
+    with pytest.raises(SlotTaken):  # nobody is free then: taken, not "too soon", for staff
+        book(db, soon, actor=actor, source="phone")
+    far = utc(2030, 8, 7, 12, 0)  # 8:00, 65 days ahead
+    with pytest.raises(NotBookable, match="beyond the booking horizon"):
+        book(db, far, adams, actor=actor, source="phone")
+    book(db, far, adams, actor=actor, source="phone", beyond_horizon=True)
+    book(db, far, actor=actor, source="phone", beyond_horizon=True)  # first available: Dr Baker
+    with pytest.raises(SlotTaken):  # both taken: taken, not "beyond the horizon"
+        book(db, far, actor=actor, source="phone", beyond_horizon=True)
