@@ -250,3 +250,43 @@ def test_staff_first_available_books_inside_the_notice_and_past_the_horizon_once
     book(db, far, actor=actor, source="phone", beyond_horizon=True)  # first available: Dr Baker
     with pytest.raises(SlotTaken):  # both taken: taken, not "beyond the horizon"
         book(db, far, actor=actor, source="phone", beyond_horizon=True)
+
+
+@pytest.mark.parametrize("race", ["same patient", "other patient", "other patient, staff"])
+def test_a_booking_the_database_refuses_says_why(db, clinic, race):
+    import sqlalchemy as sa
+
+    adams, baker = clinic
+    patient_id = make_patient(db.session, name="Pat Double", email="double@example.org").id
+    other_id = make_patient(db.session, name="Quick Other", email="q@example.org").id
+    staff = race.endswith("staff")
+    target = utc(2030, 6, 3, 14, 40) if staff else WEDNESDAY + timedelta(minutes=80)  # staff: inside the notice
+    # The same patient's double click lands another time; another patient takes this very time.
+    raced_at, raced_for = (WEDNESDAY, patient_id) if race == "same patient" else (target, other_id)
+    actor = create_staff_user(db.session, "receptionist") if staff else None
+    _db.session.commit()
+    done = []
+
+    def someone_first(session, flush_context, instances):
+        if done:
+            return
+        done.append(True)
+        with _db.engine.connect() as other:
+            other.execute(sa.insert(Booking).values(
+                clinician_id=baker, patient_id=raced_for, starts_at=raced_at, ends_at=raced_at + HALF,
+                busy_until=raced_at + timedelta(minutes=40), status="booked", manage_token_hash="h" * 64,
+                sequence=0, source="online", created_at=NOW, updated_at=NOW))
+            other.commit()
+
+    sa.event.listen(_db.session, "before_flush", someone_first)  # fires at create_booking's flush, after its checks
+    try:
+        with pytest.raises((AlreadyBooked, SlotTaken)) as refused:
+            book(db, target, baker, patient_id=patient_id, actor=actor)
+    finally:
+        sa.event.remove(_db.session, "before_flush", someone_first)
+    if race == "same patient":
+        assert isinstance(refused.value, AlreadyBooked) and refused.value.booking.starts_at == WEDNESDAY
+        return
+    nearest = refused.value.alternatives
+    assert isinstance(refused.value, SlotTaken) and nearest and {s.clinician_id for s in nearest} == {baker}
+    assert bool([s for s in nearest if s.starts_at < NOW + timedelta(hours=24)]) is staff
