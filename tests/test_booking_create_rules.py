@@ -4,9 +4,11 @@ what), staff book off the grid with a reason and walk-ins now, and one booking p
 against the public functions, so that mutation testing of bookings.py (`make mutation`) has a test for
 each choice create_booking and check_clinician_time make."""
 
+from contextlib import contextmanager
 from datetime import time, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from booking.appointments.bookings import (AlreadyBooked, NotBookable, OffGrid, SlotTaken, check_time,
                                            create_booking)
@@ -33,6 +35,30 @@ def book(db, starts_at, clinician_id=None, *, patient_id=None, **options):
 
 def refusal(error):
     return str(error.value)
+
+
+@contextmanager
+def booked_first_at_flush(clinician_id, patient_id, starts_at):
+    """Another connection books `starts_at` (30 minutes, 10 of buffer) as the session's next flush starts:
+    after a rule function's checks, before its own write."""
+    done = []
+
+    def book_first(session, flush_context, instances):
+        if done:
+            return
+        done.append(True)
+        with _db.engine.connect() as other:
+            other.execute(sa.insert(Booking).values(
+                clinician_id=clinician_id, patient_id=patient_id, starts_at=starts_at, ends_at=starts_at + HALF,
+                busy_until=starts_at + timedelta(minutes=40), status="booked", manage_token_hash="h" * 64,
+                sequence=0, source="phone", created_at=NOW, updated_at=NOW))
+            other.commit()
+
+    sa.event.listen(_db.session, "before_flush", book_first)
+    try:
+        yield
+    finally:
+        sa.event.remove(_db.session, "before_flush", book_first)
 
 
 @pytest.fixture
@@ -186,8 +212,6 @@ def test_check_time_leaves_walk_ins_and_the_horizon_to_those_who_ask(db, clinic)
 
 @pytest.mark.parametrize("by_staff", [False, True])
 def test_a_move_the_database_refuses_offers_the_nearest_free_times(db, clinic, by_staff):
-    import sqlalchemy as sa
-
     from booking.appointments.bookings import move_booking
 
     adams, _baker = clinic
@@ -197,27 +221,8 @@ def test_a_move_the_database_refuses_offers_the_nearest_free_times(db, clinic, b
     actor = create_staff_user(db.session, "receptionist") if by_staff else None
     patient = make_patient(db.session, name="Quick Other", email="q@example.org").id
     _db.session.commit()
-
-    done = []
-
-    def another_booking_first(session, flush_context, instances):
-        """Someone else books the target time after the checks, before this move is written."""
-        if done:
-            return
-        done.append(True)
-        with _db.engine.connect() as other:
-            other.execute(sa.insert(Booking).values(
-                clinician_id=adams, patient_id=patient, starts_at=target, ends_at=target + HALF,
-                busy_until=target + timedelta(minutes=40), status="booked", manage_token_hash="h" * 64,
-                sequence=0, source="phone", created_at=NOW, updated_at=NOW))
-            other.commit()
-
-    sa.event.listen(_db.session, "before_flush", another_booking_first)
-    try:
-        with pytest.raises(SlotTaken) as taken:
-            move_booking(db.session, context(NOW), db.session.get(Booking, booking_id), starts_at=target, actor=actor)
-    finally:
-        sa.event.remove(_db.session, "before_flush", another_booking_first)
+    with booked_first_at_flush(adams, patient, target), pytest.raises(SlotTaken) as taken:
+        move_booking(db.session, context(NOW), db.session.get(Booking, booking_id), starts_at=target, actor=actor)
     nearest = taken.value.alternatives
     assert nearest and {s.clinician_id for s in nearest} == {adams} and target not in [s.starts_at for s in nearest]
     assert db.session.get(Booking, booking_id).starts_at == WEDNESDAY  # nothing half-moved
@@ -254,8 +259,6 @@ def test_staff_first_available_books_inside_the_notice_and_past_the_horizon_once
 
 @pytest.mark.parametrize("race", ["same patient", "other patient", "other patient, staff"])
 def test_a_booking_the_database_refuses_says_why(db, clinic, race):
-    import sqlalchemy as sa
-
     adams, baker = clinic
     patient_id = make_patient(db.session, name="Pat Double", email="double@example.org").id
     other_id = make_patient(db.session, name="Quick Other", email="q@example.org").id
@@ -265,25 +268,8 @@ def test_a_booking_the_database_refuses_says_why(db, clinic, race):
     raced_at, raced_for = (WEDNESDAY, patient_id) if race == "same patient" else (target, other_id)
     actor = create_staff_user(db.session, "receptionist") if staff else None
     _db.session.commit()
-    done = []
-
-    def someone_first(session, flush_context, instances):
-        if done:
-            return
-        done.append(True)
-        with _db.engine.connect() as other:
-            other.execute(sa.insert(Booking).values(
-                clinician_id=baker, patient_id=raced_for, starts_at=raced_at, ends_at=raced_at + HALF,
-                busy_until=raced_at + timedelta(minutes=40), status="booked", manage_token_hash="h" * 64,
-                sequence=0, source="online", created_at=NOW, updated_at=NOW))
-            other.commit()
-
-    sa.event.listen(_db.session, "before_flush", someone_first)  # fires at create_booking's flush, after its checks
-    try:
-        with pytest.raises((AlreadyBooked, SlotTaken)) as refused:
-            book(db, target, baker, patient_id=patient_id, actor=actor)
-    finally:
-        sa.event.remove(_db.session, "before_flush", someone_first)
+    with booked_first_at_flush(baker, raced_for, raced_at), pytest.raises((AlreadyBooked, SlotTaken)) as refused:
+        book(db, target, baker, patient_id=patient_id, actor=actor)
     if race == "same patient":
         assert isinstance(refused.value, AlreadyBooked) and refused.value.booking.starts_at == WEDNESDAY
         return
