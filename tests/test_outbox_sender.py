@@ -155,46 +155,83 @@ def test_retry_now_refuses_a_sent_message(db):
     assert not retry_now(db.session, message_id, now=NOW)
 
 
+class MeetingBackend:
+    """Delivers to `recorder`, but each sender's first message waits inside `send` for the other's.
+
+    Both senders are then provably mid-send at the same moment, each holding the message it claimed:
+    the barrier opens only when the second sender has claimed a message of its own while the first
+    still holds its own unsent. At that moment `claims()` is written down: which rows are claimed, by whom.
+    `holding` is set once the first sender is inside `send`, its claim committed. The timeouts only
+    stop a broken run from hanging; a run that never overlaps fails."""
+
+    name = "meeting"
+
+    def __init__(self, recorder, claims):
+        self.recorder = recorder
+        self.seen_at_meeting = {}
+        self.waited = set()
+        self.holding = threading.Event()
+        self.barrier = threading.Barrier(2, action=lambda: self.seen_at_meeting.update(claims()))
+
+    def batch(self):
+        return nullcontext(self)
+
+    def send(self, message, outbox_id):
+        worker = threading.current_thread().name
+        if worker not in self.waited:
+            self.waited.add(worker)
+            self.holding.set()
+            self.barrier.wait(timeout=30)
+        self.recorder.send(message, outbox_id)
+
+
 def test_two_senders_at_once_deliver_each_message_exactly_once(app, db):
-    """On PostgreSQL this exercises FOR UPDATE SKIP LOCKED; on SQLite the status compare-and-set."""
+    """The second sender claims while the first holds its message mid-send: it must take another row.
+
+    Fails when a claim is not respected: with `_claimable` treating every "sending" row as stale
+    (`claimed_at <= now`), the second sender takes the first one's batch and messages go out twice
+    (tried on both engines). The race between two claims themselves is tested below, per engine."""
     ids = queue(db.session, count=40)
-    backend = RecordingBackend()
-    start = threading.Barrier(2)
+    recorder = RecordingBackend()
+    from booking.extensions import db as database
+
+    def claims():
+        """{worker: {ids}} of the rows being sent right now, read on a connection of its own."""
+        with database.engine.connect() as connection:
+            rows = connection.execute(sa.select(OutboxMessage.claimed_by, OutboxMessage.id)
+                                      .where(OutboxMessage.status == "sending")).all()
+        held = {}
+        for worker, message_id in rows:
+            held.setdefault(worker, set()).add(message_id)
+        return held
+
+    backend = MeetingBackend(recorder, claims)
     errors = []
 
-    class SlowBackend:
-        """Hands each message to the shared recorder slowly, so the senders overlap."""
-
-        name = "slow"
-
-        def batch(self):
-            return nullcontext(self)
-
-        def send(self, message, outbox_id):
-            threading.Event().wait(0.005)
-            backend.send(message, outbox_id)
-
-    def sender(name):
+    def sender():
         with app.app_context():
-            from booking.extensions import db as database
-
             session = database.session()
             try:
-                start.wait()
-                send_due(session, backend=SlowBackend(), envelope=ENVELOPE,
-                         policy=policy(batch_size=5), clock=at(NOW), worker=name)
+                if threading.current_thread().name == "sender-1" and not backend.holding.wait(timeout=30):
+                    raise AssertionError("sender-0 never reached send")
+                send_due(session, backend=backend, envelope=ENVELOPE, policy=policy(batch_size=5), clock=at(NOW),
+                         worker=threading.current_thread().name)
             except Exception as error:  # noqa: BLE001  reported below
                 errors.append(error)
             finally:
                 database.session.remove()
 
-    threads = [threading.Thread(target=sender, args=(f"sender-{n}",)) for n in range(2)]
+    threads = [threading.Thread(target=sender, name=f"sender-{n}") for n in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=120)
     assert errors == []
-    delivered = sorted(outbox_id for outbox_id, _ in backend.delivered)
+    # Both were mid-send at once, each holding one message of its own (a claim is one message).
+    held = backend.seen_at_meeting
+    assert sorted(held) == ["sender-0", "sender-1"]
+    assert [len(found) for found in held.values()] == [1, 1] and not held["sender-0"] & held["sender-1"]
+    delivered = sorted(outbox_id for outbox_id, _ in recorder.delivered)
     assert delivered == sorted(ids)  # every message once: no gaps, no duplicates
     assert set(statuses(db.session).values()) == {("sent", 1)}
 
@@ -213,3 +250,15 @@ def test_postgres_claim_skips_rows_locked_by_another_sender(app, db):
     finally:
         other.rollback()
         other.close()
+
+
+def test_a_sender_skips_the_messages_another_holds_and_sends_the_rest(app, db):
+    """Rows another sender holds under a live lease are not due: this one sends the others and stops."""
+    ids = queue(db.session, count=10)
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids[:5]))
+                       .values(status="sending", claimed_by="other:1", claimed_at=NOW))
+    db.session.commit()
+    backend = RecordingBackend()
+    assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(batch_size=5), clock=at(NOW),
+                    worker="me:2") == (5, 0)
+    assert sorted(outbox_id for outbox_id, _ in backend.delivered) == ids[5:]

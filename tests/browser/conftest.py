@@ -8,6 +8,7 @@ import os
 import re
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
@@ -153,8 +154,10 @@ def sign_in(page, user):
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(user.password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    if "/staff/login/code" in page.url:
+    # Wait for the answer page itself: the sign-in page's own load state is already reached, so
+    # reading page.url right after the click may still see the form on a busy machine.
+    page.wait_for_url(lambda url: urlsplit(url).path != "/staff/login")
+    if urlsplit(page.url).path == "/staff/login/code":
         page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(user.totp).now())
         page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(lambda url: "/staff/login" not in url)
+    page.wait_for_url(lambda url: not urlsplit(url).path.startswith("/staff/login"))

@@ -3,7 +3,8 @@ receptionist watches the day view; a phone booking and an arrival; booking with 
 
 Every check waits for what a person would wait for (Playwright's `expect` retries until the
 element or text appears), never for a fixed time: `is_visible()` and `inner_text()` read the
-page as it is at that instant, which on a busy machine may still be the previous page."""
+page as it is at that instant, which on a busy machine may still be the previous page, so no
+test here uses them."""
 
 import re
 from datetime import time
@@ -56,7 +57,7 @@ def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_br
         expect(page.locator(".slot-own-time").first).to_be_visible()  # own time shown when zones differ
     assert_accessible(page)
     save_step_screenshot(page, "booking-1-week")
-    assert "Dr Alice Adams" in page.locator("a.slot").first.inner_text()  # "first available" says with whom
+    expect(page.locator("a.slot").first).to_contain_text("Dr Alice Adams")  # "first available" says with whom
     page.locator("a.slot").first.click()
     expect(page.get_by_label("Full name")).to_have_value("Pat Browser")  # pre-filled from the intake
     assert_accessible(page)
@@ -96,7 +97,7 @@ def test_book_manage_reschedule_cancel_and_reception_follows(page, playwright_br
     expect(desk.get_by_text("moved", exact=True)).to_be_visible()
 
     page.get_by_role("link", name="Cancel this booking").click()
-    assert page.get_by_role("heading", name="Cancel your booking?").is_visible()  # asked once more
+    expect(page.get_by_role("heading", name="Cancel your booking?")).to_be_visible()  # asked once more
     assert_accessible(page)
     save_step_screenshot(page, "booking-2c-cancel-question")
     page.get_by_label("Reason (optional)").fill("Cannot make it")
@@ -135,7 +136,8 @@ def test_booking_works_with_javascript_off(no_js_page, live_server):
     _clinician, token, _reception = setup_clinic(app)
     page = no_js_page
     page.goto(f"/book/start/{token}")
-    assert page.locator(".slot-own-time").count() == 0  # no JavaScript: clinic time only
+    expect(page.locator("a.slot").first).to_be_visible()
+    expect(page.locator(".slot-own-time")).to_have_count(0)  # no JavaScript: clinic time only
     page.locator("a.slot").first.click()
     page.get_by_role("button", name="Confirm booking").click()
     expect(page.get_by_role("heading", name="Your booking is confirmed")).to_be_visible()

@@ -1,6 +1,14 @@
-"""Staff calendar and outbox pages in a real browser (they use no JavaScript): accessible and usable."""
+"""Staff calendar and outbox pages in a real browser (they use no JavaScript): accessible and usable.
+Every check waits with Playwright's `expect` for what a person waits for, never for a time."""
+
+import re
+
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible, sign_in
+
+# The date error said once (not repeated in a summary and beside the field).
+SAID_ONCE = re.compile(r"^(?!(.*before the start date){2}).*before the start date", re.S)
 
 
 def test_admin_rotates_a_feed_link_exports_with_an_error_and_sees_the_outbox(page, live_server):
@@ -20,23 +28,24 @@ def test_admin_rotates_a_feed_link_exports_with_an_error_and_sees_the_outbox(pag
         message_id = message.id
     sign_in(page, admin)
     page.get_by_role("link", name="Calendars").first.click()
+    expect(page.get_by_role("button", name="Create link for Dr Okafor")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Create link for Dr Okafor").click()
-    assert page.get_by_role("heading", name="New feed link for Dr Okafor").is_visible()
-    assert page.get_by_label("Feed address, for apps that ask for a URL").input_value().endswith(".ics")
+    expect(page.get_by_role("heading", name="New feed link for Dr Okafor")).to_be_visible()
+    expect(page.get_by_label("Feed address, for apps that ask for a URL")).to_have_value(re.compile(r"\.ics$"))
     assert_accessible(page)
 
     page.get_by_label("Clinician", exact=True).select_option(label="Dr Okafor")
     page.get_by_label("First day").fill("2026-03-01")
     page.get_by_label("Last day").fill("2026-02-01")
     page.get_by_role("button", name="Download .ics").click()
-    assert page.get_by_role("alert").inner_text().count("before the start date") == 1
-    assert page.get_by_label("First day").input_value() == "2026-03-01"  # what was typed is kept
+    expect(page.get_by_role("alert")).to_have_text(SAID_ONCE)
+    expect(page.get_by_label("First day")).to_have_value("2026-03-01")  # what was typed is kept
     assert_accessible(page)
 
     page.get_by_role("link", name="Outbox").first.click()
-    assert page.get_by_role("cell", name="example.org").is_visible()
-    assert "pat@" not in page.content()
+    expect(page.get_by_role("cell", name="example.org")).to_be_visible()
+    assert "pat@" not in page.content()  # read once the page is there
     assert_accessible(page)
     page.get_by_role("button", name=f"Retry now message {message_id}").click()
-    assert "will be sent on the sender" in page.inner_text("main")
+    expect(page.get_by_role("status")).to_contain_text(f"Message {message_id} will be sent on the sender")

@@ -1,8 +1,11 @@
 """A receptionist's day in the browser: a walk-in booked now, arrived, completed, and the print view
-of a normal day on one page (Chromium's PDF page count), with axe on the pages."""
+of a normal day on one page (Chromium's PDF page count), with axe on the pages.
+Checks wait with Playwright's `expect`, never for a time."""
 
 import re
 from datetime import time
+
+from playwright.sync_api import expect
 
 from booking.appointments.availability import clinic_day, local_instant
 from booking.extensions import db as _db
@@ -33,19 +36,19 @@ def test_a_walk_in_arrives_and_completes(page, live_server):
     page.goto(f"/staff/schedule/book?patient={patient_id}")
     assert_accessible(page)
     page.get_by_role("button", name="Book now").click()
-    page.wait_for_url(re.compile(r"/staff/schedule/booking/\d+"))
-    assert "Booked Walt Walkin now" in page.content()
+    expect(page).to_have_url(re.compile(r"/staff/schedule/booking/\d+"))
+    expect(page.get_by_role("status")).to_contain_text("Booked Walt Walkin now")
     page.goto("/staff/schedule")
     assert_accessible(page)
     day_list = page.locator(".day-list-section")
     with page.expect_navigation():
         day_list.locator("button", has_text="Arrived").click()
-    assert "Arrived" in day_list.locator(".badge").inner_text()
+    expect(day_list.locator(".badge")).to_contain_text("Arrived")
     with page.expect_navigation():
         day_list.locator("button", has_text="Completed").click()
-    assert day_list.locator(".badge").inner_text() == "Completed"
+    expect(day_list.locator(".badge")).to_have_text("Completed")
     page.goto("/staff/schedule?view=week")
-    assert page.locator("table.grid--compact").count() == 1
+    expect(page.locator("table.grid--compact")).to_have_count(1)
     assert_accessible(page)
 
 
@@ -64,8 +67,11 @@ def test_the_print_view_of_a_normal_day_is_one_page(page, live_server):
         _db.session.commit()
     sign_in(page, receptionist)
     page.goto(f"/staff/schedule?date={day.isoformat()}")
+    arrived = page.locator(".day-list-section button", has_text="Arrived").first
+    expect(arrived).to_be_visible()  # on screen, so hiding it below is the print style's doing
     page.emulate_media(media="print")
-    assert not page.get_by_role("button", name=re.compile("Arrived")).first.is_visible()
-    printed = page.locator(".day-list-section").inner_text()
-    assert "Printed Patient" in printed and "555 01" in printed and "Booked" in printed
+    expect(arrived).to_be_hidden()
+    printed = page.locator(".day-list-section")
+    for text in ("Printed Patient", "555 01", "Booked"):
+        expect(printed).to_contain_text(text)
     assert pdf_pages(page.pdf(format="Letter")) == 1

@@ -1,6 +1,8 @@
-"""The guide and sign-in in a real browser: accessible, keyboard-usable, nothing from elsewhere."""
+"""The guide and sign-in in a real browser: accessible, keyboard-usable, nothing from elsewhere.
+Checks wait with Playwright's `expect` (elements, navigations), never for a time."""
 
 import pyotp
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 from tests.test_guide import SLUGS
@@ -13,15 +15,15 @@ def test_every_guide_page_is_accessible_and_leads_to_the_intake(browser_session)
         assert response.status == 200
         assert_accessible(page)
         link = page.get_by_role("link", name="See if this treatment may be right for you")
-        assert link.get_attribute("href") == "/intake/start"
+        expect(link).to_have_attribute("href", "/intake/start")
     assert browser_session.foreign_requests() == []
 
 
 def test_no_page_loads_anything_from_another_origin(browser_session):
     page = browser_session.page
     for path in ["/guide/risks", "/staff/login", "/intake/start", "/missing"]:
-        page.goto(path)
-        page.wait_for_load_state("networkidle")
+        # "load" fires once every stylesheet, script and image the page names has arrived: all its requests.
+        page.goto(path, wait_until="load")
     assert browser_session.foreign_requests() == []
     css = [url for url in browser_session.requests if url.endswith(".css")]
     assert css, "the stylesheet should load from this site"
@@ -31,8 +33,7 @@ def test_the_content_security_policy_is_honoured_without_violations(browser_sess
     page = browser_session.page
     messages = []
     page.on("console", lambda message: messages.append(message.text))
-    page.goto("/guide/what-it-is")
-    page.wait_for_load_state("networkidle")
+    page.goto("/guide/what-it-is", wait_until="load")  # a refused script or style is reported while loading
     assert not [text for text in messages if "Content Security Policy" in text]
 
 
@@ -46,7 +47,7 @@ def test_staff_sign_in_by_keyboard_only(browser_session, live_server):
     page.goto("/staff/login")
     assert_accessible(page)
     page.keyboard.press("Tab")  # the skip link comes first
-    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
     page.get_by_label("Email").focus()
     page.keyboard.type(user.email)
     page.keyboard.press("Tab")
@@ -57,7 +58,7 @@ def test_staff_sign_in_by_keyboard_only(browser_session, live_server):
     page.keyboard.type(pyotp.TOTP(user.totp).now())
     page.keyboard.press("Enter")
     page.wait_for_url("**/staff/")
-    assert page.get_by_role("heading", level=1).inner_text() == f"Welcome, {user.name}"
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {user.name}")
     assert_accessible(page)
     page.goto("/staff/admin/staff")
     assert_accessible(page)

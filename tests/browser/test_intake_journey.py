@@ -1,10 +1,15 @@
 """A patient completes the intake by keyboard alone, meets the crisis panel, sends it; a clinician
-finds it at the top of the queue marked urgent. axe checks every page; each step is photographed."""
+finds it at the top of the queue marked urgent. axe checks every page; each step is photographed.
+Each check waits with Playwright's `expect` for the element or text a person waits for, never for a time."""
+
+from datetime import timedelta
 
 import pyotp
+from playwright.sync_api import expect
 
 from booking.extensions import db as _db
 from booking.intake.steps import STEPS
+from booking.timeutil import utcnow
 from tests.browser.conftest import assert_accessible, save_step_screenshot
 from tests.factories import create_staff_user
 from tests.intake_factories import default_values
@@ -44,14 +49,14 @@ def tick(page, name, value):
 def press_button(page, text):
     """Tab to the page's main button, check its words, and press Enter."""
     tab_to(page, "button[type=submit].button")
-    assert text in page.evaluate("document.activeElement.textContent"), text
+    expect(page.locator("button[type=submit].button:focus")).to_contain_text(text)
     with page.expect_navigation():
         page.keyboard.press("Enter")
 
 
 def check_page(page, name, heading):
     """Check the heading, run axe, and keep a screenshot."""
-    assert heading in page.locator("h1").inner_text()
+    expect(page.locator("h1")).to_contain_text(heading)
     assert_accessible(page)
     save_step_screenshot(page, f"intake-{name}")
 
@@ -77,7 +82,7 @@ def choose_pounds(page):
     """Switch the weight's unit to pounds by keyboard (type-ahead on the focused list)."""
     tab_to(page, 'select[name="weight_kg_unit"]')
     page.keyboard.type("p")
-    assert page.locator('select[name="weight_kg_unit"]').input_value() == "lb"
+    expect(page.locator('select[name="weight_kg_unit"]')).to_have_value("lb")
 
 
 def test_keyboard_only_intake_with_crisis_panel_reaches_the_top_of_the_queue(page, live_server):
@@ -85,17 +90,17 @@ def test_keyboard_only_intake_with_crisis_panel_reaches_the_top_of_the_queue(pag
     answers["about"]["legal_name"] = "Keyboard Patient"
     answers["about"]["date_of_birth"] = "03/27/1985"  # typed the US way into the date box
     answers["about"]["weight_kg"] = "154.5"  # in pounds (see choose_pounds)
-    answers["medical"]["bp_date"] = "11/01/2026"
+    answers["medical"]["bp_date"] = (utcnow().date() - timedelta(days=7)).strftime("%m/%d/%Y")  # typed the US way
     answers["phq9"]["phq9_9"] = 1  # a crisis answer
     page.goto("/intake/start")
     check_page(page, "00-start", "Health questionnaire")
     press_button(page, "Start the questionnaire")
     for number, step in enumerate(STEPS, start=1):
-        assert f"Step {number} of 11" in page.locator(".step-progress").inner_text()
+        expect(page.locator(".step-progress")).to_contain_text(f"Step {number} of 11")
         check_page(page, f"{number:02d}-{step.key}", step.title.split(":")[0])
         if step.key == "about":  # sending it empty first: the errors page must be accessible too
             press_button(page, "Save and continue")
-            assert "Please check these answers" in page.locator(".error-summary").inner_text()
+            expect(page.locator(".error-summary")).to_contain_text("Please check these answers")
             check_page(page, "01b-about-errors", step.title)
         if step.kind == "form":
             fill_step(page, step.key, answers[step.key])
@@ -103,21 +108,20 @@ def test_keyboard_only_intake_with_crisis_panel_reaches_the_top_of_the_queue(pag
                 choose_pounds(page)
             if step.key == "phq9":  # the panel shows as soon as item 9 is answered, before sending
                 early = page.locator(".crisis-early .crisis-panel")
-                early.wait_for(state="visible")
-                assert "press 1" in early.inner_text()
+                expect(early).to_contain_text("press 1")
                 assert_accessible(page)
                 save_step_screenshot(page, "intake-03a-crisis-panel-while-answering")
             press_button(page, "Save and continue")
             if step.key == "phq9":
-                panel = page.locator(".crisis-panel").inner_text()
-                for text in ("988", "988lifeline.org", "911", "This form is not watched in real time"):
-                    assert text in panel
                 check_page(page, "03b-crisis-panel", "Help is available now")
+                panel = page.locator(".crisis-panel")
+                for text in ("988", "988lifeline.org", "911", "This form is not watched in real time"):
+                    expect(panel).to_contain_text(text)
                 press_button(page, "I have read this")
         elif step.kind == "review":
-            summary = page.locator("main").inner_text()
-            assert "Keyboard Patient" in summary
-            assert "1985-03-27" in summary and "70.1 kg" in summary  # 154.5 lb, stored in kg
+            summary = page.locator("main")
+            for text in ("Keyboard Patient", "1985-03-27", "70.1 kg"):  # 154.5 lb, stored in kg
+                expect(summary).to_contain_text(text)
             press_button(page, "These answers are right")
         else:
             type_into(page, "signature", "Keyboard Patient")
@@ -126,7 +130,7 @@ def test_keyboard_only_intake_with_crisis_panel_reaches_the_top_of_the_queue(pag
             press_button(page, "Sign and send")
 
     check_page(page, "12-done", "your questionnaire was sent")
-    assert "988" in page.locator(".crisis-panel").inner_text()
+    expect(page.locator(".crisis-panel")).to_contain_text("988")
 
     with live_server.app.app_context():
         clinician = create_staff_user(_db.session, "clinician")
@@ -140,10 +144,11 @@ def test_keyboard_only_intake_with_crisis_panel_reaches_the_top_of_the_queue(pag
     with page.expect_navigation():
         page.keyboard.press("Enter")
     check_page(page, "13-queue", "Intake queue")
-    first_row = page.locator("table.queue tbody tr").first.inner_text()
-    assert "Keyboard Patient" in first_row and "Urgent" in first_row
+    first_row = page.locator("table.queue tbody tr").first
+    expect(first_row).to_contain_text("Keyboard Patient")
+    expect(first_row).to_contain_text("Urgent")
     tab_to(page, "table.queue tbody tr:first-child a")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     check_page(page, "14-detail", "Keyboard Patient")
-    assert "PHQ-9: 9 of 27, mild" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("PHQ-9: 9 of 27, mild")

@@ -1,11 +1,12 @@
 """The patient record in a real browser: the receptionist searches from the staff header, opens
 the patient and books by phone; the clinician goes from the day list to the questionnaire.
-Every new page passes axe."""
+Every new page passes axe; checks wait with Playwright's `expect`, never for a time."""
 
 import re
 from datetime import time
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from booking.extensions import db
 from booking.models import Booking
@@ -31,19 +32,20 @@ def test_reception_finds_and_books_a_patient_and_the_clinician_opens_the_questio
     page.get_by_role("searchbox", name="Find a patient").focus()
     page.keyboard.type("(555) 010-0199")
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/staff/patients\?q="))
-    assert page.get_by_role("heading", name="1 patient found").is_visible()
+    expect(page).to_have_url(re.compile(r"/staff/patients\?q="))
+    expect(page.get_by_role("heading", name="1 patient found")).to_be_visible()
     assert_accessible(page)
     save_step_screenshot(page, "patients-1-search")
     page.get_by_role("link", name="Jordan Example").click()
-    assert page.locator(".questionnaire-state").inner_text() == "received"
-    main = page.locator("main").inner_text()
-    assert "PHQ" not in main and "Urgent" not in main
+    expect(page.locator(".questionnaire-state")).to_have_text("received")
+    main = page.locator("main")
+    expect(main).not_to_contain_text("PHQ")  # the record page is there (above), and holds no health data
+    expect(main).not_to_contain_text("Urgent")
     assert_accessible(page)
     save_step_screenshot(page, "patients-2-record")
 
     page.get_by_role("link", name="Book a consultation by phone").click()
-    assert page.get_by_text("Patient: Jordan Example").is_visible()
+    expect(page.get_by_text("Patient: Jordan Example")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Clinician", exact=True).select_option(str(clinician_id))
     with app.app_context():
@@ -54,7 +56,7 @@ def test_reception_finds_and_books_a_patient_and_the_clinician_opens_the_questio
     page.get_by_label("Date (YYYY-MM-DD)").fill(day.isoformat())
     page.get_by_label("Time (HH:MM, 24-hour, clinic time)").fill("10:00")
     page.get_by_role("button", name="Book", exact=True).click()
-    assert page.get_by_role("heading", name="Booking: Jordan Example").is_visible()
+    expect(page.get_by_role("heading", name="Booking: Jordan Example")).to_be_visible()
     save_step_screenshot(page, "patients-3-booked")
     with app.app_context():
         assert db.session.scalars(sa.select(Booking.source)).all() == ["phone"]
@@ -64,10 +66,11 @@ def test_reception_finds_and_books_a_patient_and_the_clinician_opens_the_questio
     sign_in(doctor, clinician)
     doctor.goto(f"/staff/schedule?date={day.isoformat()}")
     day_list = doctor.get_by_role("table", name=re.compile("^Bookings on"))
+    expect(day_list).to_be_visible()
     assert_accessible(doctor)
     save_step_screenshot(doctor, "patients-4-day-list")
     day_list.get_by_role("link", name=re.compile("^Open the questionnaire")).click()
-    assert doctor.url.endswith(f"/staff/intakes/{intake_id}")
+    expect(doctor).to_have_url(re.compile(f"/staff/intakes/{intake_id}$"))
     with app.app_context():
         from booking.models import AuditEvent
         assert db.session.scalar(sa.select(AuditEvent.target_id).where(AuditEvent.action == "view_intake")) == \
@@ -81,5 +84,5 @@ def test_new_patient_page_is_accessible(page, live_server):
     sign_in(page, reception)
     page.goto("/staff/patients/new")
     page.get_by_role("button", name="Create record").click()  # errors shown, still accessible
-    assert page.get_by_text("Enter the patient's name.").first.is_visible()
+    expect(page.get_by_text("Enter the patient's name.").first).to_be_visible()
     assert_accessible(page)

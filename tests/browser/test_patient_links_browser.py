@@ -1,8 +1,11 @@
 """A sent questionnaire's link in the browser: status only, a correction by emailed one-time link
 (keyboard, axe on each page), the booking's link emailed again, and the "this link has expired"
-page of an old manage link."""
+page of an old manage link. Checks wait with Playwright's `expect`, never for a time."""
 
+import re
 from datetime import timedelta
+
+from playwright.sync_api import expect
 
 from booking.extensions import db as _db
 from booking.intake import service
@@ -24,22 +27,23 @@ def test_correcting_a_sent_questionnaire_by_the_emailed_one_time_link(page, live
         token = service.issue_resume_token(intake)
         _db.session.commit()
     page.goto(f"/intake/resume/{token}")
-    assert "your questionnaire was sent" in page.locator("h1").inner_text()
-    assert "Jordan Example" not in page.content()
+    expect(page.locator("h1")).to_contain_text("your questionnaire was sent")
+    assert "Jordan Example" not in page.content()  # read once the page is there
     assert_accessible(page)
     page.get_by_role("button", name="Email me a link to correct my answers").focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert "emailed you a link" in page.content()
+    expect(page.get_by_role("status")).to_contain_text("emailed you a link")  # the flashed message
     assert_accessible(page)
 
     page.goto(emailed_path(app, "intake_correction", r"/intake/correct/[A-Za-z0-9_-]+"))
-    assert page.locator("h1").inner_text() == "Correct your answers"
+    expect(page.locator("h1")).to_have_text("Correct your answers")
     assert_accessible(page)
     page.get_by_role("button", name="Open my answers to correct them").focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.url.endswith("/intake/step/10") and "Jordan Example" in page.content()
+    expect(page).to_have_url(re.compile(r"/intake/step/10$"))
+    expect(page.locator("main")).to_contain_text("Jordan Example")
 
 
 def test_the_last_page_emails_the_booking_link_again(page, live_server):
@@ -69,5 +73,5 @@ def test_an_old_manage_link_says_it_has_expired(page, live_server):
         _booking, token = add_booking(_db.session, clinician, utcnow() - timedelta(days=60), status="completed")
     response = page.goto(f"/book/manage/{token}")
     assert response.status == 410
-    assert page.locator("h1").inner_text() == "This link has expired"
+    expect(page.locator("h1")).to_have_text("This link has expired")
     assert_accessible(page)

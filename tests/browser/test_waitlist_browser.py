@@ -1,10 +1,12 @@
 """A waitlist fill in the browser: join from the week page, a cancellation, the emailed offer booked
-in one step, and the second patient told the time has gone (axe on every page, keyboard only)."""
+in one step, and the second patient told the time has gone (axe on every page, keyboard only).
+Checks wait with Playwright's `expect` for the element a person waits for, never for a time."""
 
 import re
 from datetime import time, timedelta
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from booking.appointments.availability import clinic_day, local_instant
 from booking.extensions import db as _db
@@ -54,12 +56,12 @@ def test_a_cancelled_time_fills_from_the_waitlist(page, live_server, playwright_
     # Ada finds nothing that suits on the week page and joins the waitlist.
     page.goto(f"/book/start/{ada_token}")
     page.get_by_role("link", name="Join the waitlist").click()
-    assert page.locator("h1").inner_text() == "Join the waitlist"
+    expect(page.locator("h1")).to_have_text("Join the waitlist")
     assert_accessible(page)
     for day in ("Saturday", "Sunday"):
         page.get_by_label(day).check()
     press(page, "Join the waitlist")
-    assert "You are on the waitlist" in page.locator("#waitlist-status").inner_text()
+    expect(page.locator("#waitlist-status")).to_contain_text("You are on the waitlist")
     assert_accessible(page)
 
     # Another patient cancels: both waiting patients are emailed the time.
@@ -72,15 +74,15 @@ def test_a_cancelled_time_fills_from_the_waitlist(page, live_server, playwright_
 
         # Ada books it in one step.
         page.goto(ada_link)
-        assert "Dr Priya Patel" in page.locator(".summary").inner_text()
+        expect(page.locator(".summary")).to_contain_text("Dr Priya Patel")
         assert_accessible(page)
         press(page, "Book this time")
-        assert page.locator("h1").inner_text() == "Your booking is confirmed"
+        expect(page.locator("h1")).to_have_text("Your booking is confirmed")
 
         # Ben's link now says the time has gone, and he stays on the list.
         other.page.goto(ben_link)
         press(other.page, "Book this time")
-        assert "another patient on the waitlist booked it first" in other.page.locator("#offer-gone").inner_text()
+        expect(other.page.locator("#offer-gone")).to_contain_text("another patient on the waitlist booked it first")
         assert_accessible(other.page)
     finally:
         other.context.close()
@@ -92,7 +94,9 @@ def test_a_cancelled_time_fills_from_the_waitlist(page, live_server, playwright_
     sign_in(page, receptionist)
     page.goto("/staff/waitlist")
     rows = page.locator("tr.waitlist-entry")
-    assert rows.count() == 1 and "Ben Second" in rows.inner_text()
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Ben Second")
     assert_accessible(page)
     rows.get_by_role("link", name="Book Ben Second").click()
-    assert "Ben Second" in page.content() and "/staff/schedule/book" in page.url
+    expect(page).to_have_url(re.compile(r"/staff/schedule/book"))
+    expect(page.locator("main")).to_contain_text("Ben Second")

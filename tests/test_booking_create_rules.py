@@ -1,0 +1,278 @@
+"""create_booking and check_time on a real schedule: "first available" picks by name and falls to the
+next clinician, refusals name what is wrong (not a time, closed, blocked, no bookings, taken and by
+what), staff book off the grid with a reason and walk-ins now, and one booking per patient. Written
+against the public functions, so that mutation testing of bookings.py (`make mutation`) has a test for
+each choice create_booking and check_clinician_time make."""
+
+from contextlib import contextmanager
+from datetime import time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.appointments.bookings import (AlreadyBooked, NotBookable, OffGrid, SlotTaken, check_time,
+                                           create_booking)
+from booking.extensions import db as _db
+from booking.models import Booking, Intake, ScheduleException
+from booking.timeutil import clock_text
+from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake, context, utc
+from tests.factories import create_staff_user
+from tests.patient_factories import make_patient
+from tests.test_booking_rule_records import history, link
+
+MORNINGS = {day: [(time(8), time(12))] for day in range(7)}
+NOW = utc(2030, 6, 3, 12, 0)  # a Monday, 8:00 in New York
+WEDNESDAY = utc(2030, 6, 5, 12, 0)  # 8:00 in New York
+HOUR, HALF = timedelta(hours=1), timedelta(minutes=30)
+
+
+def book(db, starts_at, clinician_id=None, *, patient_id=None, **options):
+    """create_booking at NOW for `patient_id` (a new patient when None)."""
+    patient_id = patient_id or make_patient(db.session, name="Pat Create", email="pat@example.org").id
+    return create_booking(db.session, context(NOW), clinician_id=clinician_id, starts_at=starts_at,
+                          patient_id=patient_id, link_for=link, **options)
+
+
+def refusal(error):
+    return str(error.value)
+
+
+@contextmanager
+def booked_first_at_flush(clinician_id, patient_id, starts_at):
+    """Another connection books `starts_at` (30 minutes, 10 of buffer) as the session's next flush starts:
+    after a rule function's checks, before its own write."""
+    done = []
+
+    def book_first(session, flush_context, instances):
+        if done:
+            return
+        done.append(True)
+        with _db.engine.connect() as other:
+            other.execute(sa.insert(Booking).values(
+                clinician_id=clinician_id, patient_id=patient_id, starts_at=starts_at, ends_at=starts_at + HALF,
+                busy_until=starts_at + timedelta(minutes=40), status="booked", manage_token_hash="h" * 64,
+                sequence=0, source="phone", created_at=NOW, updated_at=NOW))
+            other.commit()
+
+    sa.event.listen(_db.session, "before_flush", book_first)
+    try:
+        yield
+    finally:
+        sa.event.remove(_db.session, "before_flush", book_first)
+
+
+@pytest.fixture
+def clinic(db):
+    """Dr Baker (made first, so the lower id) and Dr Adams, mornings, 30 minutes with a 10-minute buffer."""
+    baker = add_clinician(db.session, name="Dr Baker", hours=MORNINGS, buffer=10)
+    adams = add_clinician(db.session, name="Dr Adams", hours=MORNINGS, buffer=10)
+    return adams, baker
+
+
+def test_first_available_takes_the_first_clinician_by_name_then_the_next_one_free(db, clinic):
+    adams, baker = clinic
+    first, _token = book(db, WEDNESDAY)
+    second, _token = book(db, WEDNESDAY)
+    assert (first.clinician_id, second.clinician_id) == (adams, baker)
+    assert (first.ends_at, first.busy_until) == (WEDNESDAY + HALF, WEDNESDAY + timedelta(minutes=40))
+    with pytest.raises(SlotTaken) as taken:
+        book(db, WEDNESDAY)
+    assert refusal(taken) == "That time was just taken. Please choose another time."
+    nearest = taken.value.alternatives  # of any clinician: each time once, the first by name
+    assert nearest and WEDNESDAY not in [s.starts_at for s in nearest]
+
+
+def test_first_available_at_a_time_nobody_offers_says_so(db, clinic):
+    with pytest.raises(NotBookable) as refused:
+        book(db, WEDNESDAY + timedelta(minutes=5))
+    assert refusal(refused) == "That is not one of the clinic's consultation times. Please choose a listed time."
+    with pytest.raises(NotBookable, match="already passed"):
+        book(db, NOW - HOUR)
+
+
+def test_a_taken_time_with_one_clinician_offers_that_clinicians_nearest_and_tells_staff_what_holds_it(db, clinic):
+    adams, _baker = clinic
+    add_booking(db.session, adams, WEDNESDAY + timedelta(minutes=20))
+    with pytest.raises(SlotTaken) as taken:
+        check_time(db.session, context(NOW), adams, WEDNESDAY)
+    assert refusal(taken) == "That time was just taken. Please choose another time."  # patients chose among free times
+    assert taken.value.alternatives and {s.clinician_id for s in taken.value.alternatives} == {adams}
+    with pytest.raises(SlotTaken) as taken:
+        check_time(db.session, context(NOW), adams, WEDNESDAY, staff=True)
+    held = clock_text(WEDNESDAY + timedelta(minutes=20), ZONE)
+    assert refusal(taken) == f"That time overlaps the {held} consultation. Please choose another time."
+
+
+def test_refusals_name_the_closed_day_the_blocked_time_and_a_clinician_without_bookings(db, clinic):
+    adams, baker = clinic
+    db.session.add_all([
+        ScheduleException(clinician_id=None, kind="closed", starts_at=WEDNESDAY - HOUR * 4,
+                          ends_at=WEDNESDAY + HOUR * 20, note="Staff training"),
+        ScheduleException(clinician_id=adams, kind="blocked", starts_at=WEDNESDAY + 2 * HOUR * 24,
+                          ends_at=WEDNESDAY + 2 * HOUR * 24 + HOUR, note=""),
+        ScheduleException(clinician_id=adams, kind="closed", starts_at=WEDNESDAY + HOUR * 24,
+                          ends_at=WEDNESDAY + HOUR * 24 + HOUR, note="")])
+    db.session.commit()
+    for clinician, starts_at, words in [
+        (adams, WEDNESDAY, "The clinic is closed that day (Staff training)."),
+        (adams, WEDNESDAY + HOUR * 24, "The clinic is closed that day."),
+        (adams, WEDNESDAY + 2 * HOUR * 24, "That time is blocked in the clinician's schedule."),
+        (baker, WEDNESDAY + HOUR * 24 + timedelta(minutes=5),
+         "That is not one of Dr Baker's consultation times. Please choose a listed time."),
+    ]:
+        with pytest.raises(NotBookable) as refused:
+            check_time(db.session, context(NOW), clinician, starts_at)
+        assert refusal(refused) == words
+    assert check_time(db.session, context(NOW), baker, WEDNESDAY + 2 * HOUR * 24)  # Dr Adams's block is his own
+    no_bookings = add_clinician(db.session, name="Dr Away", hours=MORNINGS, accepts=False)
+    with pytest.raises(NotBookable) as refused:
+        check_time(db.session, context(NOW), no_bookings, WEDNESDAY)
+    assert refusal(refused) == "That clinician does not take bookings. Please choose another clinician."
+
+
+def test_staff_book_off_the_grid_only_with_a_reason_and_the_history_keeps_it(db, clinic):
+    adams, _baker = clinic
+    actor = create_staff_user(db.session, "receptionist")
+    odd = WEDNESDAY + timedelta(minutes=15)
+    with pytest.raises(OffGrid) as refused:
+        book(db, odd, adams, actor=actor, source="phone", off_grid_reason="   ")
+    nearest = refused.value.alternatives
+    assert nearest and refusal(refused).startswith(f"{clock_text(odd, ZONE)} is not one of Dr Adams's start times; "
+                                                   f"the nearest are {clock_text(nearest[0].starts_at, ZONE)}")
+    booking, _token = book(db, odd, adams, actor=actor, source="phone", off_grid_reason=" Needs the early bus " * 8)
+    assert (booking.clinician_id, booking.starts_at, booking.ends_at, booking.busy_until) == (
+        adams, odd, odd + HALF, odd + timedelta(minutes=40))
+    _db.session.commit()
+    reason = (" Needs the early bus " * 8).strip()[:120]
+    assert history(db, booking.id) == [("created", NOW, actor.id, f"phone booking; off the grid: {reason}")]
+    assert (booking.source, booking.created_by_id) == ("phone", actor.id)
+
+
+def test_a_walk_in_is_booked_by_staff_at_a_time_already_started(db, clinic):
+    adams, _baker = clinic
+    actor = create_staff_user(db.session, "receptionist")
+    with pytest.raises(NotBookable, match="already passed"):
+        book(db, NOW, adams, actor=actor)
+    booking, _token = book(db, NOW, adams, actor=actor, source="phone", walk_in=True)
+    _db.session.commit()
+    assert history(db, booking.id)[0][3] == "phone booking (walk-in)"
+
+
+def test_one_upcoming_booking_per_patient_and_per_questionnaire(app, db, clinic):
+    adams, _baker = clinic
+    intake_id, _ = add_intake(db.session, app.config)
+    patient_id = db.session.get(Intake, intake_id).patient_id
+    first, _token = book(db, WEDNESDAY, adams, patient_id=patient_id, intake_id=intake_id)
+    with pytest.raises(AlreadyBooked) as refused:
+        book(db, WEDNESDAY + HOUR, adams, patient_id=patient_id)  # the same patient, no questionnaire named
+    assert refused.value.booking.id == first.id
+    other_patient = make_patient(db.session, name="Other Person", email="o@example.org").id
+    with pytest.raises(AlreadyBooked) as refused:
+        book(db, WEDNESDAY + HOUR, adams, patient_id=other_patient, intake_id=intake_id)  # the same questionnaire
+    assert refused.value.booking.id == first.id
+    assert _db.session.query(Booking).count() == 1
+
+
+def test_a_patient_whose_booking_was_cancelled_or_held_may_book_again(db, clinic):
+    adams, _baker = clinic
+    patient_id = make_patient(db.session, name="Pat Again", email="again@example.org").id
+    add_booking(db.session, adams, WEDNESDAY, status="cancelled", patient_id=patient_id)
+    add_booking(db.session, adams, NOW - timedelta(days=3), status="completed", patient_id=patient_id)
+    booking, _token = book(db, WEDNESDAY, adams, patient_id=patient_id)
+    assert booking.patient_id == patient_id
+
+
+def test_staff_nearest_times_include_the_notice_and_the_moved_bookings_own_time(db, clinic):
+    adams, _baker = clinic
+    own_id, _token = add_booking(db.session, adams, WEDNESDAY)
+    add_booking(db.session, adams, WEDNESDAY + timedelta(minutes=80))  # holds the 9:20 slot
+    with pytest.raises(SlotTaken) as taken:
+        check_time(db.session, context(NOW), adams, WEDNESDAY + timedelta(minutes=80), staff=True,
+                   ignore_booking_id=own_id)
+    assert WEDNESDAY in [s.starts_at for s in taken.value.alternatives]  # its own time is free to it
+    today_soon = utc(2030, 6, 3, 14, 40)  # 10:40 today, inside the patients' notice
+    add_booking(db.session, adams, today_soon)
+    with pytest.raises(SlotTaken) as taken:
+        check_time(db.session, context(NOW), adams, today_soon, staff=True)
+    assert any(s.starts_at < NOW + timedelta(hours=24) for s in taken.value.alternatives)
+    short_notice = context(NOW, min_notice=timedelta(hours=3))  # patients from 11:00 today
+    add_booking(db.session, adams, utc(2030, 6, 3, 15, 20))  # 11:20 today
+    with pytest.raises(SlotTaken) as taken:
+        check_time(db.session, short_notice, adams, utc(2030, 6, 3, 15, 20))
+    assert taken.value.alternatives and all(s.starts_at >= NOW + timedelta(hours=3) for s in taken.value.alternatives)
+
+
+def test_check_time_leaves_walk_ins_and_the_horizon_to_those_who_ask(db, clinic):
+    adams, _baker = clinic
+    with pytest.raises(NotBookable, match="already passed"):
+        check_time(db.session, context(NOW), adams, NOW, staff=True)
+    with pytest.raises(NotBookable, match="beyond the booking horizon"):
+        check_time(db.session, context(NOW), adams, NOW + timedelta(days=61), staff=True)
+
+
+@pytest.mark.parametrize("by_staff", [False, True])
+def test_a_move_the_database_refuses_offers_the_nearest_free_times(db, clinic, by_staff):
+    from booking.appointments.bookings import move_booking
+
+    adams, _baker = clinic
+    booking_id, _token = add_booking(db.session, adams, WEDNESDAY)
+    # Staff may move inside the patients' notice (10:40 today), and are offered times there too.
+    target = utc(2030, 6, 3, 14, 40) if by_staff else WEDNESDAY + timedelta(minutes=80)
+    actor = create_staff_user(db.session, "receptionist") if by_staff else None
+    patient = make_patient(db.session, name="Quick Other", email="q@example.org").id
+    _db.session.commit()
+    with booked_first_at_flush(adams, patient, target), pytest.raises(SlotTaken) as taken:
+        move_booking(db.session, context(NOW), db.session.get(Booking, booking_id), starts_at=target, actor=actor)
+    nearest = taken.value.alternatives
+    assert nearest and {s.clinician_id for s in nearest} == {adams} and target not in [s.starts_at for s in nearest]
+    assert db.session.get(Booking, booking_id).starts_at == WEDNESDAY  # nothing half-moved
+    inside_notice = [s for s in nearest if s.starts_at < NOW + timedelta(hours=24)]
+    assert bool(inside_notice) is by_staff
+
+
+def test_a_moves_history_line_fits_its_column_however_long_the_names(db):
+    from booking.appointments.bookings import move_detail
+
+    first = add_clinician(db.session, name="Dr " + "A" * 117, hours=MORNINGS)
+    second = add_clinician(db.session, name="Dr " + "B" * 117, hours=MORNINGS)
+    detail = move_detail(db.session, ZONE, WEDNESDAY, WEDNESDAY + HOUR, first, second)
+    assert len(detail) == 255 and detail.startswith("from ")
+
+
+def test_staff_first_available_books_inside_the_notice_and_past_the_horizon_once_confirmed(db, clinic):
+    adams, baker = clinic
+    actor = create_staff_user(db.session, "receptionist")
+    soon = utc(2030, 6, 3, 14, 40)  # 10:40 today, inside the patients' notice
+    first, _token = book(db, soon, actor=actor, source="phone")
+    second, _token = book(db, soon, actor=actor, source="phone")
+    assert (first.clinician_id, second.clinician_id) == (adams, baker)
+    with pytest.raises(SlotTaken):  # nobody is free then: taken, not "too soon", for staff
+        book(db, soon, actor=actor, source="phone")
+    far = utc(2030, 8, 7, 12, 0)  # 8:00, 65 days ahead
+    with pytest.raises(NotBookable, match="beyond the booking horizon"):
+        book(db, far, adams, actor=actor, source="phone")
+    book(db, far, adams, actor=actor, source="phone", beyond_horizon=True)
+    book(db, far, actor=actor, source="phone", beyond_horizon=True)  # first available: Dr Baker
+    with pytest.raises(SlotTaken):  # both taken: taken, not "beyond the horizon"
+        book(db, far, actor=actor, source="phone", beyond_horizon=True)
+
+
+@pytest.mark.parametrize("race", ["same patient", "other patient", "other patient, staff"])
+def test_a_booking_the_database_refuses_says_why(db, clinic, race):
+    adams, baker = clinic
+    patient_id = make_patient(db.session, name="Pat Double", email="double@example.org").id
+    other_id = make_patient(db.session, name="Quick Other", email="q@example.org").id
+    staff = race.endswith("staff")
+    target = utc(2030, 6, 3, 14, 40) if staff else WEDNESDAY + timedelta(minutes=80)  # staff: inside the notice
+    # The same patient's double click lands another time; another patient takes this very time.
+    raced_at, raced_for = (WEDNESDAY, patient_id) if race == "same patient" else (target, other_id)
+    actor = create_staff_user(db.session, "receptionist") if staff else None
+    _db.session.commit()
+    with booked_first_at_flush(baker, raced_for, raced_at), pytest.raises((AlreadyBooked, SlotTaken)) as refused:
+        book(db, target, baker, patient_id=patient_id, actor=actor)
+    if race == "same patient":
+        assert isinstance(refused.value, AlreadyBooked) and refused.value.booking.starts_at == WEDNESDAY
+        return
+    nearest = refused.value.alternatives
+    assert isinstance(refused.value, SlotTaken) and nearest and {s.clinician_id for s in nearest} == {baker}
+    assert bool([s for s in nearest if s.starts_at < NOW + timedelta(hours=24)]) is staff
