@@ -276,3 +276,58 @@ def test_a_booking_the_database_refuses_says_why(db, clinic, race):
     nearest = refused.value.alternatives
     assert isinstance(refused.value, SlotTaken) and nearest and {s.clinician_id for s in nearest} == {baker}
     assert bool([s for s in nearest if s.starts_at < NOW + timedelta(hours=24)]) is staff
+
+
+def test_the_staff_off_grid_refusal_in_full_with_the_nearest_times_staff_may_use(db, clinic):
+    from booking.appointments.availability import nearest_free
+    from booking.appointments.bookings import check_clinician_time
+
+    adams, _baker = clinic
+    ctx = context(NOW)
+    soon = NOW + timedelta(hours=2, minutes=15)  # 10:15 today: inside the patients' 24-hour notice
+    with pytest.raises(OffGrid) as refused:
+        check_clinician_time(db.session, ctx, adams, soon, staff=True)  # no off_grid: a reason is needed
+    nearest = refused.value.alternatives
+    assert [s.starts_at for s in nearest] == [s.starts_at for s in nearest_free(
+        db.session, soon, ZONE, now=NOW, rules=ctx.rules, clinician_ids=[adams], apply_notice=False)]
+    assert any(s.starts_at < NOW + timedelta(hours=24) for s in nearest)  # staff are offered today's times
+    assert refusal(refused) == (f"{clock_text(soon, ZONE)} is not one of Dr Adams's start times; the nearest are "
+                                + ", ".join(clock_text(s.starts_at, ZONE) for s in nearest)
+                                + ". Or give a reason to book it anyway.")
+    with pytest.raises(NotBookable) as refused:
+        check_clinician_time(db.session, ctx, adams, soon)  # a patient: never an off-grid offer
+    assert not isinstance(refused.value, OffGrid)
+    assert refusal(refused) == "That is not one of Dr Adams's consultation times. Please choose a listed time."
+
+
+def test_an_off_grid_refusal_offers_the_moved_bookings_own_time(db, clinic):
+    from booking.appointments.bookings import check_clinician_time
+
+    adams, _baker = clinic
+    own_id, _token = add_booking(db.session, adams, WEDNESDAY, buffer=10)
+    odd = WEDNESDAY + timedelta(minutes=15)
+    with pytest.raises(OffGrid) as refused:
+        check_clinician_time(db.session, context(NOW), adams, odd, staff=True, ignore_booking_id=own_id)
+    assert WEDNESDAY in [s.starts_at for s in refused.value.alternatives]
+    with pytest.raises(OffGrid) as refused:
+        check_clinician_time(db.session, context(NOW), adams, odd, staff=True)
+    assert WEDNESDAY not in [s.starts_at for s in refused.value.alternatives]
+
+
+@pytest.mark.parametrize("kind", ["closed", "blocked"])
+def test_a_period_covers_its_start_and_not_its_end(db, clinic, kind):
+    adams, _baker = clinic
+    late = WEDNESDAY + timedelta(hours=3, minutes=45)  # 11:45: no 30-minute slot fits before noon
+    db.session.add(ScheduleException(clinician_id=adams, kind=kind, starts_at=late - HOUR + timedelta(minutes=15),
+                                     ends_at=late, note=""))
+    db.session.commit()
+    with pytest.raises(OffGrid):  # the period has ended at 11:45: only the time being off the grid stands
+        check_time(db.session, context(NOW), adams, late, staff=True)
+    odd = WEDNESDAY + timedelta(minutes=15)
+    db.session.add(ScheduleException(clinician_id=adams, kind=kind, starts_at=odd, ends_at=odd + HALF, note=""))
+    db.session.commit()
+    with pytest.raises(NotBookable) as refused:  # a period starting at 8:15 covers it
+        check_time(db.session, context(NOW), adams, odd, staff=True)
+    assert not isinstance(refused.value, OffGrid)
+    assert refusal(refused) == ("The clinic is closed that day." if kind == "closed"
+                                else "That time is blocked in the clinician's schedule.")
