@@ -197,3 +197,35 @@ def test_other_history_between_status_changes_does_not_hide_the_undo():
                       BookingEvent(kind="arrived", at=NOW - timedelta(minutes=15)),
                       BookingEvent(kind="moved", at=NOW - timedelta(minutes=5))]
     assert undo_target(arrived, context(NOW)) == "booked"
+
+
+class FlushingSession:
+    """A session whose flush raises `error`; it records whether it was rolled back."""
+
+    def __init__(self, error=None):
+        self.error, self.rolled_back = error, False
+
+    def flush(self):
+        if self.error is not None:
+            raise self.error
+
+    def rollback(self):
+        self.rolled_back = True
+
+
+def test_flush_or_refuse_names_a_refusal_turns_a_lock_into_busy_and_lets_other_failures_through():
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from booking.appointments.bookings import Busy, flush_or_refuse
+
+    assert flush_or_refuse(FlushingSession()) is None
+    refused = FlushingSession(IntegrityError("INSERT", {}, Exception("booking_no_overlap")))
+    assert flush_or_refuse(refused) == "integrity" and refused.rolled_back
+    locked = FlushingSession(OperationalError("INSERT", {}, Exception("database is locked")))
+    with pytest.raises(Busy):
+        flush_or_refuse(locked)
+    assert locked.rolled_back
+    gone = FlushingSession(OperationalError("INSERT", {}, Exception("server closed the connection")))
+    with pytest.raises(OperationalError):
+        flush_or_refuse(gone)
+    assert gone.rolled_back
