@@ -331,3 +331,38 @@ def test_a_period_covers_its_start_and_not_its_end(db, clinic, kind):
     assert not isinstance(refused.value, OffGrid)
     assert refusal(refused) == ("The clinic is closed that day." if kind == "closed"
                                 else "That time is blocked in the clinician's schedule.")
+
+
+def test_first_available_falls_to_the_next_clinician_taken_meanwhile_and_says_so_when_none_is_left(
+        db, clinic, monkeypatch):
+    from booking.appointments import bookings
+    from booking.appointments.availability import Slot
+
+    adams, baker = clinic
+    add_booking(db.session, adams, WEDNESDAY, buffer=10)  # Dr Adams was taken after the free times were read
+    end = WEDNESDAY + HALF
+    read_before = [Slot(adams, WEDNESDAY, end, end + timedelta(minutes=10)),
+                   Slot(baker, WEDNESDAY, end, end + timedelta(minutes=10))]
+    monkeypatch.setattr(bookings, "free_slots", lambda *args, **kwargs: list(read_before))
+    booking, _token = book(db, WEDNESDAY)
+    assert booking.clinician_id == baker
+    _db.session.commit()
+    with pytest.raises(SlotTaken) as taken:  # now both are taken: the last candidate's refusal stands
+        book(db, WEDNESDAY)
+    assert refusal(taken) == "That time was just taken. Please choose another time."
+    nearest = taken.value.alternatives
+    assert WEDNESDAY not in [s.starts_at for s in nearest]
+    # First available: the nearest times of every clinician, not only of the last one tried.
+    from booking.appointments.availability import nearest_free
+    everyone = nearest_free(db.session, WEDNESDAY, ZONE, now=NOW, rules=context(NOW).rules, clinician_ids=None)
+    assert [(s.clinician_id, s.starts_at) for s in nearest] == [(s.clinician_id, s.starts_at) for s in everyone]
+
+
+def test_a_named_clinicians_taken_time_tells_staff_what_holds_it(db, clinic):
+    adams, _baker = clinic
+    add_booking(db.session, adams, WEDNESDAY, buffer=10)
+    desk = create_staff_user(db.session, "receptionist")
+    with pytest.raises(SlotTaken) as taken:
+        book(db, WEDNESDAY, adams, actor=desk, source="phone")
+    assert refusal(taken) == "That time is already booked by another patient. Please choose another time."
+    assert {s.clinician_id for s in taken.value.alternatives} == {adams}

@@ -267,12 +267,12 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
                 raise NotBookable("That is not one of the clinic's consultation times. Please choose a listed time.")
     else:
         candidates = [clinician_id]
-    for index, candidate in enumerate(candidates):
+    for candidate in candidates:
         try:
             slot = check_time(session, ctx, candidate, starts_at, staff=staff, beyond_horizon=beyond_horizon,
                               walk_in=walk_in, off_grid=off_grid_reason is not None)
         except SlotTaken:
-            if index + 1 < len(candidates):
+            if clinician_id is None:  # first available: the next clinician, or everyone's nearest times below
                 continue
             raise
         token = new_token()
