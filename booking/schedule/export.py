@@ -28,27 +28,33 @@ def csv_safe(value):
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def _in_range(query, first_day, last_day, zone, clinician_id):
-    """`query` narrowed to bookings starting on the clinic dates `first_day` to `last_day` (of one clinician)."""
+def starting_on(query, first_day, last_day, zone, clinician_ids=None):
+    """`query` narrowed to bookings starting on the clinic dates `first_day` to `last_day`, of
+    `clinician_ids` only when given (the day view, its list, and the export all ask this)."""
     query = query.where(Booking.starts_at >= local_midnight(first_day, zone),
                         Booking.starts_at < local_midnight(last_day + timedelta(days=1), zone))
-    return query if clinician_id is None else query.where(Booking.clinician_id == clinician_id)
+    return query if clinician_ids is None else query.where(Booking.clinician_id.in_(clinician_ids))
+
+
+def _of(clinician_id):
+    return None if clinician_id is None else [clinician_id]
 
 
 def count_rows(session, first_day, last_day, zone, clinician_id=None):
     """How many bookings schedule_rows gives for the same arguments (for the audit line)."""
-    return session.scalar(_in_range(sa.select(sa.func.count(Booking.id)), first_day, last_day, zone, clinician_id))
+    return session.scalar(starting_on(sa.select(sa.func.count(Booking.id)), first_day, last_day, zone,
+                                      _of(clinician_id)))
 
 
 def schedule_rows(session, first_day, last_day, zone, cipher, clinician_id=None):
     """CSV rows (header first) of every booking, cancelled ones included, starting on the clinic
     dates `first_day` to `last_day`, by time; only `clinician_id`'s when given. Read from the
     database in batches, so a year of a big practice is never held in memory at once."""
-    query = _in_range(sa.select(Booking.id, Booking.starts_at, Booking.ends_at, StaffUser.name, Booking.patient_id,
+    query = starting_on(sa.select(Booking.id, Booking.starts_at, Booking.ends_at, StaffUser.name, Booking.patient_id,
                                 Patient.contact_encrypted, Booking.status, Booking.source)
                       .join(StaffUser, StaffUser.id == Booking.clinician_id)
                       .join(Patient, Patient.id == Booking.patient_id)
-                      .order_by(Booking.starts_at, Booking.id), first_day, last_day, zone, clinician_id)
+                      .order_by(Booking.starts_at, Booking.id), first_day, last_day, zone, _of(clinician_id))
     local, contacts = ZoneInfo(zone), {}
     yield HEADER
     rows = session.execute(query.execution_options(yield_per=BATCH))
@@ -61,8 +67,9 @@ def schedule_rows(session, first_day, last_day, zone, cipher, clinician_id=None)
         # On a day the clocks change a time names its offset: the two 01:30s of the repeated hour differ.
         yield [booking_id, start.date().isoformat(),
                with_zone_on_change(start, f"{start.hour:02d}:{start.minute:02d}", zone),
-               with_zone_on_change(end, f"{end.hour:02d}:{end.minute:02d}", zone), zone, csv_safe(clinician), csv_safe(contact.get("name")),
-               csv_safe(contact.get("email")), csv_safe(contact.get("phone")), status, source]
+               with_zone_on_change(end, f"{end.hour:02d}:{end.minute:02d}", zone), zone, csv_safe(clinician),
+               csv_safe(contact.get("name")), csv_safe(contact.get("email")), csv_safe(contact.get("phone")),
+               status, source]
 
 
 def csv_text(rows):

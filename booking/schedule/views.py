@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from booking.appointments.availability import (clinic_day, days_between, load_plans, local_midnight, parse_day,
+from booking.appointments.availability import (clinic_day, days_between, load_plans, parse_day,
                                                week_start)
 from booking.appointments.bookings import STATUS_LABELS
 from booking.appointments.forms import StatusForm
@@ -17,7 +17,7 @@ from booking.patients.web import cipher, questionnaires_for
 from booking.routing import parse_record_id
 from booking.schedule import bp
 from booking.schedule.bookings import clinician_choices
-from booking.schedule.export import count_rows, csv_text, schedule_rows
+from booking.schedule.export import count_rows, csv_text, schedule_rows, starting_on
 from booking.schedule.grid import STATE_LABELS, build_grid, compact_week, day_numbers, plan_day, row_times
 from booking.staff.access import staff_only
 from booking.timeutil import utcnow
@@ -36,11 +36,8 @@ def clinician_scope(requested):
 def bookings_between(session, first_day, last_day, zone, clinician_ids=None, include_cancelled=False):
     """Bookings starting on the clinic dates from `first_day` to `last_day`, by time (one query);
     only those of `clinician_ids` when given."""
-    query = (sa.select(Booking).where(Booking.starts_at >= local_midnight(first_day, zone),
-                                      Booking.starts_at < local_midnight(last_day + timedelta(days=1), zone))
-             .order_by(Booking.starts_at, Booking.id))
-    if clinician_ids is not None:
-        query = query.where(Booking.clinician_id.in_(clinician_ids))
+    query = starting_on(sa.select(Booking).order_by(Booking.starts_at, Booking.id), first_day, last_day, zone,
+                        clinician_ids)
     if not include_cancelled:
         query = query.where(Booking.active)
     return db.session.scalars(query).unique().all()
