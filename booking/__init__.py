@@ -3,7 +3,7 @@
 import os
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask
+from flask import Flask, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from booking.config import Config, DevelopmentConfig, settings_from_environment
@@ -96,11 +96,28 @@ def register_extensions(app):
         filemodes.init_app(app, db.engine)
     init_database_events(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
-    csrf.init_app(app)
+    init_csrf(app, csrf)
     ratelimit.init_app(app)
     # Templates get `current_user` lazily from booking.templating; Flask-Login's own context
     # processor would load a user (and write to the session) on every page.
     login_manager.init_app(app, add_context_processor=False)
+
+
+def init_csrf(app, csrf):
+    """Flask-WTF's CSRF check on every unsafe request, with its exemptions, as its own hook would.
+
+    Its hook runs the exemption lookups before it looks at the method, on every GET too; this
+    one asks the method first (`WTF_CSRF_CHECK_DEFAULT` off is Flask-WTF's documented way to
+    call `protect()` from one's own hook).
+    """
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf.init_app(app)
+
+    @app.before_request
+    def check_csrf():
+        config = current_app.config
+        if config["WTF_CSRF_ENABLED"] and request.method in config["WTF_CSRF_METHODS"]:
+            csrf.protect(apply_exemptions=True)
 
 
 def register_blueprints(app):

@@ -37,6 +37,23 @@ def control_character_in(path, args, form, headers):
     return None
 
 
+def query_args(environ):
+    """The request's query arguments as (name, value) pairs, or the raw query string alone when it is
+    ASCII without a percent escape: then decoding cannot bring in a character the raw text lacks
+    (raw UTF-8 arrives as latin-1 text, whose bytes 0x80-0x9f are not control characters once decoded)."""
+    query = environ.get("QUERY_STRING", "")
+    if "%" in query or not query.isascii():
+        return request.args.items(multi=True)
+    return (("", query),)
+
+
+def header_values(environ):
+    """Every header value as received, as one (name, value) pair: tab, allowed in a value, joins them."""
+    values = [value for key, value in environ.items()
+              if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")]
+    return (("", "\t".join(values)),)
+
+
 def one_line(form, field):
     """WTForms validator: the value is a single line (names, subjects: anything that may reach a header)."""
     if isinstance(field.data, str) and _LINE_BREAK.search(field.data):
@@ -49,9 +66,10 @@ def init_app(app):
 
     @app.before_request
     def refuse_control_characters():
-        where = control_character_in(request.path, request.args.items(multi=True),
+        environ = request.environ
+        where = control_character_in(request.path, query_args(environ),
                                      request.form.items(multi=True) if request.method == "POST" else (),
-                                     request.headers.items())
+                                     header_values(environ))
         if where is not None:
             return render_error(400, "That request held characters we cannot accept",
                                 "Something sent with this page held invisible control characters (such as a NUL "

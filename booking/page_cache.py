@@ -44,14 +44,15 @@ def personal():
 def shared(key, render, cache=None):
     """The page `render()` gives, from the cache when another visitor already saw this version of it.
 
-    `key` must determine the whole page; the address in use (pages may show absolute links), the script
-    root and the shown settings are added here.
+    `key` must determine the whole page; the address in use (scheme, host and script root: pages may show
+    absolute links) and the shown settings are added here.
     """
     if personal():
         return render()
     config = current_app.config
     cache = cache or cache_for(current_app)
-    full_key = (key, request.host_url, request.script_root, tuple(config.get(name) for name in SHOWN_SETTINGS))
+    full_key = (key, request.scheme, request.host, request.root_path,
+                tuple(config.get(name) for name in SHOWN_SETTINGS))
     html = cache.get(full_key)
     if html is None:
         html = cache.put(full_key, render())

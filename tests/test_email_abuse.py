@@ -148,6 +148,7 @@ def test_a_nul_byte_in_an_exception_note_is_a_clear_400(app, client, make_staff,
 @pytest.mark.parametrize("request_args", [
     {"path": "/book/", "query_string": {"clinician": "1\x00"}},
     {"path": "/staff/login", "query_string": {"next": "/staff\r\n/x"}},
+    {"path": "/guide/", "query_string": "q=a\x01b"},  # unescaped: the raw query string is checked
     {"path": "/guide/", "headers": {"X-Custom": "a\x01b"}},
     {"path": "/intake/resume/abc%00def"},
 ])

@@ -72,7 +72,18 @@ def _load(path, mtime_ns):
         return parse_page(slug, handle.read())
 
 
+def page_versions(override_dir):
+    """(path, modification time) of every guide file in use: the guide's content version."""
+    return tuple((path, os.stat(path).st_mtime_ns) for path in page_files(override_dir).values())
+
+
+@lru_cache(maxsize=16)
+def pages_of(versions):
+    """The pages of these file versions (`page_versions`), in reading order."""
+    return tuple(sorted((_load(path, mtime_ns) for path, mtime_ns in versions),
+                        key=lambda page: (page.order, page.title)))
+
+
 def load_pages(override_dir):
     """All guide pages, in reading order."""
-    pages = [_load(path, os.stat(path).st_mtime_ns) for path in page_files(override_dir).values()]
-    return sorted(pages, key=lambda page: (page.order, page.title))
+    return list(pages_of(page_versions(override_dir)))

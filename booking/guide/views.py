@@ -5,7 +5,7 @@ import os
 from flask import abort, current_app, redirect, url_for
 
 from booking.guide import bp
-from booking.guide.pages import SLUG_PATTERN, load_pages
+from booking.guide.pages import SLUG_PATTERN, page_versions, pages_of
 from booking.page_cache import render_shared
 
 
@@ -23,9 +23,9 @@ def index():
 @bp.get("/guide/")
 def contents():
     """The guide's table of contents."""
-    pages = load_pages(override_dir())
-    # The pages themselves are the content version: each is parsed once per file modification.
-    return render_shared(tuple(pages), "guide/contents.html", pages=pages)
+    # The files' modification times are the content version: each is parsed once per change.
+    versions = page_versions(override_dir())
+    return render_shared(versions, "guide/contents.html", pages=pages_of(versions))
 
 
 @bp.get("/guide/<slug>")
@@ -33,11 +33,12 @@ def page(slug):
     """One guide page, with links to the previous and next pages."""
     if not SLUG_PATTERN.match(slug):
         abort(404)
-    pages = load_pages(override_dir())
+    versions = page_versions(override_dir())
+    pages = pages_of(versions)
     for position, candidate in enumerate(pages):
         if candidate.slug == slug:
             previous_page = pages[position - 1] if position > 0 else None
             next_page = pages[position + 1] if position + 1 < len(pages) else None
-            return render_shared((slug, tuple(pages)), "guide/page.html", page=candidate, pages=pages,
+            return render_shared((slug, versions), "guide/page.html", page=candidate, pages=pages,
                                  previous_page=previous_page, next_page=next_page)
     abort(404)
