@@ -56,3 +56,11 @@ def test_changing_a_list_inside_one_requests_session_leaves_the_next_request_its
 
     opened()["notes"].append("changed in place")  # the second open is served from memory
     assert opened()["notes"] == ["first"]
+
+
+def test_pages_that_read_the_session_tell_shared_caches_they_vary_by_cookie(app, client):
+    # Guide pages may be kept by a shared cache (no `no-store`), and each holds the browser's own
+    # CSRF token or flashed message: a cache must key them by cookie.
+    assert "Cookie" in client.get("/guide/").headers.get("Vary", "")
+    patient, _cookie = booking_browser(app)
+    assert "Cookie" in patient.get("/book/").headers.get("Vary", "")
