@@ -36,7 +36,10 @@ class Config:
     BOOKING_ENV = "production"
 
     SQLALCHEMY_DATABASE_URI = None  # filled in by create_app: DATABASE_URL or instance/booking.sqlite
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {}
+    # A pooled server connection unused this long is pinged before use (extensions.IdlePing);
+    # one used a moment ago is not. None: never ping.
+    DATABASE_PING_IDLE_SECONDS = 1.0
 
     CLINIC_NAME = "Riverside Infusion Clinic"
     CLINIC_TIMEZONE = "America/New_York"

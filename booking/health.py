@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from flask import Blueprint
 
-from booking.extensions import db
+from booking.extensions import db, one_statement
 
 bp = Blueprint("health", __name__)
 
@@ -13,7 +13,7 @@ def healthz():
     """Answer 200 if a trivial query succeeds, 503 otherwise."""
     # A pooled connection, not the ORM session: a probe needs no transaction bookkeeping.
     try:
-        with db.engine.connect() as connection:
+        with one_statement(db.engine) as connection:
             connection.exec_driver_sql("SELECT 1")
     except sa.exc.SQLAlchemyError:
         return {"status": "database unavailable"}, 503

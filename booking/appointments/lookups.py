@@ -6,6 +6,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from booking.appointments.schedule_version import VERSION_COLUMN
+from booking.extensions import one_statement
 from booking.models import Booking, Intake
 from booking.models.appointments import UPCOMING
 from booking.models.intake import booking_allowed
@@ -72,16 +73,8 @@ _PATIENT_STATE = (sa.select(_intake.c.status, _intake.c.decision, _intake.c.flag
 
 
 def patient_state(engine, intake_id):
-    """The PatientState of intake `intake_id`, or None if there is no such intake (one query).
-
-    One statement needs no transaction, so it runs on a connection of its own in autocommit:
-    that spares PostgreSQL the BEGIN and ROLLBACK round trips (a third of the warm page's time
-    there). Python's sqlite3 opens no transaction for a SELECT anyway, and switching its
-    isolation level back costs a statement, so SQLite keeps its default.
-    """
-    connection = engine.connect()
-    if engine.dialect.name != "sqlite":
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-    with connection:
+    """The PatientState of intake `intake_id`, or None if there is no such intake (one query, in
+    autocommit on PostgreSQL: `one_statement`)."""
+    with one_statement(engine) as connection:
         row = connection.execute(_PATIENT_STATE, {"intake_id": intake_id}).first()
     return None if row is None else PatientState(*row)

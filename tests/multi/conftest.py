@@ -50,7 +50,7 @@ def harness_config(tmp_path, database_url, **overrides):
     return base_test_config(
         tmp_path, SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True, TRUSTED_PROXIES=1,
         LOGIN_RATE_LIMIT=f"{LOGIN_LIMIT} per minute", INTAKE_START_RATE_LIMIT=f"{INTAKE_LIMIT} per hour",
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_size": 5}, **overrides)
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 5}, **overrides)
 
 
 class Cluster:

@@ -1,0 +1,78 @@
+"""Pooled PostgreSQL connections are pinged only after sitting idle, and a dead one is replaced before use."""
+
+import sqlalchemy as sa
+
+from booking.extensions import db as _db
+from tests.conftest import postgres_only
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def pinged_app(make_app, monkeypatch):
+    """An app with one pooled connection, a clock the test moves, and a count of pings."""
+    postgres_only()
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0}, DATABASE_PING_IDLE_SECONDS=1.0)
+    with app.app_context():
+        engine = _db.engine
+    ping = app.extensions["booking_idle_ping"][engine]
+    clock = Clock()
+    ping.clock = clock
+    pings = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda connection: pings.append(1) or real_ping(connection))
+    engine.dispose()  # start from an empty pool, after the test's own setup
+    return app, engine, clock, pings
+
+
+def server_pid(app):
+    """The server process behind the pool's one connection."""
+    with app.app_context(), _db.engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+
+def terminate(app, pid):
+    """End that server process from a connection outside the pool, as a restart would."""
+    outside = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=sa.pool.NullPool)
+    with outside.connect() as connection:
+        connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    outside.dispose()
+
+
+def test_a_connection_returned_a_moment_ago_is_not_pinged_and_one_left_idle_is(make_app, monkeypatch):
+    app, _engine, clock, pings = pinged_app(make_app, monkeypatch)
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200  # a new connection: just connected, no ping
+    clock.now += 0.5
+    assert client.get("/healthz").status_code == 200
+    assert pings == []
+    clock.now += 1.0
+    assert client.get("/healthz").status_code == 200
+    assert pings == [1]
+
+
+def test_a_connection_that_died_while_idle_is_replaced_before_the_request_uses_it(make_app, monkeypatch):
+    app, _engine, clock, _pings = pinged_app(make_app, monkeypatch)
+    first = server_pid(app)
+    terminate(app, first)
+    clock.now += 5
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+    assert server_pid(app) != first
+
+
+def test_a_connection_that_died_within_the_idle_window_fails_one_request_politely_then_is_replaced(
+        make_app, monkeypatch):
+    app, _engine, _clock, _pings = pinged_app(make_app, monkeypatch)
+    first = server_pid(app)
+    terminate(app, first)
+    client = app.test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.get_json() == {"status": "database unavailable"}
+    assert client.get("/healthz").status_code == 200
+    assert server_pid(app) != first
