@@ -11,30 +11,35 @@ would. Signing, expiry and cookie flags are Flask's own, unchanged.
 """
 
 import copy
+import functools
 import time
 
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature
 
-from booking.cache import TTLCache
-
-# The browsers active in the last minutes; a session cookie is a few hundred bytes.
-VERIFIED_COOKIES = 2048
-VERIFIED_BYTES = 2 * 1024 * 1024
-VERIFIED_SECONDS = 300
+# The browsers active lately. A patient's cookie is a few hundred bytes and browsers cap a
+# cookie at 4 KB, so even 1,024 of the largest hold a few megabytes.
+VERIFIED_COOKIES = 1024
 
 
 class CheapSessionInterface(SecureCookieSessionInterface):
     """SecureCookieSessionInterface with its serializer built once per (secret key, fallbacks), and
-    each verified cookie's contents remembered for a few minutes.
+    the contents of the cookies it verified lately remembered (least recently used go first).
 
     `clock()` gives the time in seconds since the epoch, as itsdangerous reads it.
     """
 
     def __init__(self, clock=time.time):
         self._serializers = {}
-        self._verified = TTLCache(VERIFIED_SECONDS, VERIFIED_COOKIES, max_bytes=VERIFIED_BYTES)
+        # A forged cookie raises, and lru_cache keeps no exception: it is checked every time.
+        self._verified = functools.lru_cache(maxsize=VERIFIED_COOKIES)(self._verify)
         self.clock = clock
+
+    @staticmethod
+    def _verify(serializer, value, max_age):
+        """(contents, signing time) of a cookie with a valid signature that was not expired when checked."""
+        data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        return data, int(signed_at.timestamp())
 
     def get_signing_serializer(self, app):
         """Flask's serializer for the app's current keys, built on first use of those keys."""
@@ -53,19 +58,16 @@ class CheapSessionInterface(SecureCookieSessionInterface):
         if not value:
             return self.session_class()
         max_age = int(app.permanent_session_lifetime.total_seconds())
-        remembered = self._verified.get((serializer, value))
-        if remembered is None:
-            try:
-                data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
-            except BadSignature:  # forged, or expired (SignatureExpired)
-                return self.session_class()
-            remembered = self._verified.put((serializer, value), (data, int(signed_at.timestamp())))
-        data, signed_at = remembered
+        try:
+            data, signed_at = self._verified(serializer, value, max_age)
+        except BadSignature:  # forged, or expired (SignatureExpired)
+            return self.session_class()
         # itsdangerous's own rule: older than max_age, or signed in the future, is expired.
         if not 0 <= int(self.clock()) - signed_at <= max_age:
             return self.session_class()
         # A copy: a view that changes a list inside the session must not change what is remembered.
-        return self.session_class(copy.deepcopy(data))
+        return self.session_class({name: copy.deepcopy(item) if isinstance(item, (dict, list)) else item
+                                   for name, item in data.items()})
 
     def save_session(self, app, session, response):
         """Flask's, minus reading seven cookie settings when no cookie will be written or deleted.

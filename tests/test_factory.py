@@ -56,17 +56,17 @@ def test_instance_config_and_environment_are_applied(tmp_path, monkeypatch):
     monkeypatch.setenv("CLINIC_PHONE", "555 0199")
     import booking
 
-    monkeypatch.setattr(booking, "Flask", _flask_with_instance(tmp_path))
+    monkeypatch.setattr(booking, "BookingFlask", _flask_with_instance(tmp_path))
     app = create_app()
     assert app.config["CLINIC_NAME"] == "From file"
     assert app.config["CLINIC_PHONE"] == "555 0199"
 
 
 def _flask_with_instance(path):
-    from flask import Flask
+    from booking import BookingFlask
 
     def build(*args, **kwargs):
-        return Flask(*args, instance_path=str(path), **kwargs)
+        return BookingFlask(*args, instance_path=str(path), **kwargs)
 
     return build
 
