@@ -8,7 +8,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints, so that migrations can drop and alter them on every database.
@@ -97,6 +97,54 @@ def one_statement(engine):
     if engine.dialect.name != "sqlite":
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
     return connection
+
+
+class DriverRead:
+    """One read statement, compiled once per database and run on the driver's own cursor.
+
+    For the busiest page's single query, where SQLAlchemy's result machinery cost more than
+    the query itself. The row comes back as the driver gives it, without SQLAlchemy's type
+    processing (text and integers as they are; a date and time on SQLite as its stored
+    text), so use it only for columns read as such. It runs on a SQLAlchemy connection
+    (`one_statement`), and a driver error is raised as SQLAlchemy's own, after the connection
+    is invalidated if it was lost: a database that went away is the friendly 503 page here
+    as everywhere else.
+    """
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._compiled = {}  # dialect -> (SQL text, parameter order or None for named parameters)
+
+    def _for(self, dialect):
+        found = self._compiled.get(dialect)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect)
+            # The statement's own literal values; the caller's parameters fill in the rest.
+            fixed = compiled.construct_params({bind.key: None for bind in compiled.binds.values() if bind.required})
+            order = compiled.positiontup if compiled.positional else None
+            found = self._compiled[dialect] = (compiled.string, fixed, order)
+        return found
+
+    def first(self, engine, **params):
+        """The first row for these bound parameters, or None."""
+        sql, fixed, order = self._for(engine.dialect)
+        values = {**fixed, **params}
+        arguments = tuple(values[name] for name in order) if order is not None else values
+        with one_statement(engine) as connection:
+            dbapi_connection = connection.connection
+            cursor = dbapi_connection.cursor()
+            try:
+                if engine.dispatch.before_cursor_execute:  # statement counters and tracers still see it
+                    engine.dispatch.before_cursor_execute(connection, cursor, sql, arguments, None, False)
+                cursor.execute(sql, arguments)
+                return cursor.fetchone()
+            except engine.dialect.loaded_dbapi.Error as error:
+                if engine.dialect.is_disconnect(error, dbapi_connection, cursor):
+                    connection.invalidate(error)
+                raise DBAPIError.instance(sql, arguments, error, engine.dialect.loaded_dbapi.Error,
+                                          dialect=engine.dialect) from error
+            finally:
+                cursor.close()
 
 
 def init_database_events(app):

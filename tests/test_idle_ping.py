@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from booking.extensions import db as _db
+from tests.booking_factories import add_clinician, add_intake
 from tests.conftest import postgres_only
 
 
@@ -75,4 +76,22 @@ def test_a_connection_that_died_within_the_idle_window_fails_one_request_politel
     response = client.get("/healthz")
     assert response.status_code == 503 and response.get_json() == {"status": "database unavailable"}
     assert client.get("/healthz").status_code == 200
+    assert server_pid(app) != first
+
+
+def test_the_week_page_on_a_connection_lost_mid_use_is_the_friendly_503_then_works_again(make_app, monkeypatch):
+    # The week page reads the patient's state straight from the driver (extensions.DriverRead):
+    # a lost connection must still become SQLAlchemy's error, the 503 page, and a replaced connection.
+    app, _engine, _clock, _pings = pinged_app(make_app, monkeypatch)
+    with app.app_context():
+        add_clinician(_db.session)
+        _intake, token = add_intake(_db.session, app.config)
+    patient = app.test_client()
+    patient.get(f"/book/start/{token}")
+    assert patient.get("/book/").status_code == 200
+    first = server_pid(app)
+    terminate(app, first)
+    response = patient.get("/book/")
+    assert response.status_code == 503 and "briefly unavailable" in response.get_data(as_text=True)
+    assert "Choose a consultation time" in patient.get("/book/").get_data(as_text=True)
     assert server_pid(app) != first

@@ -6,7 +6,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from booking.appointments.schedule_version import VERSION_COLUMN
-from booking.extensions import one_statement
+from booking.extensions import DriverRead
 from booking.models import Booking, Intake
 from booking.models.appointments import UPCOMING
 from booking.models.intake import booking_allowed
@@ -52,7 +52,7 @@ class PatientState(NamedTuple):
     status: str
     decision: str | None
     flag_level: str | None
-    cleared_at: object
+    cleared_at: object  # as the database driver returns it (only whether it is set matters)
     booking_id: int | None  # the intake's active booking
     schedule_version: int | None
 
@@ -62,19 +62,19 @@ class PatientState(NamedTuple):
 
 
 # The week view runs this on every request, so it is built once and run as plain columns (no
-# entities, no ORM statement compilation), with the schedule version read in the same query: a
-# week already computed costs this one round trip. (Loading whole entities, an intake with its
-# encrypted answers, was once the page's largest cost.)
+# entities, no ORM statement compilation, no result processing: DriverRead), with the schedule
+# version read in the same query: a week already computed costs this one round trip. (Loading
+# whole entities, an intake with its encrypted answers, was once the page's largest cost.)
 _intake, _booking = Intake.__table__, Booking.__table__
 _PATIENT_STATE = (sa.select(_intake.c.status, _intake.c.decision, _intake.c.flag_level, _intake.c.cleared_at,
                             _booking.c.id, VERSION_COLUMN)
                   .select_from(_intake.outerjoin(_booking, sa.and_(_booking.c.intake_id == _intake.c.id, Booking.active)))
                   .where(_intake.c.id == sa.bindparam("intake_id")))
+_PATIENT_STATE_READ = DriverRead(_PATIENT_STATE)
 
 
 def patient_state(engine, intake_id):
     """The PatientState of intake `intake_id`, or None if there is no such intake (one query, in
-    autocommit on PostgreSQL: `one_statement`)."""
-    with one_statement(engine) as connection:
-        row = connection.execute(_PATIENT_STATE, {"intake_id": intake_id}).first()
+    autocommit on PostgreSQL). `cleared_at` is the driver's value: only whether it is set is read."""
+    row = _PATIENT_STATE_READ.first(engine, intake_id=intake_id)
     return None if row is None else PatientState(*row)
