@@ -78,7 +78,10 @@ class CheapSessionInterface(SecureCookieSessionInterface):
         """
         if not session.modified and not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
             if session.accessed:
-                response.vary.add("Cookie")
+                if "Vary" in response.headers:
+                    response.vary.add("Cookie")  # merged into the view's own Vary
+                else:
+                    response.headers["Vary"] = "Cookie"
             return
         super().save_session(app, session, response)
 

@@ -4,6 +4,7 @@ Without an intake in the session, /book/ explains that the health questionnaire 
 first (link to /intake/start) and gives the clinic's phone number; nothing can be booked.
 """
 
+import functools
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -157,6 +158,16 @@ def shared_page(key, render):
     return shared(key + (request.endpoint,), render, cache=cache_for(current_app))
 
 
+def confirm_path():
+    """url_for("appointments.confirm"), worked out once per script root (the week page asks on every request)."""
+    return _confirm_path(request.script_root)
+
+
+@functools.lru_cache(maxsize=8)
+def _confirm_path(_script_root):
+    return url_for("appointments.confirm")
+
+
 @bp.get("/book/start/<token>")
 def start_from_intake(token):
     """The intake's private booking link: remember the intake in this browser and go to /book/."""
@@ -193,7 +204,7 @@ def choose():
                                existing=db.session.get(Booking, state.booking_id))
     # "First available" links each time to the clinician it names (the `{clinician}` of that slot).
     week = week_view(ctx, clinician_id, parse_day(request.args.get("week")),
-                     url_for("appointments.confirm") + "?clinician={clinician}&start={start}",
+                     confirm_path() + "?clinician={clinician}&start={start}",
                      version=snapshot.version, names=dict(clinicians) if clinician_id is None else None)
     # The grid key covers the version (hence the clinicians listed), the week and the selection.
     return shared_page(week["grid_key"], lambda: render_template(
