@@ -65,7 +65,8 @@ def init_app(app):
     @app.errorhandler(sa.exc.InterfaceError)
     def database_unavailable(error):
         # The server is down or restarting: the transaction never committed, so telling the
-        # person to retry is true; the pool's pre-ping reconnects once it is back.
+        # person to retry is true; the pool replaces dead connections once it is back
+        # (extensions.IdlePing, and SQLAlchemy's own handling of the disconnect it saw).
         log.error("database unavailable: %s", type(getattr(error, "orig", error)).__name__)
         body, code = render_error(503)[:2]
         return body, code, {"Retry-After": "30"}
@@ -74,8 +75,8 @@ def init_app(app):
     def close_session(_error):
         # Runs before Flask-SQLAlchemy's own teardown (teardowns run in reverse order). When the
         # server went away mid-request, the closing ROLLBACK fails too; the answer is already
-        # made, so it must not be replaced by the WSGI server's bare 500. The pool's pre-ping
-        # drops the dead connection on its next checkout.
+        # made, so it must not be replaced by the WSGI server's bare 500. The pool drops the
+        # dead connection (a failed reset invalidates it).
         try:
             db.session.remove()
         except sa.exc.SQLAlchemyError as error:
