@@ -218,10 +218,13 @@ LONGEST_BUSY = timedelta(minutes=480 + 240)
 
 def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only_bookable=True):
     """Build ClinicianPlans for the clinicians (all with a profile by default) in four queries."""
-    zone = ZoneInfo(zone_name)
-    # A day either side: bookings and exceptions that cross midnight still count.
-    window_start = local_midnight(first_day - timedelta(days=1), zone)
-    window_end = local_midnight(last_day + timedelta(days=2), zone)
+    return fill_plans(session, clinician_plans(session, clinician_ids, only_bookable), first_day, last_day,
+                      zone_name)
+
+
+def clinician_plans(session, clinician_ids=None, only_bookable=True):
+    """Empty ClinicianPlans (settings only, by name) of the clinicians, all with a profile by default;
+    one query. fill_plans adds their hours, exceptions and bookings."""
     # Plain column queries, not ORM entities: this runs on every week view.
     query = (sa.select(ClinicianProfile.clinician_id, StaffUser.name, ClinicianProfile.accepts_bookings,
                        ClinicianProfile.consultation_minutes, ClinicianProfile.buffer_minutes)
@@ -231,12 +234,21 @@ def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only
         query = query.where(ClinicianProfile.accepts_bookings.is_(True))
     if clinician_ids is not None:
         query = query.where(ClinicianProfile.clinician_id.in_(list(clinician_ids)))
-    plans = {}
-    for clinician_id, name, accepts, minutes, buffer in session.execute(query):
-        plans[clinician_id] = ClinicianPlan(clinician_id=clinician_id, name=name, accepts_bookings=accepts,
-                                            length=timedelta(minutes=minutes), buffer=timedelta(minutes=buffer))
+    return [ClinicianPlan(clinician_id=clinician_id, name=name, accepts_bookings=accepts,
+                          length=timedelta(minutes=minutes), buffer=timedelta(minutes=buffer))
+            for clinician_id, name, accepts, minutes, buffer in session.execute(query)]
+
+
+def fill_plans(session, plans, first_day, last_day, zone_name):
+    """Add to `plans` (from clinician_plans) their weekly hours and blocks, exceptions and active
+    bookings around `first_day` to `last_day` (clinic dates); three queries. Returns `plans`."""
     if not plans:
         return []
+    zone = ZoneInfo(zone_name)
+    # A day either side: bookings and exceptions that cross midnight still count.
+    window_start = local_midnight(first_day - timedelta(days=1), zone)
+    window_end = local_midnight(last_day + timedelta(days=2), zone)
+    ordered, plans = plans, {plan.clinician_id: plan for plan in plans}
     ids = list(plans)
     # Weekly hours and weekly blocks in one statement (a block row has its dates; hours have none).
     blocks = sa.select(RecurringBlock.clinician_id, RecurringBlock.weekday, RecurringBlock.start_time,
@@ -270,7 +282,7 @@ def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only
                 Booking.clinician_id.in_(ids), Booking.active, Booking.starts_at >= window_start - LONGEST_BUSY,
                 Booking.starts_at < window_end, Booking.busy_until > window_start)):
         plans[clinician_id].busy.append((starts_at, busy_until, booking_id))
-    return list(plans.values())
+    return ordered
 
 
 def free_slots(session, first_day, last_day, zone_name, *, now, rules, clinician_ids=None,
