@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from booking.intake.service import issue_booking_token
 from booking.models import Intake
-from booking.models.intake import INTAKE_DECISIONS
+from booking.models.intake import INTAKE_DECISIONS, QUEUE_ORDER
 from booking.signals import intake_cleared
 
 SENDER = "intake_review"
@@ -41,13 +41,6 @@ class ReviewError(Exception):
         self.message = message
 
 
-def queue_order():
-    """Urgent first, then clearance, then review, then the rest; oldest first within each."""
-    level_rank = sa.case((Intake.flag_level == "clearance", 0), (Intake.flag_level == "review", 1), else_=2)
-    arrived = sa.func.coalesce(Intake.submitted_at, Intake.created_at)
-    return (Intake.urgent.desc(), level_rank, arrived.asc(), Intake.id.asc())
-
-
 def queue_query(status="waiting", since=None, until=None, zone_name="UTC", clinical=True):
     """The SELECT for the queue; `since`/`until` are clinic-local dates (inclusive) or None.
 
@@ -72,7 +65,7 @@ def queue_query(status="waiting", since=None, until=None, zone_name="UTC", clini
         query = query.where(arrived >= datetime.combine(since, time(), zone))
     if until is not None:
         query = query.where(arrived < datetime.combine(until + timedelta(days=1), time(), zone))
-    return query.order_by(*queue_order()) if clinical else query.order_by(arrived.asc(), Intake.id.asc())
+    return query.order_by(*QUEUE_ORDER) if clinical else query.order_by(arrived.asc(), Intake.id.asc())
 
 
 def queue_page(session, query, limit, offset):
