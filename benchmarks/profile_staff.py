@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/profile_staff.py [--database instance/big.sqlite] [--requests 40] [--top 30]
         [--sql] [PAGE ...]
 
-Seeds booking.big_clinic's 50-clinician practice into `--database` the first time (a minute or
-two) and reuses the file afterwards, so a change can be measured again in seconds. PAGE is
-"day", "week" or "queue" (all three by default); each is requested through the WSGI interface
+Seeds booking.big_clinic's 50-clinician practice into `--database` (a SQLite path, or a
+PostgreSQL URL whose public schema is emptied first) the first time, in about a minute, and
+reuses it afterwards, so a change can be measured again in seconds. PAGE is "day", "week" or
+"queue" (all three by default); each is requested through the WSGI interface
 with a signed-in receptionist's (day, week) or clinician's (queue) cookie, warmed, then timed
 `--requests` times; the median and the range of the CPU time per request are printed. With
 --sql, each statement's count and total time; with --top, cProfile's most costly functions.
@@ -42,12 +43,14 @@ def build_app(database):
     config = bench_config(url, csrf=True)
     app = create_app(config)
     with app.app_context():
+        # The big clinic's staff, not any staff: a PostgreSQL test database holds a test's leftovers.
         seeded = sa.inspect(db.engine).has_table("staff_user") and db.session.scalar(
-            sa.select(sa.func.count()).select_from(StaffUser))
+            sa.select(sa.func.count()).select_from(StaffUser).where(StaffUser.email.like("%@big.example")))
     if not seeded:
         app, _week, _clinician = seed_clinic(config, big=True)
     with app.app_context():
-        clinician = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.role == "clinician")
+        clinician = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.role == "clinician",
+                                                                    StaffUser.email.like("%@big.example"))
                                       .order_by(StaffUser.id))
     # The week the wrk benchmark shows: next week, every clinician's day partly booked.
     week = week_start(clinic_day(utcnow(), app.config["CLINIC_TIMEZONE"]) + timedelta(days=7))
