@@ -94,6 +94,16 @@ def schedule_grids(days, zone, clinician_id, now, page=1):
     return plans, grids, paging, shown
 
 
+def free_cell_links(grid):
+    """Per column of `grid`: (the phone-booking address for its clinician, the words naming its day
+    when the grid has several columns). A free cell adds its start to the address: made once per
+    column instead of once per cell, as a page has hundreds of free cells."""
+    several = len(grid["columns"]) > 1
+    return [(url_for("schedule.new_booking", clinician=clinician_id),
+             f" on {day.strftime('%A %-d %B')}" if several and day else "")
+            for _label, day, _plan, clinician_id in grid["columns"]]
+
+
 @bp.get("")
 @staff_only(*ALL_STAFF)
 def day():
@@ -110,6 +120,9 @@ def day():
         else [shown_day]
     plans, grids, paging, shown = schedule_grids(days, zone, clinician_id, now,
                                                  parse_record_id(request.args.get("page")))
+    can_manage = current_user.role != "clinician"
+    for grid in grids if can_manage else ():
+        grid["free_links"] = free_cell_links(grid)
     # The day's list follows the grid (this page's clinicians when all are shown a page at a
     # time); the grid's read covers the shown day, so the list is taken from it.
     day_list = [booking for booking in shown if clinic_day(booking.starts_at, zone) == shown_day]
@@ -124,7 +137,7 @@ def day():
                            compact=compact_week(grids) if view == "week" and clinician_id is None else None,
                            previous=shown_day - step, next=shown_day + step, args=args,
                            state_labels=STATE_LABELS, status_labels=STATUS_LABELS, status_form=StatusForm(),
-                           can_manage=current_user.role != "clinician",
+                           can_manage=can_manage,
                            clinician_options=[(int(id_), name) for id_, name in clinician_choices()])
 
 
