@@ -169,11 +169,14 @@ def build_grid(columns, rows, now, zone, step=STEP):
     row_times; returns [(row label, [Cell])]. A time a column's day does not have is a "none" cell."""
     repeated = {wall for wall, fold in rows if fold}
     changing = all(changes_clocks(column[1], zone) for column in columns)
-    built = []
+    built, instants = [], {}
     for wall, fold in rows:
         cells, starts = [], []
         for _label, day, day_plan, _clinician_id in columns:
-            start = wall_clock_instant(day, wall, zone, fold)
+            # The day view's columns share one day: each row's instant is worked out once, not per column.
+            if (day, wall, fold) not in instants:
+                instants[(day, wall, fold)] = wall_clock_instant(day, wall, zone, fold)
+            start = instants[(day, wall, fold)]
             if start is None:
                 cells.append(Cell("none", STATE_LABELS["none"]))
                 continue
