@@ -7,7 +7,7 @@ none (a time that day does not have), with a word for each so nothing relies on 
 """
 
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from booking.appointments.availability import candidate_slots, local_midnight, open_intervals, overlaps_busy
@@ -100,6 +100,14 @@ def row_times(day_plans, days, zone, step=STEP):
         return []
     order = {}  # (wall, fold) -> sort key
     for day in days:
+        if not changes_clocks(day, zone):
+            # A day of 24 ordinary hours has each wall time once: no need to step through it in UTC.
+            wall = datetime.combine(day, time())
+            while wall.date() == day:
+                if first <= wall.time() < last:
+                    order[(wall.time(), 0)] = (wall.time(), 1, wall.time())
+                wall += step
+            continue
         moment, end, repeated = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz), []
         while moment < end:
             local = moment.astimezone(tz)
