@@ -1,6 +1,6 @@
 """Every public page, and the big clinic's staff pages, measured with wrk against a bare Flask "hello".
 
-    .venv/bin/python benchmarks/booking_bench.py [--seconds 5] [--rounds 3] [--big]
+    .venv/bin/python benchmarks/booking_bench.py [--seconds 5] [--rounds 3] [--big | --staff-only]
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench .venv/bin/python benchmarks/booking_bench.py
 
 Seeds a fresh database (SQLite in a temporary folder, or BENCH_DATABASE_URL, whose public
@@ -230,17 +230,21 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--posts", type=int, default=400, help="prepared requests per POST run")
     parser.add_argument("--big", action="store_true", help="the 50-clinician practice, with the staff pages")
+    parser.add_argument("--staff-only", action="store_true",
+                        help="with --big implied: only the staff pages (no public pages, no POSTs to prepare)")
     args = parser.parse_args()
+    args.big = args.big or args.staff_only
     workdir = Path(tempfile.mkdtemp(prefix="booking-bench-"))
     database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.sqlite'}"
     print(f"Seeding ({database_url.split(':')[0]}, {'big' if args.big else 'small'} clinic)...")
     app, week, clinician = seed_clinic(bench_config(database_url, csrf=True), args.big)
     logging.getLogger("booking.requests").disabled = True  # the preparation's thousands of request lines
-    week_cookie = bench_prepare.week_cookie(app)
-    booking_posts = bench_prepare.booking_posts(app, args.posts)
-    step_posts = bench_prepare.step_posts(app, args.posts)
+    if not args.staff_only:
+        week_cookie = bench_prepare.week_cookie(app)
+        booking_posts = bench_prepare.booking_posts(app, args.posts)
+        step_posts = bench_prepare.step_posts(app, args.posts)
+        feed = bench_prepare.feed_path(app, clinician)
     staff = {role: bench_prepare.staff_cookie(app, role) for role in ("receptionist", "clinician")} if args.big else {}
-    feed = bench_prepare.feed_path(app, clinician)
     env = dict(os.environ, BENCH_DATABASE_URL=database_url, PYTHONPATH=str(ROOT), BENCH_CSRF="1")
     results, servers = {}, []
     try:
@@ -248,14 +252,16 @@ def main():
         servers.append(hello)
         server = WrkServer("benchmarks.bench_wsgi:app", args.workers, env)
         servers.append(server)
-        pages = PATIENT_PAGES + [
-            ("week, first available", f"/book/?clinician=any&week={week.isoformat()}", week_cookie),
-            ("week, one clinician", f"/book/?clinician={clinician}&week={week.isoformat()}", week_cookie),
-            ("clinician's calendar feed", feed, None)]
-        for name, path, cookie in pages:
-            results[name] = alternate(hello, server, path, args, cookie=cookie)
-        results["booking POST"] = alternate(hello, server, "/book/confirm", args, requests=booking_posts)
-        results["questionnaire step POST"] = alternate(hello, server, "/intake/step/2", args, requests=step_posts)
+        if not args.staff_only:
+            pages = PATIENT_PAGES + [
+                ("week, first available", f"/book/?clinician=any&week={week.isoformat()}", week_cookie),
+                ("week, one clinician", f"/book/?clinician={clinician}&week={week.isoformat()}", week_cookie),
+                ("clinician's calendar feed", feed, None)]
+            for name, path, cookie in pages:
+                results[name] = alternate(hello, server, path, args, cookie=cookie)
+            results["booking POST"] = alternate(hello, server, "/book/confirm", args, requests=booking_posts)
+            results["questionnaire step POST"] = alternate(hello, server, "/intake/step/2", args,
+                                                           requests=step_posts)
         for name, path, role in (staff_pages(week, clinician) if args.big else []):
             # A year's export takes a second or more: one at a time, over runs long enough to finish several.
             slow = name == "year CSV export"

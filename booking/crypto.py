@@ -6,7 +6,9 @@ before the old key is removed.
 """
 
 import json
+import threading
 
+import cachetools
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
@@ -45,8 +47,16 @@ class Cipher:
 
 
 def cipher_for(config):
-    """The Cipher for an app's configuration (`app.config` or any mapping)."""
-    return Cipher(config.get("INTAKE_ENCRYPTION_KEYS"))
+    """The Cipher for an app's configuration (`app.config` or any mapping); one per key set, reused."""
+    keys = config.get("INTAKE_ENCRYPTION_KEYS")
+    return _cipher(keys if isinstance(keys, (str, bytes)) or keys is None else tuple(keys))
+
+
+# A schedule page asks for the cipher once per patient name it shows (hundreds of times), and
+# building one parses every key: a few key sets (the app's, a test's) are kept, keyed by the keys.
+@cachetools.cached(cachetools.LRUCache(maxsize=8), lock=threading.Lock())
+def _cipher(keys):
+    return Cipher(keys)
 
 
 __all__ = ["Cipher", "EncryptionNotConfigured", "InvalidToken", "cipher_for"]

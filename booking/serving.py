@@ -7,6 +7,7 @@ configuration named no shared store, and refuses to start with several workers a
 per-process counters unless ALLOW_PER_WORKER_RATE_LIMITS is set (environment or config).
 """
 
+import gc
 import logging
 
 from booking import ratelimit
@@ -61,3 +62,16 @@ def prepare(app, workers, environ):
     allowed = environ.get("ALLOW_PER_WORKER_RATE_LIMITS") == "1" or app.config.get("ALLOW_PER_WORKER_RATE_LIMITS")
     check_workers(workers, chosen, bool(allowed))
     log.info("rate limits kept in %s", "process memory" if is_per_process(chosen) else "a shared store")
+
+
+def settle_heap():
+    """Set what the process holds once the app is built (modules, the app, its mappers and
+    templates) aside from the garbage collector's full passes (gc.freeze).
+
+    A full collection walks every tracked object: some 130,000 in a worker, 50-120 ms each time,
+    every few dozen requests of the big clinic's day page (a request itself costs 15-20 ms), which
+    set its p99. Frozen, they are never walked again and a full pass takes 1-4 ms. They live as
+    long as the process anyway; what requests create is collected as before.
+    """
+    gc.collect()  # what the start-up left as garbage is freed, not frozen
+    gc.freeze()

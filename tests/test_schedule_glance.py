@@ -122,3 +122,29 @@ def test_one_clinician_and_small_clinics_are_not_paged(app, client, db, desk):
     add_clinician(db.session, name="Dr Nadia North", hours=MORNINGS)
     page = page_of(client, desk["weekday"])
     assert grid_heads(page) == ["Dr Mona Morning", "Dr Nadia North"] and "Clinicians 1–" not in page
+
+
+class _Held:
+    """A booking as plan_day reads it."""
+
+    def __init__(self, starts_at, minutes=30, booking_id=1):
+        self.starts_at, self.id = starts_at, booking_id
+        self.ends_at = self.busy_until = starts_at + timedelta(minutes=minutes)
+
+
+def test_a_days_last_free_time_is_not_offered_when_its_buffer_runs_into_a_booking_after_midnight():
+    """plan_day keeps only the bookings a day's cells need, and those include the next morning's
+    first minutes, which the buffer of the day's last consultation still covers."""
+    from booking.appointments.availability import ClinicianPlan
+    from booking.schedule.grid import plan_day
+
+    day = clinic_day(utcnow(), ZONE) + timedelta(days=10)
+    plan = ClinicianPlan(clinician_id=1, length=timedelta(minutes=30), buffer=timedelta(minutes=45),
+                         weekly={day.weekday(): [(time(22), time(23, 59))]})
+    last = local_instant(day, time(23, 15), ZONE)  # 23:15-23:45, its buffer until 00:30
+    assert last in plan_day(plan, [], day, ZONE).slot_starts
+    after_midnight = _Held(local_instant(day + timedelta(days=1), time(0, 15), ZONE))
+    unrelated = _Held(local_instant(day + timedelta(days=3), time(9), ZONE), booking_id=2)
+    planned = plan_day(plan, [after_midnight, unrelated], day, ZONE)
+    assert last not in planned.slot_starts and local_instant(day, time(22), ZONE) in planned.slot_starts
+    assert planned.bookings == [after_midnight]  # a week's other bookings are not walked by every cell

@@ -218,10 +218,13 @@ LONGEST_BUSY = timedelta(minutes=480 + 240)
 
 def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only_bookable=True):
     """Build ClinicianPlans for the clinicians (all with a profile by default) in four queries."""
-    zone = ZoneInfo(zone_name)
-    # A day either side: bookings and exceptions that cross midnight still count.
-    window_start = local_midnight(first_day - timedelta(days=1), zone)
-    window_end = local_midnight(last_day + timedelta(days=2), zone)
+    return fill_plans(session, clinician_plans(session, clinician_ids, only_bookable), first_day, last_day,
+                      zone_name)
+
+
+def clinician_plans(session, clinician_ids=None, only_bookable=True):
+    """Empty ClinicianPlans (settings only, by name) of the clinicians, all with a profile by default;
+    one query. fill_plans adds their hours, exceptions and bookings."""
     # Plain column queries, not ORM entities: this runs on every week view.
     query = (sa.select(ClinicianProfile.clinician_id, StaffUser.name, ClinicianProfile.accepts_bookings,
                        ClinicianProfile.consultation_minutes, ClinicianProfile.buffer_minutes)
@@ -231,26 +234,53 @@ def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only
         query = query.where(ClinicianProfile.accepts_bookings.is_(True))
     if clinician_ids is not None:
         query = query.where(ClinicianProfile.clinician_id.in_(list(clinician_ids)))
-    plans = {}
-    for clinician_id, name, accepts, minutes, buffer in session.execute(query):
-        plans[clinician_id] = ClinicianPlan(clinician_id=clinician_id, name=name, accepts_bookings=accepts,
-                                            length=timedelta(minutes=minutes), buffer=timedelta(minutes=buffer))
-    if not plans:
-        return []
-    ids = list(plans)
+    return [ClinicianPlan(clinician_id=clinician_id, name=name, accepts_bookings=accepts,
+                          length=timedelta(minutes=minutes), buffer=timedelta(minutes=buffer))
+            for clinician_id, name, accepts, minutes, buffer in session.execute(query)]
+
+
+def _plan_statements():
+    """fill_plans' three SELECTs, built once: building them costs more than SQLite takes to run
+    them (a page of ten clinicians reads about 200 small rows)."""
+    ids = sa.bindparam("ids", expanding=True)
     # Weekly hours and weekly blocks in one statement (a block row has its dates; hours have none).
     blocks = sa.select(RecurringBlock.clinician_id, RecurringBlock.weekday, RecurringBlock.start_time,
                        RecurringBlock.end_time, RecurringBlock.first_day, RecurringBlock.last_day,
                        RecurringBlock.note).where(RecurringBlock.clinician_id.in_(ids),
-                                                  RecurringBlock.first_day <= last_day + timedelta(days=1),
-                                                  RecurringBlock.last_day >= first_day - timedelta(days=1))
+                                                  RecurringBlock.first_day <= sa.bindparam("last_day"),
+                                                  RecurringBlock.last_day >= sa.bindparam("first_day"))
     hours = sa.select(OpeningHours.clinician_id, OpeningHours.weekday, OpeningHours.start_time,
                       OpeningHours.end_time, sa.cast(sa.null(), sa.Date()), sa.cast(sa.null(), sa.Date()),
                       sa.cast(sa.null(), sa.String(120))).where(OpeningHours.clinician_id.in_(ids))
     weekly = sa.union_all(blocks, hours).subquery()  # blocks first: their column types name the union's
+    exceptions = sa.select(ScheduleException.clinician_id, ScheduleException.kind, ScheduleException.starts_at,
+                           ScheduleException.ends_at, ScheduleException.note).where(
+        sa.or_(ScheduleException.clinician_id.in_(ids), ScheduleException.clinician_id.is_(None)),
+        ScheduleException.starts_at < sa.bindparam("window_end"),
+        ScheduleException.ends_at > sa.bindparam("window_start"))
+    busy = sa.select(Booking.clinician_id, Booking.starts_at, Booking.busy_until, Booking.id).where(
+        Booking.clinician_id.in_(ids), Booking.active, Booking.starts_at >= sa.bindparam("busy_from"),
+        Booking.starts_at < sa.bindparam("window_end"), Booking.busy_until > sa.bindparam("window_start"))
+    return sa.select(weekly).order_by(weekly.c.weekday, weekly.c.start_time), exceptions, busy
+
+
+WEEKLY_ROWS, EXCEPTION_ROWS, BUSY_ROWS = _plan_statements()
+
+
+def fill_plans(session, plans, first_day, last_day, zone_name):
+    """Add to `plans` (from clinician_plans) their weekly hours and blocks, exceptions and active
+    bookings around `first_day` to `last_day` (clinic dates); three queries. Returns `plans`."""
+    if not plans:
+        return []
+    zone = ZoneInfo(zone_name)
+    # A day either side: bookings and exceptions that cross midnight still count.
+    window_start = local_midnight(first_day - timedelta(days=1), zone)
+    window_end = local_midnight(last_day + timedelta(days=2), zone)
+    ordered, plans = plans, {plan.clinician_id: plan for plan in plans}
+    ids = list(plans)
     found_blocks = {}
-    for clinician_id, weekday, start, end, first, last, note in session.execute(
-            sa.select(weekly).order_by(weekly.c.weekday, weekly.c.start_time)):
+    for clinician_id, weekday, start, end, first, last, note in session.execute(WEEKLY_ROWS, {
+            "ids": ids, "first_day": first_day - timedelta(days=1), "last_day": last_day + timedelta(days=1)}):
         if first is None:
             plans[clinician_id].weekly.setdefault(weekday, []).append((start, end))
         else:
@@ -258,19 +288,14 @@ def load_plans(session, first_day, last_day, zone_name, clinician_ids=None, only
     for clinician_id, rows in found_blocks.items():
         plans[clinician_id].exceptions.extend(weekly_blocks(rows, zone_name, first_day - timedelta(days=1),
                                                             last_day + timedelta(days=1)))
-    for clinician_id, kind, starts_at, ends_at, note in session.execute(
-            sa.select(ScheduleException.clinician_id, ScheduleException.kind, ScheduleException.starts_at,
-                      ScheduleException.ends_at, ScheduleException.note).where(
-                sa.or_(ScheduleException.clinician_id.in_(ids), ScheduleException.clinician_id.is_(None)),
-                ScheduleException.starts_at < window_end, ScheduleException.ends_at > window_start)):
+    window = {"ids": ids, "window_start": window_start, "window_end": window_end}
+    for clinician_id, kind, starts_at, ends_at, note in session.execute(EXCEPTION_ROWS, window):
         for target in (ids if clinician_id is None else [clinician_id]):
             plans[target].exceptions.append((kind, starts_at, ends_at, note))
     for clinician_id, starts_at, busy_until, booking_id in session.execute(
-            sa.select(Booking.clinician_id, Booking.starts_at, Booking.busy_until, Booking.id).where(
-                Booking.clinician_id.in_(ids), Booking.active, Booking.starts_at >= window_start - LONGEST_BUSY,
-                Booking.starts_at < window_end, Booking.busy_until > window_start)):
+            BUSY_ROWS, {**window, "busy_from": window_start - LONGEST_BUSY}):
         plans[clinician_id].busy.append((starts_at, busy_until, booking_id))
-    return list(plans.values())
+    return ordered
 
 
 def free_slots(session, first_day, last_day, zone_name, *, now, rules, clinician_ids=None,

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from booking.intake.service import issue_booking_token
 from booking.models import Intake
-from booking.models.intake import INTAKE_DECISIONS
+from booking.models.intake import INTAKE_DECISIONS, QUEUE_ORDER
 from booking.signals import intake_cleared
 
 SENDER = "intake_review"
@@ -41,11 +41,20 @@ class ReviewError(Exception):
         self.message = message
 
 
-def queue_order():
-    """Urgent first, then clearance, then review, then the rest; oldest first within each."""
-    level_rank = sa.case((Intake.flag_level == "clearance", 0), (Intake.flag_level == "review", 1), else_=2)
-    arrived = sa.func.coalesce(Intake.submitted_at, Intake.created_at)
-    return (Intake.urgent.desc(), level_rank, arrived.asc(), Intake.id.asc())
+def _waiting():
+    """The "waiting" filter's conditions: (for clinicians, for the front desk). Built once: the
+    aliased correlation costs more to build than the queue's first page takes to read."""
+    # One entry per questionnaire: a correction still being written is not a new one, and a
+    # sent correction takes the place of the version it corrects (the page shows both).
+    later = aliased(Intake)
+    superseded = sa.exists().where(later.previous_id == Intake.id, later.status != "draft")
+    sent = Intake.status == "submitted"
+    # Urgent drafts reach clinicians only: the front desk never sees urgency.
+    urgent_draft = sa.and_(Intake.status == "draft", Intake.urgent, Intake.previous_id.is_(None))
+    return (sa.or_(sent, urgent_draft), ~superseded), (sent, ~superseded)
+
+
+WAITING_CLINICAL, WAITING_DESK = _waiting()
 
 
 def queue_query(status="waiting", since=None, until=None, zone_name="UTC", clinical=True):
@@ -56,14 +65,7 @@ def queue_query(status="waiting", since=None, until=None, zone_name="UTC", clini
     """
     query = sa.select(Intake)
     if status == "waiting":
-        # One entry per questionnaire: a correction still being written is not a new one, and a
-        # sent correction takes the place of the version it corrects (the page shows both).
-        later = aliased(Intake)
-        superseded = sa.exists().where(later.previous_id == Intake.id, later.status != "draft")
-        waiting = Intake.status == "submitted"
-        if clinical:  # urgent drafts reach clinicians only: the front desk never sees urgency
-            waiting = sa.or_(waiting, sa.and_(Intake.status == "draft", Intake.urgent, Intake.previous_id.is_(None)))
-        query = query.where(waiting, ~superseded)
+        query = query.where(*(WAITING_CLINICAL if clinical else WAITING_DESK))
     elif status in ("submitted", "reviewed", "draft"):
         query = query.where(Intake.status == status)
     arrived = sa.func.coalesce(Intake.submitted_at, Intake.created_at)
@@ -72,7 +74,7 @@ def queue_query(status="waiting", since=None, until=None, zone_name="UTC", clini
         query = query.where(arrived >= datetime.combine(since, time(), zone))
     if until is not None:
         query = query.where(arrived < datetime.combine(until + timedelta(days=1), time(), zone))
-    return query.order_by(*queue_order()) if clinical else query.order_by(arrived.asc(), Intake.id.asc())
+    return query.order_by(*QUEUE_ORDER) if clinical else query.order_by(arrived.asc(), Intake.id.asc())
 
 
 def queue_page(session, query, limit, offset):

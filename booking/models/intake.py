@@ -3,11 +3,12 @@ only what orders the queue is clear: urgent or not, the highest flag level, when
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import Grouping
 
 from booking.extensions import db
 from booking.timeutil import UTCDateTime, utcnow
 
-__all__ = ["Intake", "INTAKE_STATUSES", "INTAKE_DECISIONS", "FLAG_LEVELS", "booking_allowed"]
+__all__ = ["Intake", "INTAKE_STATUSES", "INTAKE_DECISIONS", "FLAG_LEVELS", "QUEUE_ORDER", "booking_allowed"]
 
 INTAKE_STATUSES = ("draft", "submitted", "reviewed")
 INTAKE_DECISIONS = ("suitable", "not_suitable", "need_info")
@@ -97,6 +98,25 @@ class Intake(db.Model):
     def booking_allowed(self, clearance_blocks_booking=True):
         """May this intake book? Submitted, and cleared if a clearance flag requires it."""
         return booking_allowed(self.status, self.decision, self.flag_level, self.cleared_at, clearance_blocks_booking)
+
+
+def _literal(value):
+    # A literal, not a bound parameter: SQLite's planner matches an expression index only when
+    # the query's expression is the index's, constants included.
+    return sa.literal_column(repr(value))
+
+
+_columns = Intake.__table__.c
+# The clinicians' queue order (intake_review.decisions.queue_query): urgent first, then clearance,
+# then review, then the rest; oldest first within each. The index of the same expressions lets
+# the queue's first page read its 51 rows in order instead of sorting every waiting intake
+# (10-20 ms at 10,000 on SQLite).
+QUEUE_ORDER = (_columns.urgent.desc(),
+               # In brackets: PostgreSQL takes an index expression other than a function call only so.
+               Grouping(sa.case((_columns.flag_level == _literal("clearance"), _literal(0)),
+                                (_columns.flag_level == _literal("review"), _literal(1)), else_=_literal(2))),
+               sa.func.coalesce(_columns.submitted_at, _columns.created_at).asc(), _columns.id.asc())
+sa.Index("ix_intake_queue_order", *QUEUE_ORDER)
 
 
 def booking_allowed(status, decision, flag_level, cleared_at, clearance_blocks_booking=True):

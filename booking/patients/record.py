@@ -8,9 +8,11 @@ and `now` are arguments. Contact details are a dict {"name", "date_of_birth", "e
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import lazyload
 
 from booking.models import Booking, Intake, Patient, PatientNote
 from booking.models.appointments import UPCOMING
+from booking.models.intake import booking_allowed
 from booking.patients.search import normal_email, reindex
 from booking.tokens import new_token, plausible_token, token_hash
 
@@ -92,13 +94,20 @@ def intakes_of(session, patient_id):
                            .order_by(Intake.id.desc())).unique().all()
 
 
-def latest_intakes(session, patient_ids):
+# What questionnaire_state (and the link to the answers) reads of an intake.
+STATE_COLUMNS = (Intake.id, Intake.patient_id, Intake.status, Intake.decision, Intake.flag_level, Intake.cleared_at)
+
+
+def latest_intakes(session, patient_ids, columns=None):
     """{patient id: the questionnaire that speaks for them} in one query: the newest one sent,
-    else the newest draft."""
+    else the newest draft. With `columns` (id, patient_id and status among them, e.g.
+    STATE_COLUMNS), rows of those columns instead of whole intakes."""
     latest = {}
+    # Not joining each intake's patient: no caller reads it, and a list page has them already.
+    query = sa.select(*columns) if columns else sa.select(Intake).options(lazyload(Intake.patient))
     # Run even for no patients, so a page's statement count does not depend on its bookings.
-    rows = session.scalars(sa.select(Intake).where(Intake.patient_id.in_(sorted(set(patient_ids))))
-                           .order_by(Intake.id.desc())).unique().all()
+    found = session.execute(query.where(Intake.patient_id.in_(sorted(set(patient_ids)))).order_by(Intake.id.desc()))
+    rows = found.all() if columns else found.scalars().all()
     for intake in rows:
         current = latest.get(intake.patient_id)
         if current is None or (current.status == "draft" and intake.status != "draft"):
@@ -112,13 +121,16 @@ def latest_intake(session, patient_id):
 
 
 def waits_for_clearance(intake, clearance_blocks_booking=True):
-    """True if a sent questionnaire may not book until a clinician clears it (Intake.booking_allowed)."""
+    """True if a sent questionnaire may not book until a clinician clears it (models.intake.booking_allowed);
+    `intake` is an Intake or a row of STATE_COLUMNS."""
     return (intake is not None and intake.status != "draft" and intake.decision != "not_suitable"
-            and not intake.booking_allowed(clearance_blocks_booking))
+            and not booking_allowed(intake.status, intake.decision, intake.flag_level, intake.cleared_at,
+                                    clearance_blocks_booking))
 
 
 def questionnaire_state(intake, clearance_blocks_booking=True):
-    """The front-desk state key of `intake` (None: no questionnaire). See STATE_WORDS."""
+    """The front-desk state key of `intake`, an Intake or a row of STATE_COLUMNS (None: no questionnaire).
+    See STATE_WORDS."""
     if intake is None:
         return NONE
     if intake.status == "draft":

@@ -3,7 +3,7 @@
 from flask import current_app
 
 from booking.crypto import cipher_for
-from booking.patients.record import STATE_WORDS, latest_intakes, questionnaire_state
+from booking.patients.record import STATE_COLUMNS, STATE_WORDS, latest_intakes, questionnaire_state
 
 
 def cipher():
@@ -27,7 +27,7 @@ def questionnaires_for(session, patient_ids, role):
     `intake_id` (the link to the answers) is given to clinicians only; the words are the
     front desk's and say nothing clinical.
     """
-    latest = latest_intakes(session, patient_ids)
+    latest = latest_intakes(session, patient_ids, STATE_COLUMNS)  # the state's columns, not whole intakes
     shown = {}
     for patient_id in set(patient_ids):
         intake = latest.get(patient_id)

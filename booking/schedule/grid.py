@@ -6,8 +6,8 @@ Each cell says what that time is: free, booked, blocked, closed, off (not workin
 none (a time that day does not have), with a word for each so nothing relies on colour.
 """
 
-from dataclasses import dataclass
-from datetime import time, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from booking.appointments.availability import candidate_slots, local_midnight, open_intervals, overlaps_busy
@@ -36,24 +36,36 @@ class DayPlan:
 
     open: list
     exceptions: list
-    bookings: list
+    bookings: list  # the bookings that hold the clinician during the day (the cells walk these)
     slot_starts: dict  # instant -> Slot, free candidate slots
+    spans: list = field(init=False)  # [(starts_at, ends_at, booking)]: each ORM attribute read once, not per cell
+
+    def __post_init__(self):
+        self.spans = [(booking.starts_at, booking.ends_at, booking) for booking in self.bookings]
 
 
 def plan_day(plan, bookings, day, zone):
-    """Precompute a clinician's open time, exceptions, bookings and free slot starts for `day`."""
+    """Precompute a clinician's open time, exceptions, bookings and free slot starts for `day`.
+
+    `bookings` may cover more than the day (a week's); only those holding the clinician during
+    the day, or during the busy time of its last slot (which may run past midnight), are kept,
+    since every cell of the day looks through them.
+    """
+    day_start = local_midnight(day, zone)
+    reach = local_midnight(day + timedelta(days=1), zone) + plan.length + plan.buffer
+    bookings = [b for b in bookings if b.starts_at < reach and day_start < b.busy_until]
     busy = [(b.starts_at, b.busy_until, b.id) for b in bookings]
     starts = {s.starts_at: s for s in candidate_slots(plan, zone, day, day) if not overlaps_busy(s, busy)}
-    return DayPlan(open=open_intervals(plan, zone, day, day), exceptions=plan.exceptions,
-                   bookings=bookings, slot_starts=starts)
+    return DayPlan(open=open_intervals(plan, zone, day, day), exceptions=plan.exceptions, bookings=bookings,
+                   slot_starts=starts)
 
 
 def cell_at(day_plan, start, end, now):
     """The Cell for the time from `start` to `end` (UTC) in one clinician's day."""
     past = end <= now
-    for booking in day_plan.bookings:
-        if booking.starts_at < end and start < booking.ends_at:
-            first = start <= booking.starts_at < end
+    for starts_at, ends_at, booking in day_plan.spans:
+        if starts_at < end and start < ends_at:
+            first = start <= starts_at < end
             label = "booked" if first else "continued"  # the page shows the patient's (decrypted) name
             return Cell("booked", label, booking=booking, first=first, past=past)
     for kind, ex_start, ex_end, note in day_plan.exceptions:
@@ -77,7 +89,7 @@ def row_times(day_plans, days, zone, step=STEP):
     tz = ZoneInfo(zone)
     first, last = time.max, time.min
     for day_plan in day_plans:
-        for start, end in day_plan.open + [(b.starts_at, b.ends_at) for b in day_plan.bookings]:
+        for start, end in day_plan.open + [(starts_at, ends_at) for starts_at, ends_at, _b in day_plan.spans]:
             local_start, local_end = start.astimezone(tz), end.astimezone(tz)
             if local_start.date() in days:
                 first = min(first, local_start.time().replace(minute=local_start.minute // 15 * 15, second=0,
@@ -88,6 +100,14 @@ def row_times(day_plans, days, zone, step=STEP):
         return []
     order = {}  # (wall, fold) -> sort key
     for day in days:
+        if not changes_clocks(day, zone):
+            # A day of 24 ordinary hours has each wall time once: no need to step through it in UTC.
+            wall = datetime.combine(day, time())
+            while wall.date() == day:
+                if first <= wall.time() < last:
+                    order[(wall.time(), 0)] = (wall.time(), 1, wall.time())
+                wall += step
+            continue
         moment, end, repeated = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz), []
         while moment < end:
             local = moment.astimezone(tz)
@@ -157,11 +177,14 @@ def build_grid(columns, rows, now, zone, step=STEP):
     row_times; returns [(row label, [Cell])]. A time a column's day does not have is a "none" cell."""
     repeated = {wall for wall, fold in rows if fold}
     changing = all(changes_clocks(column[1], zone) for column in columns)
-    built = []
+    built, instants = [], {}
     for wall, fold in rows:
         cells, starts = [], []
         for _label, day, day_plan, _clinician_id in columns:
-            start = wall_clock_instant(day, wall, zone, fold)
+            # The day view's columns share one day: each row's instant is worked out once, not per column.
+            if (day, wall, fold) not in instants:
+                instants[(day, wall, fold)] = wall_clock_instant(day, wall, zone, fold)
+            start = instants[(day, wall, fold)]
             if start is None:
                 cells.append(Cell("none", STATE_LABELS["none"]))
                 continue

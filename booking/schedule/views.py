@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from booking.appointments.availability import (clinic_day, days_between, load_plans, parse_day,
-                                               week_start)
+from booking.appointments.availability import (clinic_day, clinician_plans, days_between, fill_plans,
+                                               parse_day, week_start)
 from booking.appointments.bookings import STATUS_LABELS
 from booking.appointments.forms import StatusForm
 from booking.audit import record_request_event
@@ -62,17 +62,21 @@ def listed_clinicians(clinician_id, plans, paging):
 
 def schedule_grids(days, zone, clinician_id, now, page=1):
     """The grids to show: one for the day (a column per clinician, a page of them when all are
-    shown) or one per clinician for a week. Returns (plans, grids, columns page or None)."""
-    plans = load_plans(db.session, days[0], days[-1], zone, None if clinician_id is None else [clinician_id],
-                       only_bookable=False)
+    shown) or one per clinician for a week. Returns (plans, grids, columns page or None, the
+    bookings read: every one, cancelled ones too, starting from the day before the first day)."""
+    plans = clinician_plans(db.session, None if clinician_id is None else [clinician_id], only_bookable=False)
     paging = None
     if len(days) == 1 and clinician_id is None and len(plans) > current_app.config["SCHEDULE_DAY_COLUMNS"]:
         plans, paging = column_page(plans, page, current_app.config["SCHEDULE_DAY_COLUMNS"])
+    # Hours and bookings of the clinicians on this page only: a page of ten reads a fifth of fifty.
+    fill_plans(db.session, plans, days[0], days[-1], zone)
+    # One read for the grid (active bookings) and the day's list (cancelled ones too).
     shown = bookings_between(db.session, days[0] - timedelta(days=1), days[-1], zone, listed_clinicians(
-        clinician_id, plans, paging))
+        clinician_id, plans, paging), include_cancelled=True)
     by_clinician = {}
     for booking in shown:
-        by_clinician.setdefault(booking.clinician_id, []).append(booking)
+        if booking.active:
+            by_clinician.setdefault(booking.clinician_id, []).append(booking)
     grids = []
     if len(days) == 1:
         columns = [(plan.name, days[0], plan_day(plan, by_clinician.get(plan.clinician_id, []), days[0], zone),
@@ -87,7 +91,17 @@ def schedule_grids(days, zone, clinician_id, now, page=1):
     for grid in grids:
         times = row_times([column[2] for column in grid["columns"]], days, zone)
         grid["rows"] = build_grid(grid["columns"], times, now, zone)
-    return plans, grids, paging
+    return plans, grids, paging, shown
+
+
+def free_cell_links(grid):
+    """Per column of `grid`: (the phone-booking address for its clinician, the words naming its day
+    when the grid has several columns). A free cell adds its start to the address: made once per
+    column instead of once per cell, as a page has hundreds of free cells."""
+    several = len(grid["columns"]) > 1
+    return [(url_for("schedule.new_booking", clinician=clinician_id),
+             f" on {day.strftime('%A %-d %B')}" if several and day else "")
+            for _label, day, _plan, clinician_id in grid["columns"]]
 
 
 @bp.get("")
@@ -104,10 +118,14 @@ def day():
     clinician_id = clinician_scope(request.args.get("clinician"))
     days = days_between(week_start(shown_day), week_start(shown_day) + timedelta(days=6)) if view == "week" \
         else [shown_day]
-    plans, grids, paging = schedule_grids(days, zone, clinician_id, now, parse_record_id(request.args.get("page")))
-    # The day's list follows the grid: this page's clinicians when all are shown a page at a time.
-    day_list = bookings_between(db.session, shown_day, shown_day, zone,
-                                listed_clinicians(clinician_id, plans, paging), include_cancelled=True)
+    plans, grids, paging, shown = schedule_grids(days, zone, clinician_id, now,
+                                                 parse_record_id(request.args.get("page")))
+    can_manage = current_user.role != "clinician"
+    for grid in grids if can_manage else ():
+        grid["free_links"] = free_cell_links(grid)
+    # The day's list follows the grid (this page's clinicians when all are shown a page at a
+    # time); the grid's read covers the shown day, so the list is taken from it.
+    day_list = [booking for booking in shown if clinic_day(booking.starts_at, zone) == shown_day]
     questionnaires = questionnaires_for(db.session, [item.patient_id for item in day_list], current_user.role)
     step = timedelta(days=7 if view == "week" else 1)
     args = {"view": view, "clinician": clinician_id or "all"}
@@ -119,7 +137,7 @@ def day():
                            compact=compact_week(grids) if view == "week" and clinician_id is None else None,
                            previous=shown_day - step, next=shown_day + step, args=args,
                            state_labels=STATE_LABELS, status_labels=STATUS_LABELS, status_form=StatusForm(),
-                           can_manage=current_user.role != "clinician",
+                           can_manage=can_manage,
                            clinician_options=[(int(id_), name) for id_, name in clinician_choices()])
 
 
