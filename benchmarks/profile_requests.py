@@ -58,6 +58,17 @@ def serve(app, path, count):
     return (time.perf_counter() - started) / count
 
 
+def profile_top(run, top, order):
+    """cProfile's `top` most costly functions while `run()` runs, sorted by `order`, as text."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
+    return out.getvalue()
+
+
 def main():
     """Warm, time, profile, print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -80,13 +91,7 @@ def main():
             serve(app, path, 50)  # warm: caches filled, templates compiled
             print(f"{path:<28}{serve(app, path, args.requests) * 1e6:>8.0f} µs")
             if args.top:
-                profiler = cProfile.Profile()
-                profiler.enable()
-                serve(app, path, args.requests)
-                profiler.disable()
-                out = io.StringIO()
-                pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
-                print(out.getvalue())
+                print(profile_top(lambda: serve(app, path, args.requests), args.top, "cumulative"))
     return 0
 
 

@@ -14,11 +14,8 @@ are printed. With
 """
 
 import argparse
-import cProfile
-import io
 import logging
 import os
-import pstats
 import statistics
 import sys
 import time
@@ -27,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.profile_requests import profile_top  # noqa: E402  (after the path is set)
 
 
 def build_app(database):
@@ -146,14 +145,7 @@ def main():
             for key, count, spent in found:
                 print(f"  {spent:7.2f} ms {count:>3}x  {key}")
         if args.top:
-            profiler = cProfile.Profile()
-            profiler.enable()
-            for _ in range(10):
-                serve(app, path, cookie)
-            profiler.disable()
-            out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.top)
-            print(out.getvalue())
+            print(profile_top(lambda: [serve(app, path, cookie) for _ in range(10)], args.top, "tottime"))
     return 0
 
 
