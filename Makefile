@@ -57,7 +57,7 @@ test: install-dev
 ## Each module is mutated in turn against the fast tests listed in setup.cfg; survivors are listed,
 ## and README "Mutation testing" says which remaining ones are equivalent.
 MUTATED := booking.intake.screening booking.intake.questionnaires booking.appointments.availability \
-	booking.appointments.bookings
+	booking.appointments.bookings booking.appointments.statuses
 mutation: install-dev
 	for module in $(MUTATED); do nice -n 10 $(BIN)/mutmut run --max-children 1 "$$module*" || exit 1; done
 	$(BIN)/mutmut results

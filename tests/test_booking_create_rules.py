@@ -38,9 +38,9 @@ def refusal(error):
 
 
 @contextmanager
-def booked_first_at_flush(clinician_id, patient_id, starts_at):
+def booked_first_at_flush(clinician_id, patient_id, starts_at, **columns):
     """Another connection books `starts_at` (30 minutes, 10 of buffer) as the session's next flush starts:
-    after a rule function's checks, before its own write."""
+    after a rule function's checks, before its own write. `columns` sets others (intake_id, status)."""
     done = []
 
     def book_first(session, flush_context, instances):
@@ -48,10 +48,11 @@ def booked_first_at_flush(clinician_id, patient_id, starts_at):
             return
         done.append(True)
         with _db.engine.connect() as other:
-            other.execute(sa.insert(Booking).values(
-                clinician_id=clinician_id, patient_id=patient_id, starts_at=starts_at, ends_at=starts_at + HALF,
-                busy_until=starts_at + timedelta(minutes=40), status="booked", manage_token_hash="h" * 64,
-                sequence=0, source="phone", created_at=NOW, updated_at=NOW))
+            other.execute(sa.insert(Booking).values({
+                "clinician_id": clinician_id, "patient_id": patient_id, "starts_at": starts_at,
+                "ends_at": starts_at + HALF, "busy_until": starts_at + timedelta(minutes=40), "status": "booked",
+                "manage_token_hash": "h" * 64, "sequence": 0, "source": "phone", "created_at": NOW,
+                "updated_at": NOW, **columns}))
             other.commit()
 
     sa.event.listen(_db.session, "before_flush", book_first)
@@ -366,3 +367,42 @@ def test_a_named_clinicians_taken_time_tells_staff_what_holds_it(db, clinic):
         book(db, WEDNESDAY, adams, actor=desk, source="phone")
     assert refusal(taken) == "That time is already booked by another patient. Please choose another time."
     assert {s.clinician_id for s in taken.value.alternatives} == {adams}
+
+
+def test_a_questionnaire_booked_at_the_desk_meanwhile_is_refused_as_already_booked(app, db, clinic):
+    adams, baker = clinic
+    intake_id, _ = add_intake(db.session, app.config)
+    patient_id = db.session.get(Intake, intake_id).patient_id
+    walk_in = NOW - timedelta(minutes=20)  # 7:40 today: seen at the desk and marked arrived, so not "upcoming"
+    with booked_first_at_flush(adams, patient_id, walk_in, intake_id=intake_id, status="arrived"), \
+            pytest.raises(AlreadyBooked) as refused:
+        book(db, WEDNESDAY, baker, patient_id=patient_id, intake_id=intake_id)
+    assert (refused.value.booking.starts_at, refused.value.booking.status) == (walk_in, "arrived")
+
+
+def test_off_the_grid_with_no_free_time_near_staff_are_told_so(db):
+    from booking.appointments.bookings import check_clinician_time
+
+    only_slot = add_clinician(db.session, name="Dr Once", hours={2: [(time(8), time(8, 30))]})  # Wednesdays 8:00
+    for week in (0, 1):  # both Wednesdays within the week either side are booked (the one before has passed)
+        add_booking(db.session, only_slot, WEDNESDAY + timedelta(days=7 * week))
+    odd = WEDNESDAY + timedelta(minutes=15)
+    with pytest.raises(OffGrid) as refused:
+        check_clinician_time(db.session, context(NOW), only_slot, odd, staff=True)
+    assert refused.value.alternatives == []
+    assert refusal(refused) == (f"{clock_text(odd, ZONE)} is not one of Dr Once's start times; there is no free "
+                                "time near it. Or give a reason to book it anyway.")
+
+
+def test_a_staff_move_is_told_what_else_holds_the_time_never_the_booking_being_moved(db, clinic):
+    from booking.appointments.bookings import move_booking
+
+    adams, _baker = clinic
+    own_id, _token = add_booking(db.session, adams, WEDNESDAY + timedelta(minutes=20), buffer=10)  # off the grid
+    add_booking(db.session, adams, WEDNESDAY + HOUR, buffer=10)  # 9:00, right after it
+    desk = create_staff_user(db.session, "receptionist")
+    with pytest.raises(SlotTaken) as taken:  # 8:40 overlaps both: its own 8:20 is no obstacle, 9:00 is
+        move_booking(db.session, context(NOW), db.session.get(Booking, own_id), starts_at=WEDNESDAY + HOUR * 2 / 3,
+                     actor=desk)
+    held = clock_text(WEDNESDAY + HOUR, ZONE)
+    assert refusal(taken) == f"That time overlaps the {held} consultation. Please choose another time."

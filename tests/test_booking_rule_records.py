@@ -260,6 +260,26 @@ def test_a_cancellation_without_a_reason_keeps_none_and_a_locked_lookup_finds_th
     assert db.session.get(Booking, booking_id).cancel_reason is None
 
 
+def test_a_manage_link_read_to_change_the_booking_holds_its_row_and_one_read_to_show_it_does_not(db):
+    """PostgreSQL: the patient's cancel and move read the booking locked, so a staff change waits for them."""
+    from booking.appointments.bookings import find_by_manage_link
+    from booking.extensions import db as _db
+    from tests.conftest import postgres_only
+
+    postgres_only()
+    doctor = add_clinician(db.session, name="Dr Lock", hours=EVERY_DAY)
+    booking_id, token = add_booking(db.session, doctor, WEDNESDAY_TEN)
+    grab = sa.text("SELECT id FROM booking WHERE id = :id FOR UPDATE NOWAIT")
+    find_by_manage_link(db.session, token, now=NOW, days=30, lock=True)
+    with _db.engine.connect() as other, pytest.raises(sa.exc.OperationalError, match="could not obtain lock"):
+        other.execute(grab, {"id": booking_id})
+    db.session.rollback()
+    find_by_manage_link(db.session, token, now=NOW, days=30)  # the manage page itself: no lock
+    with _db.engine.connect() as other:
+        assert other.execute(grab, {"id": booking_id}).scalar() == booking_id
+    db.session.rollback()
+
+
 def test_every_version_of_a_long_chain_of_corrections_is_found_from_the_middle(app, db):
     from booking.appointments.lookups import active_booking_for_intake, intake_versions
 

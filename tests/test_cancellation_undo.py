@@ -8,9 +8,11 @@ import sqlalchemy as sa
 from booking.appointments.bookings import NotAllowed
 from booking.appointments.statuses import UNDO, set_status, status_changes, undo_target
 from booking.models import Booking, BookingEvent, OutboxMessage
-from tests.booking_factories import context, utc
+from tests.booking_factories import add_booking, add_clinician, context, utc
+from tests.factories import create_staff_user
 from tests.outbox_helpers import body_of, ics_of, recipient_of
 from tests.staff_helpers import audit_rows
+from tests.test_booking_rule_records import history
 from tests.test_booking_staff import phone_form, staff, text  # noqa: F401 (staff is a fixture)
 
 START = utc(2030, 6, 3, 14, 0)  # a Monday, 10:00 in New York
@@ -29,8 +31,9 @@ def test_a_cancellation_is_undone_only_on_the_day_it_was_made():
     assert status_changes(cancelled_at(morning), context(morning + timedelta(hours=2))) == (UNDO,)
     next_day = context(morning + timedelta(hours=20))  # 03:00 the next day in New York
     assert undo_target(cancelled_at(morning), next_day) is None
-    with pytest.raises(NotAllowed, match="A cancellation can only be undone on the day it was made."):
+    with pytest.raises(NotAllowed) as refused:
         set_status(None, next_day, cancelled_at(morning), UNDO, actor=None)
+    assert refused.value.message == "A cancellation can only be undone on the day it was made."
     undone_once = cancelled_at(morning)
     undone_once.events.append(BookingEvent(kind="undone", at=morning + timedelta(minutes=5)))
     undone_once.events.append(BookingEvent(kind="cancelled", at=morning + timedelta(minutes=9)))
@@ -72,7 +75,8 @@ def test_undo_is_refused_when_the_time_was_taken_meanwhile(client, db, staff):
     assert client.post("/staff/schedule/book", data=phone_form(staff, patient="second")).status_code == 302
     refused = client.post(f"/staff/schedule/booking/{booking_id}/status", data={"status": "undo"},
                           follow_redirects=True)
-    assert "That time has been taken since the cancellation, so the cancellation stays." in text(refused)
+    assert ("That time has been taken since the cancellation, so the cancellation stays. "
+            "Book the patient again at another time.") in text(refused)
     db.session.expire_all()
     assert db.session.get(Booking, booking_id).status == "cancelled"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
@@ -86,6 +90,20 @@ def test_undo_is_refused_when_the_patient_booked_another_consultation(client, db
     assert client.post("/staff/schedule/book", data=phone_form(staff, hour=11)).status_code == 302
     refused = client.post(f"/staff/schedule/booking/{booking_id}/status", data={"status": "undo"},
                           follow_redirects=True)
-    assert "The patient has booked another consultation since this one was cancelled" in text(refused)
+    assert ("The patient has booked another consultation since this one was cancelled, so the cancellation "
+            "stays. Move that booking instead if this time suits.") in text(refused)
     db.session.expire_all()
     assert db.session.get(Booking, booking_id).status == "cancelled"
+
+
+def test_an_undone_cancellation_is_in_the_history_at_the_time_given_with_who_undid_it(db):
+    doctor = add_clinician(db.session)
+    desk = create_staff_user(db.session, "receptionist")
+    booking_id, _token = add_booking(db.session, doctor, START, status="cancelled")  # cancelled at START
+    db.session.add(BookingEvent(booking_id=booking_id, kind="cancelled", at=START))
+    db.session.commit()
+    later = START + timedelta(hours=2)  # 12:00 the same day in New York
+    set_status(db.session, context(later), db.session.get(Booking, booking_id), UNDO, actor=desk)
+    db.session.commit()
+    assert history(db, booking_id)[-1] == ("undone", later, desk.id, "cancelled undone; back to booked")
+    assert db.session.get(Booking, booking_id).status == "booked"

@@ -103,3 +103,9 @@ def test_questionnaire_wording_is_the_standard_one():
     assert len([x for x in steps["pcl5"].questions if x.kind == "scale"]) == 20
     assert [label for _, label in steps["pcl5"].question("pcl5_20").choices] == [
         "Not at all", "A little bit", "Moderately", "Quite a bit", "Extremely"]
+
+
+def test_the_crisis_panel_watches_only_the_current_steps_crisis_answers():
+    assert q.crisis_questions("phq9") == {"phq9_9": ["1", "2", "3"]}
+    assert q.crisis_questions("seeking") == {"self_harm_thoughts": ["yes"]}
+    assert q.crisis_questions("gad7") == {}
