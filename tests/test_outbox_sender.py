@@ -9,7 +9,7 @@ from email import policy as email_policy
 import sqlalchemy as sa
 
 from booking.models import OutboxMessage
-from booking.outbox.sender import claim_next, retry_now, send_due, sender_connection
+from booking.outbox.sender import SenderPolicy, claim_next, retry_now, send_due, sender_connection
 from tests.conftest import postgres_only
 from tests.outbox_helpers import ENVELOPE, NOW, FolderBackend, RecordingBackend, at, body_of, policy, queue
 
@@ -116,6 +116,18 @@ def test_a_sender_that_dies_mid_send_holds_only_that_message_until_its_lease_run
                     clock=at(NOW + timedelta(seconds=601)), worker="other:2") == (1, 0)
     assert [outbox_id for outbox_id, _ in backend.delivered] == [*waiting, in_flight]
     assert statuses(db.session) == {in_flight: ("sent", 2), waiting[0]: ("sent", 1), waiting[1]: ("sent", 1)}
+
+
+def test_by_default_a_dead_senders_message_goes_again_two_and_a_half_minutes_after_its_claim(app, db):
+    [in_flight] = queue(db.session)
+    default = SenderPolicy.from_config(app.config)
+    with sender_connection(db.session) as connection:  # the crashed sender took it, then died
+        claim_next(connection, now=NOW, worker="crashed:1", policy=default)
+    backend = RecordingBackend()
+    for seconds in (149, 151):
+        send_due(db.session, backend=backend, envelope=ENVELOPE, policy=default,
+                 clock=at(NOW + timedelta(seconds=seconds)), worker="other:2")
+        assert [outbox_id for outbox_id, _ in backend.delivered] == ([] if seconds < 150 else [in_flight])
 
 
 def test_each_lease_starts_when_its_message_is_claimed_not_when_the_round_began(app, db):

@@ -1,5 +1,6 @@
 """SMTP delivery against a real local server (aiosmtpd on 127.0.0.1), and servers that misbehave."""
 
+import asyncio
 import re
 import socket
 import sqlite3
@@ -11,8 +12,8 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from booking.models import OutboxMessage
-from booking.outbox.backends import SMTPBackend
-from booking.outbox.sender import send_due
+from booking.outbox.backends import SEND_DEADLINE_SECONDS, SMTPBackend, backend_from_config
+from booking.outbox.sender import SenderPolicy, send_due
 from tests.outbox_helpers import ENVELOPE, NOW, at, body_of, policy, queue
 
 
@@ -177,6 +178,49 @@ def test_a_refusal_after_the_data_rolls_the_mark_back_and_records_the_failure(db
     row = db.session.scalars(sa.select(OutboxMessage)).one()
     assert (row.status, row.tries, row.sent_at, row.claimed_by) == ("pending", 1, None, None)
     assert "451" in row.last_error and body_of(row) == "Hello"  # not erased: it is still to be sent
+
+
+class SlowHandler:
+    """Answers MAIL, RCPT and the data each after `pause` seconds: every reply well within the
+    per-command timeout, the three together not within the send deadline."""
+
+    def __init__(self, pause):
+        self.pause = pause
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        await asyncio.sleep(self.pause)
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        await asyncio.sleep(self.pause)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.pause)
+        return "250 OK"
+
+
+def test_a_server_slow_at_every_command_is_given_up_at_the_send_deadline(db):
+    """Per command nothing times out (0.5 s of 2 s), but one message may not take more than the
+    deadline in all (1 s here; SEND_DEADLINE_SECONDS in use): a sender's lease must outlast it."""
+    [message_id] = queue(db.session)
+    controller = Controller(SlowHandler(0.5), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        backend = SMTPBackend("127.0.0.1", controller.port, starttls=False, timeout=2, send_deadline=1)
+        assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), clock=at(NOW)) == (0, 1)
+    finally:
+        controller.stop()
+    row = db.session.get(OutboxMessage, message_id)
+    assert (row.status, row.tries) == ("pending", 1) and "timed out" in row.last_error
+
+
+def test_the_default_lease_outlasts_the_longest_smtp_send(app):
+    backend = backend_from_config({**app.config, "MAIL_SMTP_HOST": "mail.example"}, app.instance_path)
+    assert backend.send_deadline == SEND_DEADLINE_SECONDS
+    assert SenderPolicy.from_config(app.config).claim_timeout_seconds >= 2 * backend.send_deadline
 
 
 class MisbehavingServer:

@@ -26,6 +26,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from booking.config import Config
 from booking.models import OutboxMessage
 from booking.outbox.mime import build_email
 
@@ -39,7 +40,7 @@ class SenderPolicy:
 
     max_tries: int = 8
     retry_base_seconds: int = 60
-    claim_timeout_seconds: int = 600
+    claim_timeout_seconds: int = Config.OUTBOX_CLAIM_TIMEOUT_SECONDS
     batch_size: int = 50
 
     @classmethod
