@@ -32,8 +32,10 @@ class DeadlineSMTP(smtplib.SMTP):
     """smtplib.SMTP whose every wait (connecting, each write, each reply) also ends by `deadline`,
     a time.monotonic() reading (None: only the per-command timeout applies).
 
-    Raises TimeoutError once the deadline has passed. (A server trickling one reply out byte by
-    byte still gets the time left at that reply's start for each byte.)
+    Raises TimeoutError once the deadline has passed. What it cannot cut short: the name lookup
+    (the system resolver's own timeouts), connecting to a host of several addresses (each gets
+    the time left when connecting began), and a server trickling one reply out byte by byte
+    (each byte gets the time left when the reply began). The lease's margin is for these.
     """
 
     deadline = None
@@ -48,14 +50,17 @@ class DeadlineSMTP(smtplib.SMTP):
         return min(self.timeout, left)
 
     def _get_socket(self, host, port, timeout):
+        """The connected socket, connecting within the time left."""
         return super()._get_socket(host, port, self._wait())
 
     def send(self, s):
+        """Write `s` within the time left."""
         if self.sock:
             self.sock.settimeout(self._wait())
         super().send(s)
 
     def getreply(self):
+        """Read the server's reply within the time left."""
         if self.sock:
             self.sock.settimeout(self._wait())
         return super().getreply()
