@@ -16,6 +16,8 @@ the connection open before DATA; on PostgreSQL the mark is executed before the s
 transaction left open over it, so after the server's 250 only the COMMIT has to leave the
 process (see `deliver`); on SQLite, which must not hold its one write lock over a send, the
 mark is one autocommit statement, executed before anything else once the server has answered.
+The window opens when the message's last byte leaves the sender (the server accepts it even if
+the sender dies then), so the mail server's handling of the message is part of it too.
 """
 
 import socket
