@@ -58,10 +58,15 @@ def bulk_patients(app, count):
 
 
 def bench_config(database_url, csrf=False):
-    """The configuration the served app and the seeding share (`csrf`: check CSRF tokens, as in production)."""
+    """The configuration the served app and the seeding share (`csrf`: check CSRF tokens, as in production).
+
+    BENCH_REDIS_URL, if set, holds the rate limits' counters, as several instances need (else
+    each worker counts its own, in memory).
+    """
     from booking.config import normalise_database_url
 
-    return {"INTAKE_START_RATE_LIMIT": "1000000 per hour", "BOOKING_ADDRESS_RATE_LIMIT": "1000000 per hour",
+    redis = {"RATELIMIT_STORAGE_URI": os.environ["BENCH_REDIS_URL"]} if os.environ.get("BENCH_REDIS_URL") else {}
+    return {**redis, "INTAKE_START_RATE_LIMIT": "1000000 per hour", "BOOKING_ADDRESS_RATE_LIMIT": "1000000 per hour",
             "BOOKING_EMAIL_RATE_LIMIT": "1000000 per hour", "FEED_RATE_LIMIT": "1000000 per minute",
             "SECRET_KEY": "benchmark-secret-key-0123456789-abcdefghijklmnop",
             "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),

@@ -1,7 +1,8 @@
 """Soak: 50 patients browsing and booking across two instances for ten minutes.
 
     .venv/bin/python benchmarks/soak.py [--seconds 600] [--patients 50] [--workers 2]
-    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench .venv/bin/python benchmarks/soak.py
+    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench BENCH_REDIS_URL=redis://127.0.0.1:6379/0 \
+        .venv/bin/python benchmarks/soak.py      # as deployed: rate limits counted in Redis
 
 Seeds a fresh database as booking_bench.py does (SQLite in a temporary folder, or
 BENCH_DATABASE_URL, whose public schema is emptied first), serves the app twice (two

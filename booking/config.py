@@ -108,7 +108,12 @@ class Config:
     OUTBOX_DIR = None  # default: <instance>/outbox
     OUTBOX_MAX_TRIES = 8  # then the message is marked failed, its last error kept
     OUTBOX_RETRY_BASE_SECONDS = 60  # back-off: base, 2x base, 4x base... capped at 6 hours
-    OUTBOX_CLAIM_TIMEOUT_SECONDS = 600  # a sender's lease on the one message it is sending; past it (a crashed sender) it is sent again
+    # A sender's lease on the one message it is sending; past it (a crashed sender) the message
+    # is sent again. It must outlast the longest send, or a live sender's message would go twice:
+    # an SMTP send is cut off at 60 s, connecting included (booking.outbox.backends.
+    # SEND_DEADLINE_SECONDS), so 150 s leaves room for the database statements and a stalled
+    # machine. (On PostgreSQL a message being sent is also row-locked, which claims skip.)
+    OUTBOX_CLAIM_TIMEOUT_SECONDS = 150
     REMINDER_LEAD_HOURS = 24  # `flask send-reminders` queues a reminder this long before
     # Clinician calendar feeds: titles say "Consultation" unless the clinic turns names on.
     FEED_SHOW_PATIENT_NAMES = False

@@ -9,7 +9,7 @@ from email import policy as email_policy
 import sqlalchemy as sa
 
 from booking.models import OutboxMessage
-from booking.outbox.sender import autocommit, claim_next, retry_now, send_due
+from booking.outbox.sender import SenderPolicy, claim_next, retry_now, send_due, sender_connection
 from tests.conftest import postgres_only
 from tests.outbox_helpers import ENVELOPE, NOW, FolderBackend, RecordingBackend, at, body_of, policy, queue
 
@@ -96,7 +96,7 @@ def test_back_off_doubles_and_gives_up_after_max_tries_keeping_the_error(db):
 def claim_all(session, *, now, worker):
     """The ids `worker` claims at `now` until nothing more is due."""
     claimed = []
-    with autocommit(session) as connection:
+    with sender_connection(session) as connection:
         while (row := claim_next(connection, now=now, worker=worker, policy=policy())) is not None:
             claimed.append(row.id)
     return claimed
@@ -104,7 +104,7 @@ def claim_all(session, *, now, worker):
 
 def test_a_sender_that_dies_mid_send_holds_only_that_message_until_its_lease_runs_out(db):
     in_flight, *waiting = queue(db.session, count=3)
-    with autocommit(db.session) as connection:  # the crashed sender took one message, then died
+    with sender_connection(db.session) as connection:  # the crashed sender took one message, then died
         assert claim_next(connection, now=NOW, worker="crashed:1", policy=policy()).id == in_flight
     backend = RecordingBackend()
     # The others go at once; the one in flight waits while its lease is fresh...
@@ -116,6 +116,18 @@ def test_a_sender_that_dies_mid_send_holds_only_that_message_until_its_lease_run
                     clock=at(NOW + timedelta(seconds=601)), worker="other:2") == (1, 0)
     assert [outbox_id for outbox_id, _ in backend.delivered] == [*waiting, in_flight]
     assert statuses(db.session) == {in_flight: ("sent", 2), waiting[0]: ("sent", 1), waiting[1]: ("sent", 1)}
+
+
+def test_by_default_a_dead_senders_message_goes_again_two_and_a_half_minutes_after_its_claim(app, db):
+    [in_flight] = queue(db.session)
+    default = SenderPolicy.from_config(app.config)
+    with sender_connection(db.session) as connection:  # the crashed sender took it, then died
+        claim_next(connection, now=NOW, worker="crashed:1", policy=default)
+    backend = RecordingBackend()
+    for seconds in (149, 151):
+        send_due(db.session, backend=backend, envelope=ENVELOPE, policy=default,
+                 clock=at(NOW + timedelta(seconds=seconds)), worker="other:2")
+        assert [outbox_id for outbox_id, _ in backend.delivered] == ([] if seconds < 150 else [in_flight])
 
 
 def test_each_lease_starts_when_its_message_is_claimed_not_when_the_round_began(app, db):
@@ -262,3 +274,37 @@ def test_a_sender_skips_the_messages_another_holds_and_sends_the_rest(app, db):
     assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(batch_size=5), clock=at(NOW),
                     worker="me:2") == (5, 0)
     assert sorted(outbox_id for outbox_id, _ in backend.delivered) == ids[5:]
+
+
+def test_after_each_send_the_mark_is_committed_before_anything_else(app, db):
+    """What the sender's connection does around a send, in order. PostgreSQL: the mark runs before
+    the send and its COMMIT is the first thing after it (a kill after the server's 250 then finds
+    only the COMMIT left to send); SQLite: the mark itself, in autocommit, is the first thing after
+    it. Either way the next claim comes only once the message is marked."""
+    ids = queue(db.session, count=2)
+    steps = []
+    from booking.extensions import db as database
+
+    def note_statement(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE outbox_message"):
+            steps.append("mark" if "sent_at" in statement else "claim")
+
+    class Noting(RecordingBackend):
+        def send(self, message, outbox_id):
+            steps.append("send")
+            super().send(message, outbox_id)
+
+    def note_commit(conn):
+        steps.append("commit")
+
+    sa.event.listen(database.engine, "before_cursor_execute", note_statement)
+    sa.event.listen(database.engine, "commit", note_commit)
+    try:
+        assert send_due(db.session, backend=Noting(), envelope=ENVELOPE, policy=policy(), clock=at(NOW)) == (2, 0)
+    finally:
+        sa.event.remove(database.engine, "before_cursor_execute", note_statement)
+        sa.event.remove(database.engine, "commit", note_commit)
+    per_message = (["claim", "commit", "mark", "send", "commit"] if database.engine.dialect.name == "postgresql"
+                   else ["claim", "commit", "send", "mark"])
+    assert steps[:2 * len(per_message)] == per_message * 2 and steps[2 * len(per_message)] == "claim"
+    assert set(statuses(db.session).values()) == {("sent", 1)} and len(ids) == 2

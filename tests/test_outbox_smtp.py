@@ -1,7 +1,9 @@
 """SMTP delivery against a real local server (aiosmtpd on 127.0.0.1), and servers that misbehave."""
 
+import asyncio
 import re
 import socket
+import sqlite3
 import threading
 from datetime import timedelta
 
@@ -10,9 +12,9 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from booking.models import OutboxMessage
-from booking.outbox.backends import SMTPBackend
-from booking.outbox.sender import send_due
-from tests.outbox_helpers import ENVELOPE, NOW, at, policy, queue
+from booking.outbox.backends import SEND_DEADLINE_SECONDS, SMTPBackend, backend_from_config
+from booking.outbox.sender import SenderPolicy, send_due
+from tests.outbox_helpers import ENVELOPE, NOW, at, body_of, policy, queue
 
 
 def free_port():
@@ -110,6 +112,115 @@ def test_a_batch_goes_on_one_connection_and_each_message_is_marked_sent_before_t
     # (committed): a sender killed then would send nothing twice.
     assert [accepted for accepted, _sent in handler.seen] == [[], ids[:1], ids[:2], ids]
     assert all(set(accepted) <= sent for accepted, sent in handler.seen)
+
+
+class MarkWatchingHandler:
+    """At DATA (the whole message is in, the server has not answered yet) notes, from connections
+    of its own, the row's committed status and whether the sender has the mark executed but not
+    committed (PostgreSQL: the sender's session idle in a transaction whose last statement set
+    `sent_at`) or holds SQLite's write lock. Then answers `reply`."""
+
+    def __init__(self, engine, reply):
+        self.engine, self.reply, self.seen = engine, reply, []
+
+    def _mark_open(self):
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as connection:
+                return connection.scalar(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND state = 'idle in transaction' "
+                    "AND query LIKE 'UPDATE outbox_message SET%sent_at%'")) == 1
+        # SQLite: taking the write lock at once, without waiting, fails while the sender holds it.
+        other = sqlite3.connect(self.engine.url.database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            other.close()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.engine.connect() as connection:
+            status = connection.scalar(sa.select(OutboxMessage.status))
+        self.seen.append((status, self._mark_open()))
+        return self.reply
+
+
+def send_one_through(handler, session):
+    """Queue one message and send it to a local server answering with `handler`; (sent, failed)."""
+    queue(session)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        backend = SMTPBackend("127.0.0.1", controller.port, starttls=False, timeout=10)
+        return send_due(session, backend=backend, envelope=ENVELOPE, policy=policy(), clock=at(NOW))
+    finally:
+        controller.stop()
+
+
+def test_the_sent_mark_waits_over_the_send_uncommitted_on_postgres_and_not_at_all_on_sqlite(db):
+    """PostgreSQL: the mark is executed before the final data and committed on the 250, so a
+    sender killed after the 250 has only the COMMIT left to send. SQLite: nothing is marked and no
+    write lock is held while the server has the message (other writers must not wait on a send)."""
+    handler = MarkWatchingHandler(db.engine, "250 OK")
+    assert send_one_through(handler, db.session) == (1, 0)
+    assert handler.seen == [("sending", db.engine.dialect.name == "postgresql")]
+    row = db.session.scalars(sa.select(OutboxMessage)).one()
+    assert (row.status, row.body_text, row.sent_at) == ("sent", "", NOW)
+
+
+def test_a_refusal_after_the_data_rolls_the_mark_back_and_records_the_failure(db):
+    handler = MarkWatchingHandler(db.engine, "451 4.3.0 Try again later")
+    assert send_one_through(handler, db.session) == (0, 1)
+    assert handler.seen == [("sending", db.engine.dialect.name == "postgresql")]
+    row = db.session.scalars(sa.select(OutboxMessage)).one()
+    assert (row.status, row.tries, row.sent_at, row.claimed_by) == ("pending", 1, None, None)
+    assert "451" in row.last_error and body_of(row) == "Hello"  # not erased: it is still to be sent
+
+
+class SlowHandler:
+    """Answers MAIL, RCPT and the data each after `pause` seconds: every reply well within the
+    per-command timeout, the three together not within the send deadline."""
+
+    def __init__(self, pause):
+        self.pause = pause
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        await asyncio.sleep(self.pause)
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        await asyncio.sleep(self.pause)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.pause)
+        return "250 OK"
+
+
+def test_a_server_slow_at_every_command_is_given_up_at_the_send_deadline(db):
+    """Per command nothing times out (0.5 s of 2 s), but one message may not take more than the
+    deadline in all (1 s here; SEND_DEADLINE_SECONDS in use): a sender's lease must outlast it."""
+    [message_id] = queue(db.session)
+    controller = Controller(SlowHandler(0.5), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        backend = SMTPBackend("127.0.0.1", controller.port, starttls=False, timeout=2, send_deadline=1)
+        assert send_due(db.session, backend=backend, envelope=ENVELOPE, policy=policy(), clock=at(NOW)) == (0, 1)
+    finally:
+        controller.stop()
+    row = db.session.get(OutboxMessage, message_id)
+    assert (row.status, row.tries) == ("pending", 1) and "timed out" in row.last_error
+
+
+def test_the_default_lease_outlasts_the_longest_smtp_send(app):
+    backend = backend_from_config({**app.config, "MAIL_SMTP_HOST": "mail.example"}, app.instance_path)
+    assert backend.send_deadline == SEND_DEADLINE_SECONDS
+    assert SenderPolicy.from_config(app.config).claim_timeout_seconds >= 2 * backend.send_deadline
 
 
 class MisbehavingServer:

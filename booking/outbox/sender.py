@@ -12,8 +12,12 @@ message, and a sender that dies holds only the message it was sending; once its 
 sender killed between the mail server's 250 and its own "sent" mark leaves a message that is
 sent again, under the same Message-ID (booking.outbox.mime.message_id), so the receiver can
 drop the copy. That window is kept as small as the protocol allows: the message is built and
-the connection open before DATA, and the mark is one autocommit statement on an open
-connection, executed before anything else once the server has answered.
+the connection open before DATA; on PostgreSQL the mark is executed before the send, in a
+transaction left open over it, so after the server's 250 only the COMMIT has to leave the
+process (see `deliver`); on SQLite, which must not hold its one write lock over a send, the
+mark is one autocommit statement, executed before anything else once the server has answered.
+The window opens when the message's last byte leaves the sender (the server accepts it even if
+the sender dies then), so the mail server's handling of the message is part of it too.
 """
 
 import socket
@@ -24,6 +28,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from booking.config import Config
 from booking.models import OutboxMessage
 from booking.outbox.mime import build_email
 
@@ -37,7 +42,7 @@ class SenderPolicy:
 
     max_tries: int = 8
     retry_base_seconds: int = 60
-    claim_timeout_seconds: int = 600
+    claim_timeout_seconds: int = Config.OUTBOX_CLAIM_TIMEOUT_SECONDS
     batch_size: int = 50
 
     @classmethod
@@ -124,17 +129,22 @@ def worker_name():
 
 
 @contextmanager
-def autocommit(session):
-    """The session's connection in autocommit mode: each claim and each mark commits as it runs,
-    on a connection already open (no BEGIN, no checkout between a delivery and its mark)."""
-    session.commit()
-    connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+def sender_connection(session):
+    """A connection of the session's engine for a run of claims and marks, each committed as it
+    runs (see `claim_next` and `deliver`); no checkout between a delivery and its mark.
+
+    On SQLite in autocommit mode: each statement commits at once, so no write lock outlives it
+    and none is held during a send. On PostgreSQL in transactions the sender commits itself,
+    so the mark's can stay open over the send.
+    """
+    session.commit()  # the caller's own changes are in before any message goes
+    engine = session.get_bind()
+    options = {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "sqlite" else {}
     try:
-        yield connection
+        with engine.connect().execution_options(**options) as connection:
+            yield connection
     finally:
-        # Gives the connection back to the pool (its isolation level restored) and expires
-        # whatever the caller's session had loaded, as the rows changed under it.
-        session.commit()
+        session.expire_all()  # the rows changed under whatever the caller's session had loaded
 
 
 def _claimable(now, policy):
@@ -154,8 +164,8 @@ CLAIMED = (OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.subject, Out
 def claim_next(connection, *, now, worker, policy):
     """Take the most overdue claimable message for `worker`, with a lease starting at `now`.
 
-    One statement on an autocommit `connection` (see `autocommit`), so the claim is committed
-    when this returns. Returns the claimed row (the CLAIMED columns), or None if nothing is due.
+    One statement, committed before this returns (see `sender_connection`). Returns the claimed
+    row (the CLAIMED columns), or None if nothing is due.
     One message at a time: a worker that dies holds only the one it was sending, and the others
     stay free for the other workers.
     """
@@ -165,11 +175,13 @@ def claim_next(connection, *, now, worker, policy):
         due = due.with_for_update(skip_locked=True)  # senders at once skip each other's rows
     # The claimable test again: a compare-and-set, for SQLite (no row locks), where the
     # subquery and the update are one statement under the database's single writer lock.
-    return connection.execute(
+    claimed = connection.execute(
         sa.update(OutboxMessage)
         .where(OutboxMessage.id == due.scalar_subquery(), _claimable(now, policy))
         .values(status="sending", claimed_by=worker, claimed_at=now, tries=OutboxMessage.tries + 1)
         .returning(*CLAIMED)).first()
+    connection.commit()
+    return claimed
 
 
 def describe_error(error, recipient):
@@ -191,13 +203,17 @@ def _finish(message_id, worker, values):
 def deliver(connection, message, *, channel, envelope, worker, policy, clock):
     """Send one claimed message through `channel` (a backend's batch) and record the outcome at once.
 
-    Returns True if it was delivered.
+    Returns True if it was delivered. `sent_at` is the time its sending began.
     """
     # The body and invite hold private links (manage and resume tokens): once delivered they are
     # erased, so the database keeps no usable link; kind, subject, recipient and times remain.
-    # Built before sending, so nothing but the statement's execution follows the server's reply.
-    mark_sent = _finish(message.id, worker, {"status": "sent", "sent_at": sa.bindparam("sent_at"),
-                                             "body_text": "", "ics": None})
+    mark_sent = _finish(message.id, worker, {"status": "sent", "sent_at": clock(), "body_text": "", "ics": None})
+    # On PostgreSQL the mark runs before the send, in a transaction left open over it: once the
+    # server has answered 250 only the COMMIT has to leave this process, and a COMMIT written to
+    # the socket is committed by the server even if the sender dies right after. Until then the
+    # row is locked, so a claim skips it (SKIP LOCKED). SQLite has one write lock for the whole
+    # database, which must not be held over a send: there the mark follows the 250.
+    mark_first = connection.dialect.name == "postgresql"
     recipient = ""
     try:
         body, ics = open_message(message, envelope.cipher)
@@ -205,8 +221,11 @@ def deliver(connection, message, *, channel, envelope, worker, policy, clock):
         email = build_email(outbox_id=message.id, created_at=message.created_at, sender=envelope.sender,
                             recipient=recipient, subject=message.subject, body=body,
                             domain=envelope.domain, ics=ics, ics_method=message.ics_method)
+        if mark_first:
+            connection.execute(mark_sent)
         channel.send(email, message.id)
     except Exception as error:  # noqa: BLE001  every failure is recorded and retried, none is lost
+        connection.rollback()  # a mark run before the send is undone
         now = clock()
         error_text = describe_error(error, recipient)
         if message.tries >= policy.max_tries:
@@ -215,11 +234,15 @@ def deliver(connection, message, *, channel, envelope, worker, policy, clock):
             values = {"status": "pending", "last_error": error_text,
                       "next_attempt_at": now + policy.backoff(message.tries)}
         connection.execute(_finish(message.id, worker, values))
+        connection.commit()
         return False
-    # The server has answered 250: it holds the message. Until this mark commits, a worker
+    # The server has answered 250: it holds the message. Until the mark is committed, a worker
     # killed here leaves the message to be sent again after its lease (at-least-once: SMTP
-    # cannot take a message back), so the mark comes first, in one autocommit statement.
-    connection.execute(mark_sent, {"sent_at": clock()})
+    # cannot take a message back), so nothing else comes first.
+    if mark_first:
+        connection.commit()
+    else:
+        connection.execute(mark_sent)  # autocommit
     return True
 
 
@@ -232,7 +255,7 @@ def send_due(session, *, backend, envelope, policy, clock, worker=None):
     worker = worker or worker_name()
     sent = failed = 0
     finished = False
-    with autocommit(session) as connection:
+    with sender_connection(session) as connection:
         while not finished:
             with backend.batch() as channel:
                 for _ in range(policy.batch_size):
