@@ -141,6 +141,15 @@ def empty_tables(app):
             connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture(autouse=True)
+def fresh_statement_builds():
+    """Statements that the rule modules build once per process are built afresh in each test, so a
+    test (and a mutant under mutation testing) runs the code that builds them."""
+    from booking.appointments.availability import plan_statements
+
+    plan_statements.cache_clear()
+
+
 @pytest.fixture
 def make_app(tmp_path, postgres_schema):
     """Build test apps with extra settings: make_app(STAFF_IDLE_TIMEOUT=...). The database starts

@@ -10,6 +10,7 @@ aware UTC. Stepping through a day happens in UTC, so a consultation always lasts
 length, including on the days daylight saving time starts and ends.
 """
 
+import functools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from datetime import datetime, time, timedelta, timezone
@@ -239,9 +240,11 @@ def clinician_plans(session, clinician_ids=None, only_bookable=True):
             for clinician_id, name, accepts, minutes, buffer in session.execute(query)]
 
 
-def _plan_statements():
-    """fill_plans' three SELECTs, built once: building them costs more than SQLite takes to run
-    them (a page of ten clinicians reads about 200 small rows)."""
+@functools.cache
+def plan_statements():
+    """fill_plans' three SELECTs, built on first use and kept: building them costs more than SQLite
+    takes to run them (a page of ten clinicians reads about 200 small rows). Built at first use,
+    not at import, so that tests (and mutation testing) can start each test from a fresh build."""
     ids = sa.bindparam("ids", expanding=True)
     # Weekly hours and weekly blocks in one statement (a block row has its dates; hours have none).
     blocks = sa.select(RecurringBlock.clinician_id, RecurringBlock.weekday, RecurringBlock.start_time,
@@ -264,9 +267,6 @@ def _plan_statements():
     return sa.select(weekly).order_by(weekly.c.weekday, weekly.c.start_time), exceptions, busy
 
 
-WEEKLY_ROWS, EXCEPTION_ROWS, BUSY_ROWS = _plan_statements()
-
-
 def fill_plans(session, plans, first_day, last_day, zone_name):
     """Add to `plans` (from clinician_plans) their weekly hours and blocks, exceptions and active
     bookings around `first_day` to `last_day` (clinic dates); three queries. Returns `plans`."""
@@ -278,8 +278,9 @@ def fill_plans(session, plans, first_day, last_day, zone_name):
     window_end = local_midnight(last_day + timedelta(days=2), zone)
     ordered, plans = plans, {plan.clinician_id: plan for plan in plans}
     ids = list(plans)
+    weekly_rows, exception_rows, busy_rows = plan_statements()
     found_blocks = {}
-    for clinician_id, weekday, start, end, first, last, note in session.execute(WEEKLY_ROWS, {
+    for clinician_id, weekday, start, end, first, last, note in session.execute(weekly_rows, {
             "ids": ids, "first_day": first_day - timedelta(days=1), "last_day": last_day + timedelta(days=1)}):
         if first is None:
             plans[clinician_id].weekly.setdefault(weekday, []).append((start, end))
@@ -289,11 +290,11 @@ def fill_plans(session, plans, first_day, last_day, zone_name):
         plans[clinician_id].exceptions.extend(weekly_blocks(rows, zone_name, first_day - timedelta(days=1),
                                                             last_day + timedelta(days=1)))
     window = {"ids": ids, "window_start": window_start, "window_end": window_end}
-    for clinician_id, kind, starts_at, ends_at, note in session.execute(EXCEPTION_ROWS, window):
+    for clinician_id, kind, starts_at, ends_at, note in session.execute(exception_rows, window):
         for target in (ids if clinician_id is None else [clinician_id]):
             plans[target].exceptions.append((kind, starts_at, ends_at, note))
     for clinician_id, starts_at, busy_until, booking_id in session.execute(
-            BUSY_ROWS, {**window, "busy_from": window_start - LONGEST_BUSY}):
+            busy_rows, {**window, "busy_from": window_start - LONGEST_BUSY}):
         plans[clinician_id].busy.append((starts_at, busy_until, booking_id))
     return ordered
 
