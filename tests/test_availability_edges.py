@@ -200,3 +200,25 @@ def test_one_clinicians_blocked_time_leaves_the_others_free_in_the_whole_clinics
     found = free_slots(db.session, MONDAY, MONDAY, NY, now=LONG_AGO, rules=OPEN_RULES)
     assert [(s.starts_at, s.clinician_id) for s in found] == [
         (at(MONDAY, 9), free), (at(MONDAY, 10), blocked), (at(MONDAY, 10), free)]
+
+
+def test_a_weekly_block_starts_on_its_weekday_after_its_first_day_even_when_that_day_is_later_in_the_week():
+    from booking.appointments.availability import weekly_blocks
+
+    tuesday = MONDAY + timedelta(days=1)
+    blocks = [(0, time(9), time(10), tuesday, MONDAY + timedelta(days=27), "Team meeting")]
+    found = weekly_blocks(blocks, NY, MONDAY, MONDAY + timedelta(days=13))
+    # Not the Monday before the block's first day, and not a Tuesday: the next Monday, 9 to 10.
+    next_monday = MONDAY + timedelta(days=7)
+    assert found == [("blocked", at(next_monday, 9), at(next_monday, 10), "Team meeting")]
+
+
+def test_a_weekly_block_whose_last_day_is_the_first_day_asked_for_still_blocks_it(db):
+    from booking.models import RecurringBlock
+
+    doctor = add_clinician(db.session, name="Dr Ending", hours=MONDAY_MORNING, length=60)
+    db.session.add(RecurringBlock(clinician_id=doctor, weekday=0, start_time=time(9), end_time=time(10),
+                                  first_day=MONDAY - timedelta(days=21), last_day=MONDAY))
+    db.session.commit()
+    assert [s.starts_at for s in free_slots(db.session, MONDAY, MONDAY, NY, now=LONG_AGO, rules=OPEN_RULES)] == [
+        at(MONDAY, 10)]
