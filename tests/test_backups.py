@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from booking import create_app
+from booking.appointments.availability import clinic_day, local_instant
 from booking.appointments.bookings import create_booking
 from booking.appointments.schedule_version import read_version
 from booking.backups.copies import restore
@@ -19,7 +20,7 @@ from booking.crypto import cipher_for
 from booking.extensions import db as _db
 from booking.models import Booking, BookingEvent, Intake, OutboxMessage, StaffUser
 from booking.timeutil import utcnow
-from tests.booking_factories import add_clinician, add_intake, context
+from tests.booking_factories import ZONE, add_clinician, add_intake, context
 from tests.conftest import POSTGRES, base_test_config
 from tests.conftest import scratch_postgres_database
 from tests.patient_factories import make_patient
@@ -55,8 +56,15 @@ def keep_booking(app, clinician_id, actor_id, stop, booked):
     """Book one phone consultation after another (each with its email) until `stop` is set."""
     with app.app_context():
         actor = _db.session.get(StaffUser, actor_id)
-        start = (utcnow() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+        # Every half hour from midnight three clinic days ahead; the day's last start is 23:00
+        # (hours end at 23:30), so the next one is the following midnight: the writer never runs
+        # off the grid, whatever the time of day the test runs at.
+        day = clinic_day(utcnow(), ZONE) + timedelta(days=3)
+        start = local_instant(day, time(0), ZONE)
         while not stop.is_set():
+            if start >= local_instant(day, time(23, 30), ZONE):
+                day += timedelta(days=1)
+                start = local_instant(day, time(0), ZONE)
             create_booking(_db.session, context(utcnow()), clinician_id=clinician_id, starts_at=start,
                            patient_id=make_patient(_db.session, name="Phone Patient", email="phone@example.org").id,
                            link_for=lambda token: f"https://clinic.example/book/manage/{token}", source="phone",
@@ -87,13 +95,14 @@ def test_a_backup_taken_during_bookings_restores_every_table(app, tmp_path, empt
     writer = threading.Thread(target=keep_booking, args=(app, clinician_id, actor_id, stop, booked))
     writer.start()
     try:
-        while len(booked) < 5:
+        while len(booked) < 5 and writer.is_alive():
             stop.wait(0.05)
         backup_file = tmp_path / "clinic.backup"
         result = app.test_cli_runner().invoke(args=["backup", str(backup_file)])
         after = len(booked)
-        while len(booked) < after + 3:  # bookings go on after the copy, and must not be in it
+        while len(booked) < after + 3 and writer.is_alive():  # bookings go on after the copy
             stop.wait(0.05)
+        assert writer.is_alive(), "the booking writer stopped (see its exception above)"
     finally:
         stop.set()
         writer.join(timeout=60)
