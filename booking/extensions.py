@@ -113,7 +113,7 @@ class DriverRead:
 
     def __init__(self, statement):
         self.statement = statement
-        self._compiled = {}  # dialect -> (SQL text, parameter order or None for named parameters)
+        self._compiled = {}  # dialect -> (SQL text, its literal parameters, positional order or None)
 
     def _for(self, dialect):
         found = self._compiled.get(dialect)
