@@ -237,6 +237,21 @@ def test_reschedule_moves_in_one_step_and_releases_the_old_time(client, db, clin
     assert "has been moved" in client.get(f"/book/manage/{token}").get_data(as_text=True)
 
 
+def test_reschedule_opens_on_a_week_with_another_time_when_the_booking_is_its_weeks_only_one(client, app, db):
+    # One consultation a week (Wednesday 9:00): each week's only free time is that one.
+    carol = add_clinician(db.session, name="Dr Carol Cole", hours={2: [(time(9), time(9, 30))]})
+    _intake, intake_token = add_intake(db.session, app.config)
+    start(client, intake_token)
+    first, following = free(db, carol, days=(0, 21))[:2]
+    token = confirm(client, carol, first.starts_at).headers["Location"].rsplit("/", 1)[1]
+    page = client.get(f"/book/manage/{token}/reschedule").get_data(as_text=True)
+    assert "No free times this week" not in page
+    assert f"start={slot_value(following.starts_at)}" in page  # the next week, with its Wednesday
+    assert f"start={slot_value(first.starts_at)}" not in page
+    own_week = client.get(f"/book/manage/{token}/reschedule?week={first.starts_at.date().isoformat()}")
+    assert "No free times this week" in own_week.get_data(as_text=True)  # asked for: shown, and empty
+
+
 def test_reschedule_to_another_clinician_in_one_step(client, db, clinic):
     token, slot = booked(client, db, clinic)
     page = client.get(f"/book/manage/{token}/reschedule").get_data(as_text=True)

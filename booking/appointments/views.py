@@ -5,6 +5,7 @@ first (link to /intake/start) and gives the clinic's phone number; nothing can b
 """
 
 import functools
+from bisect import bisect_left
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -62,7 +63,8 @@ def parse_clinician(value, clinicians):
     return False
 
 
-def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id=None, version=None, names=None):
+def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id=None, hide_start=None, version=None,
+              names=None):
     """Everything a week of free times needs: days, slots by day (ready to print), and the week links.
 
     The week's free slots come from the per-process cache (booking.appointments.week_cache),
@@ -72,13 +74,24 @@ def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id
     format string with {clinician} and {start}; with "first available" (clinician_id None)
     each slot names its clinician from `names` ({id: name}) and links to that clinician.
     The week links lead to the nearest earlier and later weeks that have a free time, never
-    to an empty one. `grid_key` identifies everything the printed grid depends on.
+    to an empty one. `hide_start` (with one clinician) is a time not to offer, the booking's own
+    when it is being moved: a week whose only free time is that one counts as empty, so the
+    page never opens on it. `grid_key` identifies everything the printed grid depends on.
     """
     first_week = week_start(clinic_day(ctx.now + ctx.rules.min_notice, ctx.zone))
     last_week = week_start(clinic_day(ctx.now + ctx.rules.horizon, ctx.zone))
     week = week_start(requested_week) if requested_week else first_week
     week = min(max(week, first_week), last_week)
     cache = cache_for(current_app)
+    hide_value = slot_value(hide_start) if hide_start is not None else None
+
+    def offered(found, first, stop):
+        """How many of found's slots from `first` to `stop` are offered (all but `hide_start`)."""
+        if hide_start is not None:
+            at = bisect_left(found.starts, hide_start, first, stop)
+            if at < stop and found.starts[at] == hide_start:
+                return stop - first - 1
+        return stop - first
 
     def free_in(week):
         """(the week's WeekSlots, (first, stop) of its bookable slots)."""
@@ -98,14 +111,14 @@ def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id
             end = min(local_midnight(monday + timedelta(days=7), ctx.zone) - timedelta(microseconds=1),
                       ctx.now + ctx.rules.horizon)
             first, stop = span.window(begin, end)
-            return stop > first
+            return offered(span, first, stop) > 0
         return any_in(week - timedelta(days=7)), any_in(week + timedelta(days=7))
 
     def nearest_with_free_time(start, step):
         """The first week from `start`, going by `step`, with a bookable time (within the window), or None."""
         while first_week <= start <= last_week:
-            _found, (first, stop) = free_in(start)
-            if stop > first:
+            found, (first, stop) = free_in(start)
+            if offered(found, first, stop):
                 return start
             start += step
         return None
@@ -113,7 +126,7 @@ def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id
     found, (first, stop) = free_in(week)
     # With no week asked for, open on the first week that has a free time: at the weekend the
     # current week has nothing left, and a patient should not have to look for "Next week".
-    if not requested_week and first == stop:
+    if not requested_week and not offered(found, first, stop):
         later = nearest_with_free_time(week + timedelta(days=7), timedelta(days=7))
         if later is not None:
             week = later
@@ -127,27 +140,23 @@ def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id
     following = week + timedelta(days=7) if after else nearest_with_free_time(week + timedelta(days=14),
                                                                              timedelta(days=7))
     # Everything the result depends on; the same key finds it again (and its rendered grid).
-    key = ("view", found.version, ctx.zone, week, clinician_id, ignore_booking_id, first, stop, slot_href,
+    key = ("view", found.version, ctx.zone, week, clinician_id, ignore_booking_id, hide_value, first, stop, slot_href,
            previous, following, names is not None)
     view = cache.get(key)
     if view is None:
         by_day = {day: [] for day in days}
         choice = "any" if clinician_id is None else str(clinician_id)
         for day, label, value, slot_clinician in found.display[first:stop]:
+            if value == hide_value:
+                continue
             by_day[day].append({"label": label, "value": value, "who": names.get(slot_clinician) if names else None,
                                 "href": slot_href.format(clinician=slot_clinician if names else choice,
                                                          start=value)})
         view = cache.put(key, {"days": [(day, day.strftime("%a %-d %b"), day.strftime("%A %-d %B")) for day in days],
-                               "by_day": by_day, "week": week, "count": stop - first, "previous": previous,
+                               "by_day": by_day, "week": week, "count": offered(found, first, stop), "previous": previous,
                                "next": following, "adjacent": (week - timedelta(days=7), week + timedelta(days=7)),
                                "grid_key": key})
     return view
-
-
-def without_time(week, value):
-    """A copy of week_view's result without the slot `value` (the cached original is shared)."""
-    by_day = {day: [slot for slot in slots if slot["value"] != value] for day, slots in week["by_day"].items()}
-    return {**week, "by_day": by_day, "count": sum(len(slots) for slots in by_day.values())}
 
 
 def shared_page(key, render):
@@ -408,10 +417,10 @@ def reschedule(token):
     week = {}
     if not page["starts_at"] or page["error"]:
         page["starts_at"] = None
+        # The booking's own time is not a time to move to with the same clinician.
         week = week_view(ctx, shown, parse_day(request.args.get("week")), base + "?clinician={clinician}&start={start}",
-                         ignore_booking_id=booking.id)
-        if shown == booking.clinician_id:  # the booking's own time is not a time to move to
-            week = without_time(week, slot_value(booking.starts_at))
+                         ignore_booking_id=booking.id,
+                         hide_start=booking.starts_at if shown == booking.clinician_id else None)
     link = lambda slot: f"{base}?clinician={shown}&start={slot_value(slot.starts_at)}"  # noqa: E731
     return render_template("appointments/reschedule.html", link=link, nav_args={"token": token, "clinician": shown},
                            **page, **week), (409 if page["error"] else 200)
