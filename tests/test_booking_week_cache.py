@@ -6,7 +6,7 @@ show it.
 """
 
 import re
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 
@@ -14,7 +14,7 @@ from booking.appointments.availability import clinic_day, local_instant, week_st
 from booking.appointments.schedule_version import read_version
 from booking.appointments.views import week_view
 from booking.appointments.web import slot_value
-from booking.appointments.week_cache import cache_for
+from booking.appointments.week_cache import RecentViews, cache_for
 from booking.extensions import db as _db
 from booking.models import Booking, StaffUser
 from booking.timeutil import utcnow
@@ -119,6 +119,38 @@ def test_time_passing_the_minimum_notice_removes_a_slot(app, db):
         later = week_view(context(now + timedelta(minutes=1)), None, None, "/x?start=")
         assert [slot["value"] for slot in later["by_day"][day]] == labels[1:]
         assert later["count"] == first["count"] - 1
+
+
+def test_the_window_is_cut_as_of_the_second_and_worked_out_once_in_it(app, db):
+    add_clinician(db.session, name="Dr Alice Adams", hours=EVERY_DAY)
+    version = read_version(db.session)
+    tuesday_ten = local_instant(date(2030, 3, 5), time(10), ZONE)
+    notice_ends = tuesday_ten - timedelta(hours=24)  # from this instant on, Tuesday 10:00 is within the notice
+
+    def view(seconds_after):
+        return week_view(context(notice_ends + timedelta(seconds=seconds_after)), None, None, "/x?start=",
+                         version=version)
+
+    def offers_ten(found):
+        return slot_value(tuesday_ten) in [slot["value"] for slot in found["by_day"][date(2030, 3, 5)]]
+
+    with app.test_request_context("/book/"):
+        early, late = view(0.2), view(0.9)
+        assert offers_ten(late)  # as of the whole second, 10:00 is exactly 24 hours ahead
+        assert late is early  # the same second: worked out once
+        assert not offers_ten(view(1.0))  # the next second is worked out afresh, and 10:00 is gone
+        assert offers_ten(view(0.5))  # a request still in the earlier second (another thread) is exact too
+
+
+def test_recent_views_hold_one_second_and_a_bounded_number():
+    recent = RecentViews(size=2)
+    recent.put(1, "a", "view a")
+    recent.put(1, "b", "view b")
+    recent.put(1, "c", "view c")  # beyond the bound: returned, not kept
+    assert (recent.get(1, "a"), recent.get(1, "b"), recent.get(1, "c")) == ("view a", "view b", None)
+    assert recent.get(2, "a") is None
+    assert recent.put(2, "c", "view c2") == "view c2"
+    assert (recent.get(2, "c"), recent.get(1, "a")) == ("view c2", None)  # the earlier second is dropped
 
 
 def test_changes_outside_the_app_heal_when_entries_expire(app, db):

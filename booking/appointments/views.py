@@ -19,7 +19,7 @@ from booking.appointments.bookings import (AlreadyBooked, BookingError, Busy, Ma
 from booking.appointments.lookups import find_by_token, patient_state
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
 from booking.appointments.week_cache import bookable_clinicians as cached_clinicians
-from booking.appointments.week_cache import cache_for, schedule_snapshot, week_slots
+from booking.appointments.week_cache import cache_for, recent_for, schedule_snapshot, week_slots
 from booking.appointments.web import (booking_context, calendar_link, manage_link, parse_slot, patient_zone,
                                       slot_value)
 from booking.crypto import InvalidToken, cipher_for
@@ -65,11 +65,35 @@ def parse_clinician(value, clinicians):
 
 def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id=None, hide_start=None, version=None,
               names=None):
+    """Everything a week of free times needs, as of this request's second (see _week_view).
+
+    With the schedule version given, the answer is the same for every request of that second
+    with the same arguments: it is kept for the rest of the second (week_cache.recent_for), and
+    the busiest page then skips the week arithmetic and the cache lookups below.
+    """
+    now = ctx.now.replace(microsecond=0)
+    if version is None:
+        return _week_view(now, ctx, clinician_id, requested_week, slot_href, ignore_booking_id=ignore_booking_id,
+                          hide_start=hide_start, version=version, names=names)
+    recent = recent_for(current_app)
+    # The week cache's own clock as well: a view is not kept past the expiry of what it was made from.
+    second = (now, int(cache_for(current_app).clock()))
+    key = (version, ctx.zone, ctx.rules.min_notice, ctx.rules.horizon, clinician_id, requested_week, slot_href,
+           ignore_booking_id, hide_start, names is not None)
+    view = recent.get(second, key)
+    if view is None:
+        view = recent.put(second, key, _week_view(now, ctx, clinician_id, requested_week, slot_href,
+                                               ignore_booking_id=ignore_booking_id, hide_start=hide_start,
+                                               version=version, names=names))
+    return view
+
+
+def _week_view(now, ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id, hide_start, version, names):
     """Everything a week of free times needs: days, slots by day (ready to print), and the week links.
 
     The week's free slots come from the per-process cache (booking.appointments.week_cache),
     current as of this request's schedule version; the notice/horizon window is cut here,
-    from this request's `now`. Labels and links are plain strings: formatting hundreds of
+    from `now` (this request's, to the second). Labels and links are plain strings: formatting hundreds of
     times through template filters and url_for dominated this page's cost. `slot_href` is a
     format string with {clinician} and {start}; with "first available" (clinician_id None)
     each slot names its clinician from `names` ({id: name}) and links to that clinician.
@@ -78,8 +102,8 @@ def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id
     when it is being moved: a week whose only free time is that one counts as empty, so the
     page never opens on it. `grid_key` identifies everything the printed grid depends on.
     """
-    first_week = week_start(clinic_day(ctx.now + ctx.rules.min_notice, ctx.zone))
-    last_week = week_start(clinic_day(ctx.now + ctx.rules.horizon, ctx.zone))
+    first_week = week_start(clinic_day(now + ctx.rules.min_notice, ctx.zone))
+    last_week = week_start(clinic_day(now + ctx.rules.horizon, ctx.zone))
     week = week_start(requested_week) if requested_week else first_week
     week = min(max(week, first_week), last_week)
     cache = cache_for(current_app)
@@ -98,7 +122,7 @@ def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id
         found = week_slots(db.session, cache, week, week + timedelta(days=6), ctx.zone,
                            clinician_ids=None if clinician_id is None else [clinician_id],
                            ignore_booking_id=ignore_booking_id, version=version)
-        return found, found.window(ctx.now + ctx.rules.min_notice, ctx.now + ctx.rules.horizon)
+        return found, found.window(now + ctx.rules.min_notice, now + ctx.rules.horizon)
 
     def neighbours_have_free_times():
         """(the week before `week` has a bookable time, the week after has one), from one load of all three."""
@@ -107,9 +131,9 @@ def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id
                           ignore_booking_id=ignore_booking_id, version=version)
 
         def any_in(monday):
-            begin = max(local_midnight(monday, ctx.zone), ctx.now + ctx.rules.min_notice)
+            begin = max(local_midnight(monday, ctx.zone), now + ctx.rules.min_notice)
             end = min(local_midnight(monday + timedelta(days=7), ctx.zone) - timedelta(microseconds=1),
-                      ctx.now + ctx.rules.horizon)
+                      now + ctx.rules.horizon)
             first, stop = span.window(begin, end)
             return offered(span, first, stop) > 0
         return any_in(week - timedelta(days=7)), any_in(week + timedelta(days=7))

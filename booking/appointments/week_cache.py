@@ -9,7 +9,8 @@ instance needs another's cache, and a stale free time would still be refused at 
 (the database's overlap guard; the patient sees "That time was just taken").
 
 Times that depend on `now` (minimum notice, horizon) are NOT baked into the cached list of
-slots: each request cuts its own window out of it, so time passing is always exact.
+slots: each request cuts its own window out of it, as of the current second (a view worked
+out during a second is kept for the rest of it: RecentViews).
 """
 
 from bisect import bisect_left, bisect_right
@@ -39,6 +40,44 @@ def cache_for(app):
         cache = app.extensions["booking_week_cache"] = TTLCache(
             float(app.config.get("BOOKING_WEEK_CACHE_SECONDS", 60)), MAX_ENTRIES)
     return cache
+
+
+class RecentViews:
+    """Week views worked out during the current second, by their arguments (week_view's memo).
+
+    `second` is whatever names the current second (week_view passes the request's second with
+    this cache's clock second). Only one second is ever held: the first view kept for a new
+    second drops the previous second's.
+    At most `size` views are kept within a second; beyond that they are worked out, not kept.
+    """
+
+    def __init__(self, size=256):
+        self.size = size
+        # (second, {key: view}) in one attribute, so a reader never pairs one second with another's views.
+        self._held = (None, {})
+
+    def get(self, second, key):
+        """The view kept for `key` during `second`, or None."""
+        held_second, views = self._held
+        return views.get(key) if held_second == second else None
+
+    def put(self, second, key, view):
+        """Keep `view` for the rest of `second`; returns it."""
+        held_second, views = self._held
+        if held_second != second:
+            views = {}
+            self._held = (second, views)
+        if len(views) < self.size:
+            views[key] = view
+        return view
+
+
+def recent_for(app):
+    """The app's RecentViews (one per app and process)."""
+    recent = app.extensions.get("booking_recent_views")
+    if recent is None:
+        recent = app.extensions["booking_recent_views"] = RecentViews()
+    return recent
 
 
 class WeekSlots:
