@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from booking.appointments.availability import clinic_day, local_instant, week_start
 from booking.appointments.web import format_in_zone, slot_value
 from booking.models import Booking, OutboxMessage, ScheduleException
-from booking.timeutil import utcnow, zone_label
+from booking.timeutil import zone_label
 from tests.booking_factories import ZONE, add_booking
 from tests.test_booking_patient import booked, clinic, confirm, free, start  # noqa: F401  (clinic: a fixture)
 
@@ -66,7 +66,9 @@ def test_first_available_names_the_clinician_of_each_time_and_books_with_them(cl
 
 def test_week_links_skip_weeks_without_a_free_time_and_repeat_at_the_bottom(client, db, clinic):
     start(client, clinic["token"])
-    first = week_start(clinic_day(utcnow() + timedelta(hours=24), ZONE))
+    # The week of the first free time: it has a time (late on a Saturday, the current week may not),
+    # and no earlier week does.
+    first = week_start(clinic_day(free(db, days=(0, 14))[0].starts_at, ZONE))
     closed = first + timedelta(days=7)
     db.session.add(ScheduleException(kind="closed", starts_at=local_instant(closed, time(0), ZONE),
                                      ends_at=local_instant(closed + timedelta(days=7), time(0), ZONE), note="Away"))
