@@ -6,6 +6,7 @@ import re
 from flask import template_rendered
 
 from booking.extensions import db as _db
+from booking.guide import pages as guide_pages
 from tests.booking_factories import add_intake
 from tests.test_booking_queries import counted
 
@@ -29,7 +30,9 @@ class Renders:
         template_rendered.disconnect(self.record, self.app)
 
 
-def test_a_guide_page_is_rendered_once_then_again_when_its_file_changes(app, client, tmp_path):
+def test_a_guide_page_is_rendered_once_then_again_when_its_file_changes(app, client, tmp_path, monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(guide_pages, "clock", lambda: now[0])
     folder = tmp_path / "guide"
     folder.mkdir()
     page = folder / "risks.md"
@@ -41,6 +44,9 @@ def test_a_guide_page_is_rendered_once_then_again_when_its_file_changes(app, cli
     page.write_text("---\ntitle: Risks\n---\nSecond version.\n")
     stat = os.stat(page)
     os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a new version even within one clock tick
+    now[0] += 0.5
+    assert "First version." in client.get("/guide/risks").get_data(as_text=True)  # the folder is looked at once a second
+    now[0] += 0.5
     assert "Second version." in client.get("/guide/risks").get_data(as_text=True)
 
 
