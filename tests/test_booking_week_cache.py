@@ -153,24 +153,29 @@ def test_recent_views_hold_one_second_and_a_bounded_number():
     assert (recent.get(2, "c"), recent.get(1, "a")) == ("view c2", None)  # the earlier second is dropped
 
 
+def book_outside_the_app(db, clinician, starts_at):
+    """A booking written in raw SQL, as another program would: no schedule version bump."""
+    outsider = make_patient(db.session, name="Outside").id
+    db.session.commit()
+    with db.engine.begin() as connection:
+        connection.execute(sa.insert(Booking.__table__).values(
+            clinician_id=clinician, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=30),
+            busy_until=starts_at + timedelta(minutes=30), status="booked", patient_id=outsider,
+            manage_token_hash="f" * 64, source="phone", sequence=0))
+    return slot_value(starts_at)
+
+
 def test_changes_outside_the_app_heal_when_entries_expire(app, db):
     alice = add_clinician(db.session, name="Dr Alice Adams", hours=EVERY_DAY)
     viewer = patient(app, db)
     week = next_week()
     before = warm(app, viewer, week)
-    starts_at = local_instant(week + timedelta(days=1), time(9), ZONE)
-    outsider = make_patient(db.session, name="Outside").id
-    db.session.commit()
-    with db.engine.begin() as connection:  # raw SQL, as another program would: no version bump
-        connection.execute(sa.insert(Booking.__table__).values(
-            clinician_id=alice, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=30),
-            busy_until=starts_at + timedelta(minutes=30), status="booked", patient_id=outsider,
-            manage_token_hash="f" * 64, source="phone", sequence=0))
+    taken = book_outside_the_app(db, alice, local_instant(week + timedelta(days=1), time(9), ZONE))
     assert shown(viewer, week) == before  # still the cached week...
     cache = cache_for(app)
     real_clock = cache.clock
     cache.clock = lambda: real_clock() + app.config["BOOKING_WEEK_CACHE_SECONDS"] + 1
-    assert slot_value(starts_at) not in shown(viewer, week)  # ...until its entries expire
+    assert taken not in shown(viewer, week)  # ...until its entries expire
 
 
 def test_the_cache_can_be_turned_off(make_app):
@@ -183,6 +188,10 @@ def test_the_cache_can_be_turned_off(make_app):
         week = next_week()
         before = shown(viewer, week)
         assert before and not cache_for(app)._data
+        # Off means off: not even kept for the rest of the second (RecentViews).
+        taken = book_outside_the_app(db, db.session.scalar(sa.select(StaffUser.id)), local_instant(
+            week + timedelta(days=1), time(9), ZONE))
+        assert taken in before and shown(viewer, week) == [value for value in before if value != taken]
 
 
 def test_a_shared_week_page_still_shows_this_browsers_message(app, db):

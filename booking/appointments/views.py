@@ -72,12 +72,13 @@ def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id
     the busiest page then skips the week arithmetic and the cache lookups below.
     """
     now = ctx.now.replace(microsecond=0)
-    if version is None:
+    cache = cache_for(current_app)
+    if version is None or cache.seconds <= 0:  # the version is read inside, or caching is turned off
         return _week_view(now, ctx, clinician_id, requested_week, slot_href, ignore_booking_id=ignore_booking_id,
                           hide_start=hide_start, version=version, names=names)
     recent = recent_for(current_app)
     # The week cache's own clock as well: a view is not kept past the expiry of what it was made from.
-    second = (now, int(cache_for(current_app).clock()))
+    second = (now, int(cache.clock()))
     key = (version, ctx.zone, ctx.rules.min_notice, ctx.rules.horizon, clinician_id, requested_week, slot_href,
            ignore_booking_id, hide_start, names is not None)
     view = recent.get(second, key)
