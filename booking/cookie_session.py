@@ -17,6 +17,8 @@ import time
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature
 
+from booking.cookies import cookie
+
 # The browsers active lately. A patient's cookie is a few hundred bytes and browsers cap a
 # cookie at 4 KB, so even 1,024 of the largest hold a few megabytes.
 VERIFIED_COOKIES = 1024
@@ -54,7 +56,7 @@ class CheapSessionInterface(SecureCookieSessionInterface):
         serializer = self.get_signing_serializer(app)
         if serializer is None:
             return None
-        value = request.cookies.get(self.get_cookie_name(app))
+        value = cookie(request, self.get_cookie_name(app))
         if not value:
             return self.session_class()
         max_age = int(app.permanent_session_lifetime.total_seconds())

@@ -7,6 +7,7 @@ last_seen is written at most once a minute (`SessionPolicy.touch_every`).
 
 from flask import current_app, g, request
 
+from booking.cookies import cookie
 from booking.extensions import db
 from booking.staff.sessions import RedisSessionStore, SessionPolicy, SqlSessionStore, due_for_touch, end_reason
 from booking.timeutil import utcnow
@@ -45,7 +46,7 @@ def store():
 
 def has_cookie():
     """True if this request carries a staff session cookie (cheap: no lookup)."""
-    return COOKIE in request.cookies
+    return cookie(request, COOKIE) is not None
 
 
 def start_request():
@@ -68,7 +69,7 @@ def current():
     if "staff_session" in g:
         return g.staff_session
     g.staff_session = None
-    token = request.cookies.get(COOKIE)
+    token = cookie(request, COOKIE)
     if not token:
         return None
     sessions, moment, rules = store(), now(), policy()
