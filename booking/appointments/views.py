@@ -74,8 +74,8 @@ def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id
     now = ctx.now.replace(microsecond=0)
     cache = cache_for(current_app)
     if version is None or cache.seconds <= 0:  # the version is read inside, or caching is turned off
-        return _week_view(now, ctx, clinician_id, requested_week, slot_href, ignore_booking_id=ignore_booking_id,
-                          hide_start=hide_start, version=version, names=names)
+        return _week_view(now, ctx, cache, clinician_id, requested_week, slot_href,
+                          ignore_booking_id=ignore_booking_id, hide_start=hide_start, version=version, names=names)
     recent = recent_for(current_app)
     # The week cache's own clock as well: a view is not kept past the expiry of what it was made from.
     second = (now, int(cache.clock()))
@@ -83,16 +83,17 @@ def week_view(ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id
            ignore_booking_id, hide_start, names is not None)
     view = recent.get(second, key)
     if view is None:
-        view = recent.put(second, key, _week_view(now, ctx, clinician_id, requested_week, slot_href,
+        view = recent.put(second, key, _week_view(now, ctx, cache, clinician_id, requested_week, slot_href,
                                                ignore_booking_id=ignore_booking_id, hide_start=hide_start,
                                                version=version, names=names))
     return view
 
 
-def _week_view(now, ctx, clinician_id, requested_week, slot_href, *, ignore_booking_id, hide_start, version, names):
+def _week_view(now, ctx, cache, clinician_id, requested_week, slot_href, *, ignore_booking_id, hide_start, version,
+               names):
     """Everything a week of free times needs: days, slots by day (ready to print), and the week links.
 
-    The week's free slots come from the per-process cache (booking.appointments.week_cache),
+    The week's free slots come from `cache`, the per-process week cache (booking.appointments.week_cache),
     current as of this request's schedule version; the notice/horizon window is cut here,
     from `now` (this request's, to the second). Labels and links are plain strings: formatting hundreds of
     times through template filters and url_for dominated this page's cost. `slot_href` is a
@@ -107,7 +108,6 @@ def _week_view(now, ctx, clinician_id, requested_week, slot_href, *, ignore_book
     last_week = week_start(clinic_day(now + ctx.rules.horizon, ctx.zone))
     week = week_start(requested_week) if requested_week else first_week
     week = min(max(week, first_week), last_week)
-    cache = cache_for(current_app)
     hide_value = slot_value(hide_start) if hide_start is not None else None
 
     def offered(found, first, stop):
@@ -178,9 +178,9 @@ def _week_view(now, ctx, clinician_id, requested_week, slot_href, *, ignore_book
                                 "href": slot_href.format(clinician=slot_clinician if names else choice,
                                                          start=value)})
         view = cache.put(key, {"days": [(day, day.strftime("%a %-d %b"), day.strftime("%A %-d %B")) for day in days],
-                               "by_day": by_day, "week": week, "count": offered(found, first, stop), "previous": previous,
-                               "next": following, "adjacent": (week - timedelta(days=7), week + timedelta(days=7)),
-                               "grid_key": key})
+                               "by_day": by_day, "week": week, "count": offered(found, first, stop),
+                               "previous": previous, "next": following,
+                               "adjacent": (week - timedelta(days=7), week + timedelta(days=7)), "grid_key": key})
     return view
 
 
