@@ -1,9 +1,12 @@
 """Security headers, error pages and logging on every response."""
 
+import io
 import logging
+import re
 
 import pytest
 
+from booking import security
 from booking.security import CONTENT_SECURITY_POLICY
 
 PUBLIC_PAGES = ["/guide/", "/guide/risks", "/staff/login", "/intake/start", "/no-such-page", "/healthz"]
@@ -98,6 +101,56 @@ def test_logs_name_the_endpoint_never_the_form_or_path(client, caplog):
     text = caplog.text
     assert "staff.login" in text
     assert "patient-secret" not in text and "hunter2" not in text and "secret-token-in-path" not in text
+
+
+ACCESS_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO \[(\w+)\] booking.requests: "
+                         r"GET guide.page 200 (\d+\.\d)ms$")
+
+
+def access_lines(client, monkeypatch, extra_handler=None):
+    """The lines the app's log handler writes for one request, and the request's id.
+
+    Only the app's own handler (plus `extra_handler`) is left on the `booking` logger: pytest
+    adds its capturing handlers there, which is a set-up other than the app's own."""
+    handler = security.access_log.handler
+    monkeypatch.setattr(handler, "stream", io.StringIO())
+    monkeypatch.setattr(logging.getLogger("booking"), "handlers", [handler] + ([extra_handler] if extra_handler else []))
+    response = client.get("/guide/risks")
+    return handler.stream.getvalue().splitlines(), response.headers["X-Request-Id"]
+
+
+def test_each_request_writes_one_line_in_the_log_format_with_its_request_id(client, monkeypatch):
+    lines, request_id = access_lines(client, monkeypatch)
+    assert len(lines) == 1
+    found = ACCESS_LINE.match(lines[0])
+    assert found and found.group(2) == request_id
+
+
+def test_the_line_reaches_a_handler_added_later_and_reads_the_same_through_logging(client, monkeypatch):
+    # The line is written straight to the app's handler while logging is as the app set it up
+    # (security.AccessLog); another handler must see it too, and logging's own rendering of it
+    # must be the same line.
+    straight, straight_id = access_lines(client, monkeypatch)
+    added = logging.StreamHandler(io.StringIO())  # logging's default format: the message alone
+    through_logging, request_id = access_lines(client, monkeypatch, extra_handler=added)
+    assert added.stream.getvalue().startswith("GET guide.page 200 ")
+
+    def masked(line, rid):
+        found = ACCESS_LINE.match(line)
+        assert found and found.group(2) == rid
+        return line.replace(found.group(1), "T").replace(rid, "ID").replace(found.group(3) + "ms", "Nms")
+
+    assert len(through_logging) == len(straight) == 1
+    assert masked(through_logging[0], request_id) == masked(straight[0], straight_id)
+
+
+def test_no_line_while_logging_is_turned_off(client, monkeypatch):
+    logging.disable(logging.INFO)
+    try:
+        lines, _request_id = access_lines(client, monkeypatch)
+    finally:
+        logging.disable(logging.NOTSET)
+    assert lines == []
 
 
 def test_headers_on_every_parameterless_page_for_anonymous_visitors(app, client):
