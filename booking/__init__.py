@@ -121,6 +121,11 @@ def register_extensions(app):
     # Templates get `current_user` lazily from booking.templating; Flask-Login's own context
     # processor would load a user (and write to the session) on every page.
     login_manager.init_app(app, add_context_processor=False)
+    # No one signs in through Flask-Login's session here (a staff session is a server-side record
+    # that `request_loader` finds), so its remember-me cookie is never set or cleared: its
+    # after-request hook only looked for one, on every response (tests/test_staff_sessions.py
+    # checks that nothing starts using it).
+    app.after_request_funcs[None].remove(login_manager._update_remember_cookie)  # noqa: SLF001
 
 
 def init_csrf(app, csrf):

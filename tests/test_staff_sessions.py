@@ -3,6 +3,7 @@
 import os
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -188,3 +189,21 @@ def test_sessions_can_live_in_redis(make_app, make_staff, login, redis_url):
     finally:
         for key in server.scan_iter(prefix + "*"):
             server.delete(key)
+
+
+def test_flask_logins_own_session_sign_in_and_remember_cookie_stay_unused(app, client, make_staff, login):
+    # create_app takes out Flask-Login's after-request hook, which only refreshes or clears its
+    # remember-me cookie for users signed in through `login_user`: nothing here may start doing so.
+    import flask
+
+    user = make_staff("receptionist")
+    with client:
+        response = login(user)
+        assert "_user_id" not in flask.session and "_remember" not in flask.session
+        assert client.get("/staff/").status_code in (200, 302)
+        assert "_user_id" not in flask.session
+    assert "remember_token" not in response.headers.get("Set-Cookie", "")
+    assert client.get_cookie("remember_token") is None
+    source = "".join(path.read_text() for path in Path(app.root_path).rglob("*.py"))
+    assert "login_user(" not in source and "logout_user(" not in source
+    assert not app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")
