@@ -49,16 +49,22 @@ def shared(key, render, cache=None):
     """
     if personal():
         return render()
-    config = current_app.config
-    cache = cache or cache_for(current_app)
-    full_key = (key, request.scheme, request.host, request.root_path,
-                tuple(config.get(name) for name in SHOWN_SETTINGS))
+    app = current_app._get_current_object()  # noqa: SLF001  one context lookup, not three
+    cache = cache or cache_for(app)
+    full_key = (key, address_of(request.environ), tuple(map(app.config.get, SHOWN_SETTINGS)))
     html = cache.get(full_key)
     if html is None:
         html = cache.put(full_key, render())
     if CSRF_MARKER in html:
         html = html.replace(CSRF_MARKER, generate_csrf())
     return html
+
+
+def address_of(environ):
+    """What an absolute link on a page is built from: scheme, host (as sent, or the server's name
+    and port) and script root, read from the WSGI environment as received (after ProxyFix)."""
+    return (environ["wsgi.url_scheme"], environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
+            environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME"))
 
 
 def render_shared(key, template, **context):

@@ -57,6 +57,13 @@ def test_a_changed_setting_shows_on_the_next_shared_page(app, client):
     assert "Riverside Renamed" in client.get("/guide/").get_data(as_text=True)
 
 
+def test_a_shared_page_served_under_another_script_root_links_within_it(client):
+    # The app mounted at /clinic (a proxy's SCRIPT_NAME) must not be served a copy rendered for /.
+    assert 'href="/guide/risks"' in client.get("/guide/").get_data(as_text=True)
+    mounted = client.get("/guide/", base_url="http://localhost/clinic/").get_data(as_text=True)
+    assert 'href="/clinic/guide/risks"' in mounted and 'href="/guide/risks"' not in mounted
+
+
 def test_error_pages_are_rendered_once_per_code_and_message(app, client):
     with Renders(app) as rendered:
         for path in ("/no-such-page", "/another-missing-page", "/guide/no-such-topic"):
