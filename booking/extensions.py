@@ -105,11 +105,11 @@ class DriverRead:
     For the busiest page's single query, where SQLAlchemy's result machinery cost more than
     the query itself. The row comes back as the driver gives it, without SQLAlchemy's type
     processing (text and integers as they are; a date and time on SQLite as its stored
-    text), so use it only for columns read as such. It runs on a SQLAlchemy connection
-    (`one_statement`: autocommit on PostgreSQL), or on SQLite on the pooled driver connection
-    alone unless an engine event listens for statements; either way a driver error is raised
-    as SQLAlchemy's own, after the connection is invalidated if it was lost: a database that
-    went away is the friendly 503 page here as everywhere else.
+    text), so use it only for columns read as such. It runs on the pooled driver connection
+    (in autocommit on PostgreSQL), or on a SQLAlchemy connection (`one_statement`) while an
+    engine event listens for statements; either way a driver error is raised as SQLAlchemy's
+    own, after the connection is invalidated if it was lost: a database that went away is the
+    friendly 503 page here as everywhere else.
     """
 
     def __init__(self, statement):
@@ -131,21 +131,51 @@ class DriverRead:
         sql, fixed, order = self._for(engine.dialect)
         values = {**fixed, **params}
         arguments = tuple(values[name] for name in order) if order is not None else values
-        if engine.dialect.name == "sqlite" and not engine.dispatch.before_cursor_execute:
-            # Python's sqlite3 opens no transaction for a SELECT: the pooled driver connection as
-            # it is, without SQLAlchemy's Connection around it (a fifth of this read's cost).
-            pooled = engine.raw_connection()
-            try:
-                return self._run(engine, pooled.dbapi_connection, pooled.invalidate, sql, arguments)
-            finally:
-                pooled.close()
-        with one_statement(engine) as connection:
-            before = None
-            if engine.dispatch.before_cursor_execute:  # statement counters and tracers still see it
+        if engine.dispatch.before_cursor_execute:  # statement counters and tracers see it, as any statement
+            with one_statement(engine) as connection:
                 def before(cursor):
                     engine.dispatch.before_cursor_execute(connection, cursor, sql, arguments, None, False)
-            return self._run(engine, connection.connection.dbapi_connection, connection.invalidate, sql, arguments,
-                             before)
+                return self._run(engine, connection.connection.dbapi_connection, connection.invalidate, sql,
+                                 arguments, before)
+        # The pooled driver connection alone: SQLAlchemy's Connection around it cost a fifth of
+        # this read on SQLite and more on PostgreSQL. Pool events (IdlePing's check) still run.
+        pooled = self._checkout(engine)
+        try:
+            if engine.dialect.name == "sqlite":  # Python's sqlite3 opens no transaction for a SELECT
+                return self._run(engine, pooled.dbapi_connection, pooled.invalidate, sql, arguments)
+            return self._in_autocommit(engine, pooled, sql, arguments)
+        finally:
+            pooled.close()
+
+    @staticmethod
+    def _checkout(engine):
+        """A pooled driver connection; a database that cannot be reached raises SQLAlchemy's error,
+        as `engine.connect()` would (the pool's own checkout raises the driver's)."""
+        dialect = engine.dialect
+        try:
+            return engine.raw_connection()
+        except dialect.loaded_dbapi.Error as error:
+            raise DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error, dialect=dialect,
+                                      connection_invalidated=dialect.is_disconnect(error, None, None)) from error
+
+    def _in_autocommit(self, engine, pooled, sql, arguments):
+        """The read in autocommit (no BEGIN and ROLLBACK round trips); the connection's own isolation
+        level is put back before it returns to the pool, or, if that fails, the connection is
+        discarded: the next transaction on it must be a transaction."""
+        dialect, dbapi_connection = engine.dialect, pooled.dbapi_connection
+        try:
+            dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")
+        except dialect.loaded_dbapi.Error as error:
+            pooled.invalidate(error)
+            raise DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+        try:
+            return self._run(engine, dbapi_connection, pooled.invalidate, sql, arguments)
+        finally:
+            if pooled.dbapi_connection is not None:  # None: already invalidated, never reused
+                try:
+                    dialect.reset_isolation_level(dbapi_connection)
+                except Exception:  # noqa: BLE001  whatever failed, this connection is not to be used again
+                    pooled.invalidate()
 
     @staticmethod
     def _run(engine, dbapi_connection, invalidate, sql, arguments, before=None):

@@ -1,23 +1,30 @@
-"""extensions.DriverRead: the busiest page's one read, run on the driver's cursor."""
+"""extensions.DriverRead: the busiest page's one read, run on the pooled driver connection."""
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
+from booking.config import normalise_database_url
 from booking.extensions import DriverRead
+from tests.conftest import POSTGRES, TEST_DATABASE_URL, postgres_only
 
 metadata = sa.MetaData()
-things = sa.Table("things", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.Text))
+things = sa.Table("driver_read_things", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                  sa.Column("name", sa.Text))
 READ = DriverRead(sa.select(things.c.name, sa.literal(7)).where(things.c.id == sa.bindparam("thing_id")))
 
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = sa.create_engine(f"sqlite:///{tmp_path}/read.sqlite")
+    """One pooled connection (so every check sees the connection the read used), on this pass's database."""
+    url = normalise_database_url(TEST_DATABASE_URL) if POSTGRES else f"sqlite:///{tmp_path}/read.sqlite"
+    engine = sa.create_engine(url, pool_size=1, max_overflow=0)
+    metadata.drop_all(engine)
     metadata.create_all(engine)
     with engine.begin() as connection:
         connection.execute(things.insert(), [{"id": 1, "name": "first"}, {"id": 2, "name": "second"}])
     yield engine
+    metadata.drop_all(engine)
     engine.dispose()
 
 
@@ -29,14 +36,28 @@ def test_reads_the_row_with_the_statements_own_literals_and_returns_the_connecti
 
 def test_a_driver_error_is_sqlalchemys_own_and_the_connection_goes_back_to_the_pool(engine):
     things.drop(engine)
-    with pytest.raises(OperationalError, match="no such table"):
+    with pytest.raises(DBAPIError, match="driver_read_things"):
         READ.first(engine, thing_id=1)
     assert engine.pool.checkedout() == 0
+    things.create(engine)  # the connection still works
+    assert READ.first(engine, thing_id=1) is None
 
 
 def test_statement_listeners_see_the_read(engine):
     seen = []
     sa.event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_rest: seen.append(statement))
     assert READ.first(engine, thing_id=1) == ("first", 7)
-    assert len(seen) == 1 and "FROM things" in seen[0]
+    assert len(seen) == 1 and "FROM driver_read_things" in seen[0]
     assert engine.pool.checkedout() == 0
+
+
+def test_postgresql_the_next_transaction_on_the_connection_is_a_transaction_again(engine):
+    # The read runs in autocommit; the pooled connection must leave it, or the next request's
+    # transaction would commit each statement as it went.
+    postgres_only()
+    READ.first(engine, thing_id=1)
+    with engine.connect() as connection:
+        assert connection.connection.dbapi_connection.autocommit is False
+        connection.execute(things.insert().values(id=3, name="rolled back"))
+        connection.rollback()
+    assert READ.first(engine, thing_id=3) is None
