@@ -151,14 +151,14 @@ class DriverRead:
     def _checkout(engine):
         """A pooled driver connection; a database that cannot be reached raises SQLAlchemy's error,
         as `engine.connect()` would (the pool's own checkout raises the driver's)."""
-        dialect = engine.dialect
         try:
             return engine.raw_connection()
-        except dialect.loaded_dbapi.Error as error:
-            raise DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error, dialect=dialect,
-                                      connection_invalidated=dialect.is_disconnect(error, None, None)) from error
+        except engine.dialect.loaded_dbapi.Error as error:
+            lost = engine.dialect.is_disconnect(error, None, None)
+            raise _sqlalchemy_error(engine.dialect, error, invalidated=lost) from error
 
-    def _in_autocommit(self, engine, pooled, sql, arguments):
+    @staticmethod
+    def _in_autocommit(engine, pooled, sql, arguments):
         """The read in autocommit (no BEGIN and ROLLBACK round trips); the connection's own isolation
         level is put back before it returns to the pool, or, if that fails, the connection is
         discarded: the next transaction on it must be a transaction."""
@@ -167,9 +167,9 @@ class DriverRead:
             dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")
         except dialect.loaded_dbapi.Error as error:
             pooled.invalidate(error)
-            raise DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+            raise _sqlalchemy_error(dialect, error) from error
         try:
-            return self._run(engine, dbapi_connection, pooled.invalidate, sql, arguments)
+            return DriverRead._run(engine, dbapi_connection, pooled.invalidate, sql, arguments)
         finally:
             if pooled.dbapi_connection is not None:  # None: already invalidated, never reused
                 try:
@@ -190,10 +190,15 @@ class DriverRead:
         except engine.dialect.loaded_dbapi.Error as error:
             if engine.dialect.is_disconnect(error, dbapi_connection, cursor):
                 invalidate(error)
-            raise DBAPIError.instance(sql, arguments, error, engine.dialect.loaded_dbapi.Error,
-                                      dialect=engine.dialect) from error
+            raise _sqlalchemy_error(engine.dialect, error, sql, arguments) from error
         finally:
             cursor.close()
+
+
+def _sqlalchemy_error(dialect, error, sql=None, arguments=None, invalidated=False):
+    """The driver's `error` as SQLAlchemy's own (OperationalError and so on), as SQLAlchemy raises it."""
+    return DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error, dialect=dialect,
+                               connection_invalidated=invalidated)
 
 
 def init_database_events(app):
