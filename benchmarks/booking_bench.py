@@ -237,6 +237,8 @@ def main():
     parser.add_argument("--big", action="store_true", help="the 50-clinician practice, with the staff pages")
     parser.add_argument("--staff-only", action="store_true",
                         help="with --big implied: only the staff pages (no public pages, no POSTs to prepare)")
+    parser.add_argument("--only", metavar="TEXT", default="",
+                        help="measure only the pages whose name contains TEXT (e.g. POST, week)")
     args = parser.parse_args()
     args.big = args.big or args.staff_only
     workdir = Path(tempfile.mkdtemp(prefix="booking-bench-"))
@@ -263,11 +265,16 @@ def main():
                 ("week, one clinician", f"/book/?clinician={clinician}&week={week.isoformat()}", week_cookie),
                 ("clinician's calendar feed", feed, None)]
             for name, path, cookie in pages:
-                results[name] = alternate(hello, server, path, args, cookie=cookie)
-            results["booking POST"] = alternate(hello, server, "/book/confirm", args, requests=booking_posts)
-            results["questionnaire step POST"] = alternate(hello, server, "/intake/step/2", args,
-                                                           requests=step_posts)
+                if args.only in name:
+                    results[name] = alternate(hello, server, path, args, cookie=cookie)
+            if args.only in "booking POST":
+                results["booking POST"] = alternate(hello, server, "/book/confirm", args, requests=booking_posts)
+            if args.only in "questionnaire step POST":
+                results["questionnaire step POST"] = alternate(hello, server, "/intake/step/2", args,
+                                                               requests=step_posts)
         for name, path, role in (staff_pages(week, clinician) if args.big else []):
+            if args.only not in name:
+                continue
             # A year's export takes a second or more: one at a time, over runs long enough to finish several.
             slow = name == "year CSV export"
             results[name] = alternate(hello, server, path, argparse.Namespace(**{

@@ -1,4 +1,4 @@
-"""The number of SQL queries per page does not grow with the number of bookings."""
+"""The number of SQL queries per page does not grow with the number of bookings; POSTs read nothing twice."""
 
 import contextlib
 from datetime import time, timedelta
@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from booking.appointments.availability import clinic_day, local_instant, week_start
 from booking.extensions import db as _db
 from booking.timeutil import utcnow
-from tests.booking_factories import ZONE, add_clinician, add_intake, add_many_bookings
+from tests.booking_factories import ZONE, add_clinician, add_intake, add_many_bookings, book_first_free_time
+from tests.intake_factories import form_data
 
 EVERY_DAY = {day: [(time(8), time(20))] for day in range(7)}
 
@@ -73,3 +74,51 @@ def test_a_week_already_shown_costs_one_query(app):
     path = f"/book/?clinician={clinician}&week={monday}"
     assert page_queries(app, patient, path) > 1  # the first visit computes the week
     assert page_queries(app, patient, path) == 1
+
+
+@contextlib.contextmanager
+def after_commit(engine):
+    """The statements sent to `engine` inside the block after its last COMMIT."""
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    def committed(conn):
+        statements.clear()
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    sa.event.listen(engine, "commit", committed)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+        sa.event.remove(engine, "commit", committed)
+
+
+def test_a_questionnaire_step_reads_its_draft_once_and_writes_it_once(app, client):
+    # Each saved step is a commit behind 16 open connections: a third statement, the draft read
+    # again after the commit to ask about the crisis panel, was a quarter of the step's time.
+    client.post("/intake/start")
+    assert client.post("/intake/step/1", data=form_data("about")).status_code == 302
+    with app.app_context():
+        engine = _db.engine
+    with counted(engine) as statements, after_commit(engine) as late:
+        response = client.post("/intake/step/2", data=form_data("seeking"))
+    assert response.location.endswith("/intake/step/3")
+    assert [statement.split()[0] for statement in statements] == ["SELECT", "UPDATE"]
+    assert late == []
+
+
+def test_a_booking_reads_nothing_after_its_commit(app):
+    with app.app_context():
+        add_clinician(_db.session, hours=EVERY_DAY)
+        _intake, token = add_intake(_db.session, app.config)
+        engine = _db.engine
+    patient = app.test_client()
+    patient.get(f"/book/start/{token}")
+    with after_commit(engine) as late:
+        manage_token = book_first_free_time(patient)
+    assert late == []
+    # The booking's id, read before the commit, still tells the manage page it was just booked.
+    assert "Your booking is confirmed" in patient.get(f"/book/manage/{manage_token}").get_data(as_text=True)

@@ -189,8 +189,9 @@ def _form_step(intake, current, number, now):
         db.session.rollback()
         flash(error.message, "warning")
         return redirect(url_for("intake.start"))
+    crisis = service.needs_crisis_panel(intake)  # asked before the commit, which would expire the intake
     db.session.commit()
-    if service.needs_crisis_panel(intake):
+    if crisis:
         return redirect(url_for("intake.crisis"))
     return _go_to_step(STEP_NUMBER["review"] if returning else number + 1)
 
