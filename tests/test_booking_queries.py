@@ -117,8 +117,11 @@ def test_a_booking_reads_nothing_after_its_commit(app):
         engine = _db.engine
     patient = app.test_client()
     patient.get(f"/book/start/{token}")
-    with after_commit(engine) as late:
+    with counted(engine) as statements, after_commit(engine) as late:
         manage_token = book_first_free_time(patient)
     assert late == []
+    # The clinician named in both emails (the patient's and the clinician's) is read once.
+    assert sum("FROM staff_user" in statement and "WHERE staff_user.id =" in statement
+               for statement in statements) == 1
     # The booking's id, read before the commit, still tells the manage page it was just booked.
     assert "Your booking is confirmed" in patient.get(f"/book/manage/{manage_token}").get_data(as_text=True)

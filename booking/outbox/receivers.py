@@ -55,12 +55,13 @@ def _queue_patient_invite(session, booking, *, kind, now, subject_body, link):
                 now=now, ics=ics, ics_method=method, booking_id=booking.id)
 
 
-def _queue_staff_booking(session, booking, *, change, now, clinician_id=None, moment=None):
-    """Tell a clinician (the booking's, by default) that a booking changed (time only, no patient details).
+def _queue_staff_booking(session, booking, clinician, *, change, now, moment=None):
+    """Tell `clinician` (a StaffUser, or None) that a booking changed (time only, no patient details).
 
-    `moment` is the time to name (the booking's own by default; the old time for a removal)."""
+    `moment` is the time to name (the booking's own by default; the old time for a removal).
+    Callers read the clinician once for both emails: `session.get` keeps no object alive, so a
+    second read by id was a second SELECT on every booking change."""
     config = current_app.config
-    clinician = _clinician(session, clinician_id or booking.clinician_id)
     if clinician is None or not clinician.active:
         return
     moment, zone = moment or booking.starts_at, config["CLINIC_TIMEZONE"]
@@ -84,14 +85,13 @@ def on_booking_created(sender, *, session, now, booking, actor=None, link=None, 
     the link to one tied to their record); a note to the clinician."""
     _ensure_id(session, booking)
     config = current_app.config
-    patient = _patient(booking, config)
+    patient, clinician = _patient(booking, config), _clinician(session, booking.clinician_id)
     if patient["email"]:
         text = messages.booking_confirmation(Clinic.from_config(config), name=patient["name"],
-                                             when=_when(booking, config), link=link,
-                                             clinician=_clinician(session, booking.clinician_id).name,
+                                             when=_when(booking, config), link=link, clinician=clinician.name,
                                              questionnaire_link=questionnaire_link)
         _queue_patient_invite(session, booking, kind="booking_confirmation", now=now, subject_body=text, link=link)
-    _queue_staff_booking(session, booking, change="booked", now=now)
+    _queue_staff_booking(session, booking, clinician, change="booked", now=now)
 
 
 def on_booking_moved(sender, *, session, now, booking, previous_starts_at=None, previous_clinician_id=None,
@@ -100,34 +100,33 @@ def on_booking_moved(sender, *, session, now, booking, previous_starts_at=None, 
     the change of clinician); a note to the clinician, or to both when the clinician changed."""
     _ensure_id(session, booking)
     config = current_app.config
-    patient = _patient(booking, config)
+    patient, clinician = _patient(booking, config), _clinician(session, booking.clinician_id)
     changed = previous_clinician_id is not None and previous_clinician_id != booking.clinician_id
+    before = _clinician(session, previous_clinician_id) if changed else None
     if patient["email"]:
         previous = _when(booking, config, previous_starts_at) if previous_starts_at else None
-        before = _clinician(session, previous_clinician_id).name if changed else None
         text = messages.booking_change(Clinic.from_config(config), name=patient["name"],
                                        when=_when(booking, config), previous=previous, link=link,
-                                       clinician=_clinician(session, booking.clinician_id).name,
-                                       previous_clinician=before)
+                                       clinician=clinician.name, previous_clinician=before and before.name)
         _queue_patient_invite(session, booking, kind="booking_change", now=now, subject_body=text, link=link)
     if changed:
-        _queue_staff_booking(session, booking, change="removed from your schedule", now=now,
-                             clinician_id=previous_clinician_id, moment=previous_starts_at)
-        _queue_staff_booking(session, booking, change="added to your schedule", now=now)
+        _queue_staff_booking(session, booking, before, change="removed from your schedule", now=now,
+                             moment=previous_starts_at)
+        _queue_staff_booking(session, booking, clinician, change="added to your schedule", now=now)
     else:
-        _queue_staff_booking(session, booking, change="moved", now=now)
+        _queue_staff_booking(session, booking, clinician, change="moved", now=now)
 
 
 def _status_notices(session, now, booking, *, kind, words, change):
     """The patient's email built by `words` with the invite as the booking now stands; a note to the clinician."""
     _ensure_id(session, booking)
     config = current_app.config
-    patient = _patient(booking, config)
+    patient, clinician = _patient(booking, config), _clinician(session, booking.clinician_id)
     if patient["email"]:
         text = words(Clinic.from_config(config), name=patient["name"], when=_when(booking, config),
-                     clinician=_clinician(session, booking.clinician_id).name)
+                     clinician=clinician.name)
         _queue_patient_invite(session, booking, kind=kind, now=now, subject_body=text, link=None)
-    _queue_staff_booking(session, booking, change=change, now=now)
+    _queue_staff_booking(session, booking, clinician, change=change, now=now)
 
 
 def on_booking_cancelled(sender, *, session, now, booking, actor=None, reason=None, **extra):
