@@ -326,8 +326,9 @@ def confirm():
         db.session.rollback()
         page.update(error=error.message, starts_at=None)
         return render_template("appointments/confirm.html", **page), 400
-    session[JUST_BOOKED_KEY] = booking.id  # read before the commit, which would expire the booking
+    booking_id = booking.id  # read before the commit, which would expire the booking
     db.session.commit()
+    session[JUST_BOOKED_KEY] = booking_id
     return redirect(url_for("appointments.manage", token=token))
 
 
