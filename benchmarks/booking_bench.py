@@ -216,12 +216,14 @@ def alternate(hello, server, path, args, connections=16, cookie=None, requests=N
     if requests is None:  # unmeasured: each worker's first requests connect, compile templates, fill caches
         run_wrk(server.url + path, 3, connections, cookie=cookie)
     for _ in range(args.rounds if requests is None else 1):
+        seconds = args.seconds if requests is None else args.post_seconds
         pairs.append((run_wrk(hello.url + "/", args.seconds, connections),
-                      run_wrk(server.url + path, args.seconds, connections, cookie=cookie, requests=requests)))
+                      run_wrk(server.url + path, seconds, connections, cookie=cookie, requests=requests)))
     median = lambda key, side=1: statistics.median(pair[side][key] for pair in pairs)  # noqa: E731
     return {"rps": median("rps"), "p50": median("p50"), "p99": median("p99"), "hello_rps": median("rps", 0),
             "ratio": statistics.median(page["rps"] / hello_["rps"] for hello_, page in pairs),
-            "non_2xx": sum(page["non_2xx"] + page["errors"] for _h, page in pairs)}
+            "non_2xx": sum(page["non_2xx"] + page["errors"] for _h, page in pairs),
+            "used_up": any(page.get("used_up") for _h, page in pairs), "sent": sum(page["requests"] for _h, page in pairs)}
 
 
 def main():
@@ -233,7 +235,9 @@ def main():
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="hello and page runs, alternated")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--posts", type=int, default=400, help="prepared requests per POST run")
+    parser.add_argument("--posts", type=int, default=800, help="prepared requests per POST run")
+    parser.add_argument("--post-seconds", type=float, default=1.0,
+                        help="length of each POST run: short enough that the prepared requests last")
     parser.add_argument("--big", action="store_true", help="the 50-clinician practice, with the staff pages")
     parser.add_argument("--staff-only", action="store_true",
                         help="with --big implied: only the staff pages (no public pages, no POSTs to prepare)")
@@ -295,8 +299,12 @@ def report(results, rss, args):
           f"(POSTs: one run over distinct prepared requests); load average {os.getloadavg()[0]:.1f}")
     print(f"{'page':<28}{'hello req/s':>12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'not 2xx/3xx':>13}")
     for name, r in results.items():
-        print(f"{name:<28}{r['hello_rps']:>12.0f}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
+        mark = "*" if r["used_up"] else ""
+        print(f"{name:<28}{r['hello_rps']:>12.0f}{r['rps']:>9.0f}{mark:1}{r['p50']:>9.2f}{r['p99']:>9.2f}"
               f"{r['ratio']:>8.2f}{r['non_2xx']:>13}")
+    if any(r["used_up"] for r in results.values()):
+        print("* the prepared requests ran out before the run's end (no request is sent twice): req/s is a lower "
+              "bound; use more --posts or fewer --post-seconds")
     print("worker RSS after the run: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
 
 

@@ -38,7 +38,12 @@ function init(args)
 end
 function request()
   local line = lines[index]
-  if line == nil then line = lines[#lines] end
+  if line == nil then
+    -- The list is used up: stop rather than send a request again (a second booking of the same
+    -- patient is answered "already booked", a different and cheaper page).
+    wrk.thread:stop()
+    line = lines[#lines]
+  end
   index = index + stride
   local method, path, cookie, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
   local headers = {["Content-Type"] = "application/x-www-form-urlencoded", ["Cookie"] = cookie}
@@ -168,4 +173,7 @@ def run_wrk(url, seconds, connections=16, threads=2, cookie=None, requests=None)
             env["WRK_REQUESTS"] = str(listing)
         command.append(url)
         output = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
-    return parse_report(output)
+    result = parse_report(output)
+    # Used up: the threads stopped before the run's end, so its req/s (over the whole run) is a lower bound.
+    result["used_up"] = bool(requests) and result["requests"] >= len(requests) - connections
+    return result
