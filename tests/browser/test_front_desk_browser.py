@@ -3,19 +3,19 @@ of a normal day on one page (Chromium's PDF page count), with axe on the pages.
 Checks wait with Playwright's `expect`, never for a time."""
 
 import re
-from datetime import time
+from datetime import time, timedelta
 
 from playwright.sync_api import expect
 
-from booking.appointments.availability import clinic_day, local_instant
+from booking.appointments.availability import clinic_day, local_instant, local_midnight
 from booking.extensions import db as _db
+from booking.models import ScheduleException
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.factories import create_staff_user
 from tests.patient_factories import make_patient
 
-ALL_DAY = {day: [(time(0), time(23, 30))] for day in range(7)}
 WORKING_DAY = {day: [(time(9), time(12)), (time(13), time(17))] for day in range(7)}
 
 
@@ -27,7 +27,12 @@ def pdf_pages(pdf):
 def test_a_walk_in_arrives_and_completes(page, live_server):
     app = live_server.app
     with app.app_context():
-        add_clinician(_db.session, name="Dr Wanda Walker", hours=ALL_DAY)
+        # Open from this midnight to the next (weekly hours cannot reach midnight; from 23:30 to
+        # 24:00 clinic time, hours to 23:30 left no time running now, and the test failed then).
+        walker = add_clinician(_db.session, name="Dr Wanda Walker", hours={})
+        today = clinic_day(utcnow(), ZONE)
+        _db.session.add(ScheduleException(clinician_id=walker, kind="extra", starts_at=local_midnight(today, ZONE),
+                                          ends_at=local_midnight(today + timedelta(days=1), ZONE)))
         patient = make_patient(_db.session, name="Walt Walkin", phone="555 0111", email="walt@example.org")
         receptionist = create_staff_user(_db.session, "receptionist")
         _db.session.commit()
