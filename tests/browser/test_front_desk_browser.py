@@ -61,7 +61,9 @@ def test_the_print_view_of_a_normal_day_is_one_page(page, live_server):
     app = live_server.app
     with app.app_context():
         clinicians = [add_clinician(_db.session, name=f"Dr Print {n}", hours=WORKING_DAY) for n in (1, 2)]
-        day = clinic_day(utcnow(), ZONE)
+        # Yesterday, whose consultations have all started, so each row offers "Arrived" whatever the
+        # hour (today's, from 9:00, offered none before 8:30 and the test failed from midnight on).
+        day = clinic_day(utcnow(), ZONE) - timedelta(days=1)
         for index, hour in enumerate((9, 10, 11, 13, 14, 15, 16)):
             for clinician in clinicians:
                 patient = make_patient(_db.session, name=f"Printed Patient {clinician}-{index}",
