@@ -36,8 +36,9 @@ def booking_posts(app, count):
     zone, now, posts = app.config["CLINIC_TIMEZONE"], utcnow(), []
     with app.app_context():
         today = clinic_day(now, zone)
-        slots = free_slots(db.session, today + timedelta(days=2), today + timedelta(days=120), zone, now=now,
-                           rules=Rules())[::7][:count]
+        free = free_slots(db.session, today + timedelta(days=2), today + timedelta(days=120), zone, now=now,
+                          rules=Rules())
+        slots = free[::max(1, len(free) // count)][:count]  # spread over the free times, as many as asked for
         tokens, contact = [], cipher_for(app.config).encrypt({"name": "Bench Patient", "email": "bench@example.org"})
         for _slot in slots:
             patient = Patient(contact_encrypted=contact, created_at=now, updated_at=now)
