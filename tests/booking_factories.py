@@ -96,12 +96,17 @@ def add_many_bookings(session, clinician_id, starts, minutes=30):
     session.commit()
 
 
-def book_first_free_time(client, name="Jordan Example", email="jordan@example.org"):
-    """Book the first free time on `client`'s week page (its browser may book); returns the manage token."""
+def first_free_time_fields(client):
+    """The confirm form's hidden fields for the first free time on `client`'s week page."""
     week = client.get("/book/").get_data(as_text=True)
     slot = re.search(r'<a class="slot"[^>]*href="([^"]+)"', week).group(1).replace("&amp;", "&")
     page = client.get(slot).get_data(as_text=True)
-    fields = dict(re.findall(r'<input[^>]*name="(clinician|start|tz)"[^>]*value="([^"]*)"', page))
+    return dict(re.findall(r'<input[^>]*name="(clinician|start|tz)"[^>]*value="([^"]*)"', page))
+
+
+def book_first_free_time(client, name="Jordan Example", email="jordan@example.org"):
+    """Book the first free time on `client`'s week page (its browser may book); returns the manage token."""
+    fields = first_free_time_fields(client)
     response = client.post("/book/confirm", data={**fields, "name": name, "email": email})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response.location.rsplit("/", 1)[1]

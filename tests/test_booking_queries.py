@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from booking.appointments.availability import clinic_day, local_instant, week_start
 from booking.extensions import db as _db
 from booking.timeutil import utcnow
-from tests.booking_factories import ZONE, add_clinician, add_intake, add_many_bookings, book_first_free_time
+from tests.booking_factories import (ZONE, add_clinician, add_intake, add_many_bookings, book_first_free_time,
+                                     first_free_time_fields)
 from tests.intake_factories import form_data
 
 EVERY_DAY = {day: [(time(8), time(20))] for day in range(7)}
@@ -99,13 +100,19 @@ def test_a_questionnaire_step_reads_its_draft_once_and_writes_it_once(app, clien
     assert [statement.split()[0] for statement in statements] == ["SELECT", "UPDATE", COMMIT]
 
 
-def test_a_booking_reads_nothing_after_its_commit(app):
+def patient_who_may_book(app):
+    """A browser whose patient may book (one clinician, open every day); and the engine to count on."""
     with app.app_context():
         add_clinician(_db.session, hours=EVERY_DAY)
         _intake, token = add_intake(_db.session, app.config)
         engine = _db.engine
     patient = app.test_client()
     patient.get(f"/book/start/{token}")
+    return patient, engine
+
+
+def test_a_booking_reads_nothing_after_its_commit(app):
+    patient, engine = patient_who_may_book(app)
     with counted(engine, commits=True) as statements:
         manage_token = book_first_free_time(patient)
     assert statements[-1] == COMMIT  # nothing read after it
@@ -114,3 +121,18 @@ def test_a_booking_reads_nothing_after_its_commit(app):
                for statement in statements) == 1
     # The booking's id, read before the commit, still tells the manage page it was just booked.
     assert "Your booking is confirmed" in patient.get(f"/book/manage/{manage_token}").get_data(as_text=True)
+
+
+def test_a_booking_asks_once_whether_the_patient_holds_one_already(app):
+    # The questionnaire's versions, its active booking and the patient's upcoming one were three
+    # statements, two of them loading whole bookings with their clinicians to find none.
+    patient, engine = patient_who_may_book(app)
+    fields = first_free_time_fields(patient)
+    with counted(engine) as statements:
+        response = patient.post("/book/confirm", data={**fields, "name": "Jordan Example", "email": "j@example.org"})
+    assert response.status_code == 302
+    before_insert = statements[:next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO booking "))]
+    # On the POST: that one question, and the clinician's busy times for the availability check.
+    reads = [s for s in before_insert if "FROM booking" in s]
+    assert len(reads) == 2
+    assert not any("FROM intake WHERE intake.id IN" in s for s in before_insert)

@@ -9,7 +9,7 @@ from datetime import time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking.appointments.bookings import (BeyondHorizon, NotAllowed, NotBookable, cancel_booking, create_booking,
+from booking.appointments.bookings import (AlreadyBooked, BeyondHorizon, NotAllowed, NotBookable, cancel_booking, create_booking,
                                            move_booking)
 from booking.models import Booking, BookingEvent, Intake
 from booking.signals import booking_cancelled, booking_created, booking_moved
@@ -280,22 +280,69 @@ def test_a_manage_link_read_to_change_the_booking_holds_its_row_and_one_read_to_
     db.session.rollback()
 
 
-def test_every_version_of_a_long_chain_of_corrections_is_found_from_the_middle(app, db):
-    from booking.appointments.lookups import active_booking_for_intake, intake_versions
-
+def corrections_chain(app, db, length=5):
+    """The ids of a questionnaire and its corrections, each correcting the one before; and their patient."""
     first, _ = add_intake(db.session, app.config)
     patient_id = db.session.get(Intake, first).patient_id
     chain = [first]
-    for _ in range(4):
+    for _ in range(length - 1):
         correction = Intake(status="submitted", previous_id=chain[-1], patient_id=patient_id)
         db.session.add(correction)
         db.session.flush()
         chain.append(correction.id)
+    return chain, patient_id
+
+
+def test_every_version_of_a_long_chain_of_corrections_is_found_from_the_middle(app, db):
+    from booking.appointments.lookups import active_booking_for_intake, intake_versions
+
+    chain, _patient_id = corrections_chain(app, db)
     db.session.commit()
     assert intake_versions(db.session, chain[2]) == set(chain)
     doctor = add_clinician(db.session, name="Dr Chain", hours=EVERY_DAY)
     add_booking(db.session, doctor, WEDNESDAY_TEN, intake_id=chain[0], status="cancelled")
     assert active_booking_for_intake(db.session, chain[4]) is None  # a cancelled booking holds nothing
+
+
+@pytest.mark.parametrize("held_by, book_from", [(0, 2), (0, 4), (4, 0), (2, 3)])
+def test_a_consultation_held_by_any_version_stops_a_booking_from_any_other(app, db, held_by, book_from):
+    # A consultation that took place (no longer upcoming, so the patient's own guard is silent)
+    # still holds the questionnaire: only the walk over its versions finds it from another one.
+    chain, patient_id = corrections_chain(app, db)
+    doctor = add_clinician(db.session, name="Dr Chain", hours=EVERY_DAY)
+    held, _ = add_booking(db.session, doctor, NOW - 48 * HOUR, intake_id=chain[held_by], status="completed")
+    add_booking(db.session, doctor, NOW - 72 * HOUR, intake_id=chain[book_from], status="cancelled")
+    with pytest.raises(AlreadyBooked) as refused:
+        create_booking(db.session, context(NOW), clinician_id=doctor, starts_at=WEDNESDAY_TEN, patient_id=patient_id,
+                       link_for=link, intake_id=chain[book_from])
+    assert refused.value.booking.id == held
+
+
+def test_a_cancelled_consultation_of_another_version_does_not_stop_a_booking(app, db):
+    first, _ = add_intake(db.session, app.config)
+    patient_id = db.session.get(Intake, first).patient_id
+    correction = Intake(status="submitted", previous_id=first, patient_id=patient_id)
+    db.session.add(correction)
+    db.session.flush()
+    doctor = add_clinician(db.session, name="Dr Chain", hours=EVERY_DAY)
+    add_booking(db.session, doctor, NOW - 48 * HOUR, intake_id=first, status="cancelled")
+    booking, _token = create_booking(db.session, context(NOW), clinician_id=doctor, starts_at=WEDNESDAY_TEN,
+                                     patient_id=patient_id, link_for=link, intake_id=correction.id)
+    assert (booking.intake_id, booking.starts_at) == (correction.id, WEDNESDAY_TEN)
+
+
+def test_the_questionnaires_booking_is_named_before_the_patients_other_upcoming_one(app, db):
+    # Phone bookings carry no questionnaire, so a patient can hold an upcoming one beside a past
+    # consultation of their questionnaire: the refusal names the questionnaire's own.
+    intake_id, _ = add_intake(db.session, app.config)
+    patient_id = db.session.get(Intake, intake_id).patient_id
+    doctor = add_clinician(db.session, name="Dr Chain", hours=EVERY_DAY)
+    add_booking(db.session, doctor, WEDNESDAY_TEN + 24 * HOUR, patient_id=patient_id)
+    held, _ = add_booking(db.session, doctor, NOW - 48 * HOUR, intake_id=intake_id, status="no_show")
+    with pytest.raises(AlreadyBooked) as refused:
+        create_booking(db.session, context(NOW), clinician_id=doctor, starts_at=WEDNESDAY_TEN, patient_id=patient_id,
+                       link_for=link, intake_id=intake_id)
+    assert refused.value.booking.id == held
 
 
 def test_a_status_and_its_undo_are_in_the_history_with_who_and_when(db):

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from booking.appointments.availability import (Slot, candidate_slots, clinic_day, free_slots, load_plans,
                                                nearest_free, overlaps_busy)
-from booking.appointments.lookups import active_booking_for_intake, find_by_token, intake_versions, upcoming_for_patient
+from booking.appointments.lookups import blocking_booking_id, find_by_token, intake_versions
 from booking.models import Booking, BookingEvent, Intake, StaffUser
 from booking.signals import booking_cancelled, booking_created, booking_moved
 from booking.timeutil import clock_text, local_text
@@ -140,9 +140,8 @@ def find_by_manage_link(session, token, *, now, days, lock=False):
 
 def _existing(session, intake_id, patient_id):
     """The booking that stops this patient (or intake) booking again, or None."""
-    if intake_id is not None and (found := active_booking_for_intake(session, intake_id)) is not None:
-        return found
-    return upcoming_for_patient(session, patient_id)
+    found = blocking_booking_id(session, intake_id, patient_id)
+    return None if found is None else session.get(Booking, found)
 
 
 def check_window(ctx, starts_at, *, staff=False, beyond_horizon=False, walk_in=False):

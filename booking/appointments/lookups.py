@@ -41,6 +41,36 @@ def active_booking_for_intake(session, intake_id):
                                                    Booking.active).limit(1))
 
 
+def _blocking_statements():
+    """The two statements of blocking_booking_id, built once with bound ids (building and
+    caching the CTE's statement for every booking cost more than SQLite takes to run it)."""
+    upcoming = sa.and_(Booking.patient_id == sa.bindparam("patient_id"), UPCOMING)
+    # Every version of the questionnaire (what it corrects, its corrections, theirs...) as a
+    # recursive CTE of (id, previous_id): intake_versions' walk in the same statement. UNION,
+    # not UNION ALL, is what ends the walk: each intake's row is found again from its neighbours.
+    versions = (sa.select(Intake.id, Intake.previous_id).where(Intake.id == sa.bindparam("intake_id"))
+                .cte("versions", recursive=True))
+    versions = versions.union(sa.select(Intake.id, Intake.previous_id).join(
+        versions, sa.or_(Intake.previous_id == versions.c.id, Intake.id == versions.c.previous_id)))
+    of_questionnaire = sa.and_(Booking.intake_id.in_(sa.select(versions.c.id)), Booking.active)
+    return (sa.select(Booking.id).where(upcoming).limit(1),
+            sa.select(Booking.id).where(sa.or_(upcoming, of_questionnaire))
+            .order_by(sa.case((of_questionnaire, 0), else_=1)).limit(1))
+
+
+_UPCOMING_ID, _BLOCKING_ID = _blocking_statements()
+
+
+def blocking_booking_id(session, intake_id, patient_id):
+    """The id of the booking that stops this patient booking again, or None, in one statement:
+    an active booking of any version of questionnaire `intake_id` (first), else the patient's
+    upcoming one. (As three statements, with the bookings loaded as entities with their
+    clinicians only to find none, this was a seventh of a booking POST.)"""
+    if intake_id is None:
+        return session.scalar(_UPCOMING_ID, {"patient_id": patient_id})
+    return session.scalar(_BLOCKING_ID, {"patient_id": patient_id, "intake_id": intake_id})
+
+
 def upcoming_for_patient(session, patient_id):
     """The patient's upcoming consultation (the one the database allows), or None."""
     return session.scalar(sa.select(Booking).where(Booking.patient_id == patient_id, UPCOMING))
