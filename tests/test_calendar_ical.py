@@ -1,15 +1,18 @@
 """Invites and feeds parse back with icalendar, carry the RFC 5545/5546 properties, and pass libical."""
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import icalendar
 import pytest
 
-from booking.calendar.ical import Clinic, FeedEvent, build_feed, build_invite, fold
+from booking.calendar.ical import (PRODID, Clinic, FeedEvent, _invite_description, booking_uid, build_feed, build_invite,
+                                   event_title, fold, invite_method)
 from tests.libical import libical_problems
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 START = datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc)
+HOUR = timedelta(hours=1)
 CLINIC = Clinic(name="Riverside Infusion Clinic", domain="clinic.example", email="hello@clinic.example",
                 address="100 Main Street, Suite 2, Springfield", phone="(555) 010-0100")
 
@@ -96,6 +99,86 @@ def test_libical_checker_catches_an_invite_without_organizer():
     _, text = invite()
     broken = "\r\n".join(line for line in text.split("\r\n") if not line.startswith("ORGANIZER"))
     assert any("ORGANIZER" in line for line in libical_problems(broken))
+
+
+def object_model_invite(*, booking_id, sequence, status, starts_at, ends_at, now, clinic, attendee_email,
+                        attendee_name=None, manage_link=None, alarm_minutes=60):
+    """The invite as icalendar's object model builds it (how build_invite wrote it until it wrote
+    its lines directly): the reference the direct writer is compared with."""
+    method = invite_method(status)
+    calendar = icalendar.Calendar()
+    for name, value in (("prodid", PRODID), ("version", "2.0"), ("calscale", "GREGORIAN"), ("method", method)):
+        calendar.add(name, value)
+    event = icalendar.Event()
+    for name, value in (("uid", booking_uid(booking_id, clinic.domain)), ("sequence", sequence), ("dtstamp", now),
+                        ("dtstart", starts_at), ("dtend", ends_at), ("summary", event_title(clinic)),
+                        ("description", _invite_description(clinic, manage_link, method)),
+                        ("location", clinic.address), ("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED"),
+                        ("transp", "OPAQUE")):
+        event.add(name, value)
+    if manage_link:
+        event.add("url", manage_link)
+    organizer = icalendar.vCalAddress(f"mailto:{clinic.email}")
+    organizer.params["CN"] = clinic.name
+    event.add("organizer", organizer)
+    attendee = icalendar.vCalAddress(f"mailto:{attendee_email}")
+    if attendee_name:
+        attendee.params["CN"] = attendee_name
+    attendee.params.update(ROLE="REQ-PARTICIPANT", CUTYPE="INDIVIDUAL", RSVP="FALSE",
+                           PARTSTAT="DECLINED" if method == "CANCEL" else "ACCEPTED")
+    event.add("attendee", attendee)
+    if method == "REQUEST" and alarm_minutes:
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", event_title(clinic))
+        alarm.add("trigger", timedelta(minutes=-alarm_minutes))
+        event.add_component(alarm)
+    calendar.add_component(event)
+    return method, calendar.to_ical().decode("utf-8")
+
+
+def parsed(text):
+    """Each component of `text` as icalendar reads it: its name and its properties with their parameters."""
+    return [(component.name, sorted((name, value.to_ical(), sorted(getattr(value, "params", {}).items()))
+                                    for name, value in component.property_items(recursive=False)
+                                    if name not in ("BEGIN", "END")))
+            for component in icalendar.Calendar.from_ical(text).walk()]
+
+
+AWKWARD_CLINIC = Clinic(name='Smith; Jones, "Care" ^ Clinic: Zoë Łódź ' * 3, domain="care.example",
+                        email="desk@care.example", address="Unit 4; Mill Lane\nBack door, \\ yard", phone="")
+AWKWARD_NAMES = ['Zoë "Jo" O\'Brien; Jr., x: y ^ z ' * 3, "Two\nlines\r\nand\ra tab\there"]
+
+
+@pytest.mark.parametrize("clinic", [CLINIC, AWKWARD_CLINIC])
+@pytest.mark.parametrize("name", [None, "Jordan Rivers", *AWKWARD_NAMES])
+@pytest.mark.parametrize("status", ["booked", "cancelled"])
+@pytest.mark.parametrize("link", [None, "https://book.clinic.example/book/manage/tok,en;x"])
+def test_the_written_invite_reads_as_the_object_models_does(clinic, name, status, link):
+    # Quoting, RFC 6868's escapes in a name, TEXT escaping and folding, and the alarm's trigger
+    # all come back from the parser as they do from icalendar's own serialisation.
+    booking = dict(booking_id=42, sequence=3, status=status, starts_at=START, ends_at=START + timedelta(minutes=45),
+                   now=NOW, clinic=clinic, attendee_email="jordan@patient.example", attendee_name=name,
+                   manage_link=link)
+    method, text = build_invite(**booking)
+    assert (method, parsed(text)) == (object_model_invite(**booking)[0], parsed(object_model_invite(**booking)[1]))
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+
+
+def test_a_control_character_in_a_name_never_reaches_the_invite():
+    # No parameter value may hold one (RFC 5545 3.2); a line break becomes RFC 6868's ^n.
+    _, text = build_invite(booking_id=7, sequence=1, status="booked", starts_at=START, ends_at=START + HOUR, now=NOW,
+                           clinic=CLINIC, attendee_email="jordan@patient.example", attendee_name="Jo\x07\x1b\nRivers")
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text)
+    assert only_event(text)[1]["ATTENDEE"].params["CN"] == "Jo\nRivers"
+
+
+@pytest.mark.parametrize("status", ["booked", "cancelled"])
+def test_libical_accepts_an_invite_whose_names_need_quoting_and_escaping(status):
+    _, text = build_invite(booking_id=7, sequence=1, status=status, starts_at=START, ends_at=START + HOUR, now=NOW,
+                           clinic=AWKWARD_CLINIC, attendee_email="jordan@patient.example",
+                           attendee_name=AWKWARD_NAMES[0] + AWKWARD_NAMES[1] + "\x07\x1b", manage_link="https://x.example/a,b")
+    assert libical_problems(text) == []
 
 
 LONG_NAME = "Zoë O'Brien-Łukasiewicz; Jr., the \\ one with a very long name " * 2

@@ -55,51 +55,45 @@ def event_title(clinic):
 
 def build_invite(*, booking_id, sequence, status, starts_at, ends_at, now, clinic, attendee_email,
                  attendee_name=None, manage_link=None, alarm_minutes=60):
-    """Return (method, ics_text) for one booking. Raises ValueError for naive or reversed times."""
+    """Return (method, ics_text) for one booking. Raises ValueError for naive or reversed times.
+
+    Written directly, as the feeds are (escaping and folding per RFC 5545 3.1 and 3.3.11, a
+    parameter's value per RFC 5545 3.2 and RFC 6868): through icalendar's object model an invite
+    cost about 1.1 ms, a fifteenth of a booking POST, which writes one. The tests parse it back
+    with icalendar, compare it with the invite icalendar's object model builds for the same
+    booking, and run libical's iTIP checker on it."""
     starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
     if ends_at <= starts_at:
         raise ValueError("an event must end after it starts")
     method = invite_method(status)
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", method)
-
-    event = icalendar.Event()
-    event.add("uid", booking_uid(booking_id, clinic.domain))
-    event.add("sequence", int(sequence))
-    event.add("dtstamp", as_utc(now))
-    event.add("dtstart", starts_at)
-    event.add("dtend", ends_at)
-    event.add("summary", event_title(clinic))
-    event.add("description", _invite_description(clinic, manage_link, method))
-    event.add("location", clinic.address)
-    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
-    event.add("transp", "OPAQUE")
-    if manage_link:
-        event.add("url", manage_link)
-    organizer = icalendar.vCalAddress(f"mailto:{clinic.email}")
-    organizer.params["CN"] = clinic.name
-    event.add("organizer", organizer)
-    attendee = icalendar.vCalAddress(f"mailto:{attendee_email}")
-    if attendee_name:
-        attendee.params["CN"] = attendee_name
-    attendee.params["ROLE"] = "REQ-PARTICIPANT"
-    attendee.params["CUTYPE"] = "INDIVIDUAL"
     # The patient chose this time, so they have accepted it; no reply is asked of them.
-    attendee.params["PARTSTAT"] = "DECLINED" if method == "CANCEL" else "ACCEPTED"
-    attendee.params["RSVP"] = "FALSE"
-    event.add("attendee", attendee)
+    attendee = (f";CN={param_value(attendee_name)}" if attendee_name else "") + (
+        f";CUTYPE=INDIVIDUAL;PARTSTAT={'DECLINED' if method == 'CANCEL' else 'ACCEPTED'};ROLE=REQ-PARTICIPANT"
+        f";RSVP=FALSE:mailto:{attendee_email}")
+    lines = [
+        "BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN", f"METHOD:{method}",
+        "BEGIN:VEVENT",
+        fold(f"UID:{booking_uid(booking_id, clinic.domain)}"),
+        f"SEQUENCE:{int(sequence)}",
+        f"DTSTAMP:{format_utc(as_utc(now))}",
+        f"DTSTART:{format_utc(starts_at)}",
+        f"DTEND:{format_utc(ends_at)}",
+        _text_line("SUMMARY", event_title(clinic)),
+        fold(f"DESCRIPTION:{escape_text(_invite_description(clinic, manage_link, method))}"),
+        _text_line("LOCATION", clinic.address),
+        "STATUS:CANCELLED" if method == "CANCEL" else "STATUS:CONFIRMED",
+        "TRANSP:OPAQUE",
+    ]
+    if manage_link:
+        lines.append(fold(f"URL:{manage_link}"))
+    lines.append(fold(f"ORGANIZER;CN={param_value(clinic.name)}:mailto:{clinic.email}"))
+    lines.append(fold("ATTENDEE" + attendee))
     # RFC 5546 allows no VALARM in a CANCEL: the event is going away.
     if method == "REQUEST" and alarm_minutes:
-        alarm = icalendar.Alarm()
-        alarm.add("action", "DISPLAY")
-        alarm.add("description", event_title(clinic))
-        alarm.add("trigger", timedelta(minutes=-int(alarm_minutes)))
-        event.add_component(alarm)
-    calendar.add_component(event)
-    return method, calendar.to_ical().decode("utf-8")
+        lines += ["BEGIN:VALARM", "ACTION:DISPLAY", _text_line("DESCRIPTION", event_title(clinic)),
+                  f"TRIGGER:-PT{int(alarm_minutes)}M", "END:VALARM"]
+    lines += ["END:VEVENT", "END:VCALENDAR"]
+    return method, "\r\n".join(lines) + "\r\n"
 
 
 def invite_for(booking, *, config, now, contact, link=None):
@@ -154,6 +148,19 @@ def escape_text(value):
         return value
     return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
             .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+
+
+_PARAM_ESCAPES = {"^": "^^", "\r\n": "^n", "\n": "^n", "\r": "^n", '"': "^'"}
+_PARAM_ESCAPE = re.compile(r'\^|\r\n|\n|\r|"')
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def param_value(value):
+    """A parameter's value (a CN: a name) as a quoted string (RFC 5545 3.2): any value may be
+    quoted, and inside quotes `,`, `;` and `:` need nothing more. The caret, the double quote and
+    line breaks are written as RFC 6868 says (^^, ^' and ^n); other control characters, which
+    no parameter may hold, are dropped."""
+    return '"' + _PARAM_ESCAPE.sub(lambda found: _PARAM_ESCAPES[found.group()], _CONTROL.sub("", value)) + '"'
 
 
 def fold(line):
