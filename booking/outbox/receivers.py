@@ -40,9 +40,16 @@ def _patient(booking, config):
     return contact_of(booking.patient, cipher_for(config))
 
 
+# What the emails need of a clinician, built once: the whole StaffUser entity (password hash,
+# session version and all) took 0.7 ms of each booking change to load.
+_CLINICIAN = sa.select(StaffUser.name, StaffUser.email, StaffUser.active).where(
+    StaffUser.id == sa.bindparam("clinician_id"))
+
+
 def _clinician(session, clinician_id):
-    """A clinician read by id: after a move, a relationship loaded earlier would name the old one."""
-    return session.get(StaffUser, clinician_id)
+    """A clinician's name, email and whether active, read by id (a row, or None): after a move, a
+    relationship loaded earlier would name the old one."""
+    return session.execute(_CLINICIAN, {"clinician_id": clinician_id}).first()
 
 
 def _queue_patient_invite(session, booking, *, kind, now, subject_body, link):
@@ -56,11 +63,11 @@ def _queue_patient_invite(session, booking, *, kind, now, subject_body, link):
 
 
 def _queue_staff_booking(session, booking, clinician, *, change, now, moment=None):
-    """Tell `clinician` (a StaffUser, or None) that a booking changed (time only, no patient details).
+    """Tell `clinician` (a row of _clinician, or None) that a booking changed (time only, no patient details).
 
     `moment` is the time to name (the booking's own by default; the old time for a removal).
-    Callers read the clinician once for both emails: `session.get` keeps no object alive, so a
-    second read by id was a second SELECT on every booking change."""
+    Callers read the clinician once for both emails (a second read by id was a second SELECT on
+    every booking change)."""
     config = current_app.config
     if clinician is None or not clinician.active:
         return

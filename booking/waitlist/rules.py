@@ -194,7 +194,13 @@ def take_offer(session, ctx, offer, *, link_for):
     return booking, token
 
 
+_entry = WaitlistEntry.__table__
+_MARK_BOOKED = sa.update(_entry).where(_entry.c.patient_id == sa.bindparam("booked_patient_id"),
+                                       _entry.c.status == WAITING).values(status="booked")
+
+
 def mark_booked(session, patient_id):
     """The patient got a consultation: their waiting entry (if any) leaves the list as booked."""
-    session.execute(sa.update(WaitlistEntry).where(WaitlistEntry.patient_id == patient_id,
-                                                   WaitlistEntry.status == WAITING).values(status="booked"))
+    # The table's statement, not the ORM's bulk update: that one searched the session for entries
+    # to change in memory as well, which nothing reads before the commit expires them anyway.
+    session.execute(_MARK_BOOKED, {"booked_patient_id": patient_id})
