@@ -38,10 +38,15 @@ def read_version(session):
     return session.scalar(_READ) or 0
 
 
+# The table's statement, built once: the ORM's bulk update searched the session for versions to
+# change in memory too, on every commit that changes availability (each booking's, for one).
+_version = ScheduleVersion.__table__
+_BUMP = sa.update(_version).where(_version.c.id == VERSION_ID).values(version=_version.c.version + 1)
+
+
 def bump_version(session):
     """Add one to the schedule version in the session's transaction (the caller commits)."""
-    result = session.execute(sa.update(ScheduleVersion).where(ScheduleVersion.id == VERSION_ID)
-                             .values(version=ScheduleVersion.version + 1))
+    result = session.execute(_BUMP)
     if result.rowcount == 0:  # a database built without the row: create it, tolerating a racing creator
         try:
             with session.begin_nested():
