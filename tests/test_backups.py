@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 from booking import create_app
 from booking.appointments.availability import clinic_day, local_instant
 from booking.appointments.bookings import create_booking
-from booking.appointments.schedule_version import read_version
+from booking.appointments.schedule_version import read_plan_version, read_version
 from booking.backups.copies import restore
 from booking.config import normalise_database_url
 from booking.crypto import cipher_for
@@ -177,6 +177,7 @@ def test_each_restore_starts_the_schedule_version_past_the_last(app, tmp_path, e
     with target.app_context():
         restore(_db.engine, str(backup_file), cipher, clock=lambda: 1_800_000_000_000_000_000)
         first = read_version(_db.session)
+        assert read_plan_version(_db.session) == first  # the confirm page's cache is keyed by it
         _db.session.remove()
         from booking.backups.copies import empty_database
 

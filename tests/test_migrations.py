@@ -115,7 +115,8 @@ def test_migrated_postgresql_database_has_the_exclusion_constraint(empty_postgre
             db.engine.dispose()
 
 
-def test_migrated_database_has_the_schedule_version_row(tmp_path):
+def test_migrated_database_has_the_schedule_and_plan_version_rows(tmp_path):
     app = migrated_app(f"sqlite:///{tmp_path / 'version.sqlite'}", tmp_path)
     with app.app_context(), db.engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT id, version FROM schedule_version")).all() == [(1, 0)]
+        assert connection.execute(sa.text("SELECT id, version FROM schedule_version ORDER BY id")).all() == [
+            (1, 0), (2, 0)]

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from booking.appointments.availability import clinic_day, local_instant
-from booking.appointments.schedule_version import read_version
-from booking.models import OpeningHours, ScheduleException, StaffUser
+from booking.appointments.schedule_version import read_plan_version, read_version
+from booking.models import Booking, OpeningHours, ScheduleException, StaffUser
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician, earlier_today
 from tests.patient_factories import make_patient
@@ -53,12 +53,13 @@ def test_a_session_the_app_did_not_make_is_left_alone(app, db):
 # --- Every staff write path that changes availability bumps the version once it commits -------------
 
 def bumps(db, request_):
-    """How much the schedule version rose across `request_()`; the request must succeed (a redirect)."""
-    before = read_version(db.session)
+    """How much the schedule version and the plan version rose across `request_()`; the request
+    must succeed (a redirect)."""
+    before = read_version(db.session), read_plan_version(db.session)
     response = request_()
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     db.session.expire_all()
-    return read_version(db.session) - before
+    return read_version(db.session) - before[0], read_plan_version(db.session) - before[1]
 
 
 @pytest.fixture
@@ -72,9 +73,14 @@ def desk(app, db, client, make_staff, login):
     return {"doctor": doctor, "day": day, "booking": booking_id, "today": today_id}
 
 
+BOOKING_ONLY = ("phone booking", "move", "cancel", "status")
+
+
 @pytest.mark.parametrize("action", ["weekly add", "weekly remove", "exception add", "exception remove", "profile",
-                                    "settings", "phone booking", "move", "cancel", "status"])
+                                    "settings", *BOOKING_ONLY])
 def test_each_staff_write_path_bumps_the_version(client, db, desk, action):
+    # The plan version (what a booking is checked against, cached by the confirm page) rises
+    # with everything but a booking's own changes.
     doctor, day = desk["doctor"], desk["day"]
     hours_id = db.session.scalars(sa.select(OpeningHours.id).where(OpeningHours.clinician_id == doctor)).first()
     exception = ScheduleException(clinician_id=doctor, kind="blocked", starts_at=local_instant(day, time(15), ZONE),
@@ -100,4 +106,31 @@ def test_each_staff_write_path_bumps_the_version(client, db, desk, action):
         "status": (f"/staff/schedule/booking/{desk['today']}/status", {"status": "arrived"}),
     }
     url, data = posts[action]
-    assert bumps(db, lambda: client.post(url, data={k: str(v) for k, v in data.items()})) == 1
+    assert bumps(db, lambda: client.post(url, data={k: str(v) for k, v in data.items()})) == (
+        1, 0 if action in BOOKING_ONLY else 1)
+
+
+@pytest.mark.parametrize("change", ["deactivated", "renamed"])
+def test_a_clinicians_activation_or_name_bumps_both_versions(app, db, change):
+    clinician_id = add_clinician(db.session)
+    before = read_version(db.session), read_plan_version(db.session)
+    user = db.session.get(StaffUser, clinician_id)
+    if change == "deactivated":
+        user.active = False
+    else:
+        user.name = "Dr Renamed"
+    db.session.commit()
+    assert (read_version(db.session) - before[0], read_plan_version(db.session) - before[1]) == (1, 1)
+
+
+def test_a_bulk_update_of_bookings_bumps_only_the_schedule_version(app, db):
+    clinician_id = add_clinician(db.session)
+    add_booking(db.session, clinician_id, utcnow() + timedelta(days=2))
+    before = read_version(db.session), read_plan_version(db.session)
+    db.session.execute(sa.update(Booking).where(Booking.clinician_id == clinician_id).values(status="cancelled"))
+    db.session.commit()
+    assert (read_version(db.session) - before[0], read_plan_version(db.session) - before[1]) == (1, 0)
+    db.session.execute(sa.update(OpeningHours).where(OpeningHours.clinician_id == clinician_id)
+                       .values(end_time=time(23)))
+    db.session.commit()
+    assert (read_version(db.session) - before[0], read_plan_version(db.session) - before[1]) == (2, 1)

@@ -270,15 +270,26 @@ def plan_statements():
 def fill_plans(session, plans, first_day, last_day, zone_name):
     """Add to `plans` (from clinician_plans) their weekly hours and blocks, exceptions and active
     bookings around `first_day` to `last_day` (clinic dates); three queries. Returns `plans`."""
+    return fill_busy(session, fill_hours(session, plans, first_day, last_day, zone_name), first_day, last_day,
+                     zone_name)
+
+
+def _window(first_day, last_day, zone_name):
+    """The instants around `first_day` to `last_day` whose exceptions and bookings count: a day
+    either side, for those that cross midnight."""
+    zone = ZoneInfo(zone_name)
+    return local_midnight(first_day - timedelta(days=1), zone), local_midnight(last_day + timedelta(days=2), zone)
+
+
+def fill_hours(session, plans, first_day, last_day, zone_name):
+    """Add to `plans` their weekly hours and blocks and their exceptions around `first_day` to
+    `last_day` (two queries): all that decides their times but the bookings. Returns `plans`."""
     if not plans:
         return []
-    zone = ZoneInfo(zone_name)
-    # A day either side: bookings and exceptions that cross midnight still count.
-    window_start = local_midnight(first_day - timedelta(days=1), zone)
-    window_end = local_midnight(last_day + timedelta(days=2), zone)
+    window_start, window_end = _window(first_day, last_day, zone_name)
     ordered, plans = plans, {plan.clinician_id: plan for plan in plans}
     ids = list(plans)
-    weekly_rows, exception_rows, busy_rows = plan_statements()
+    weekly_rows, exception_rows, _busy_rows = plan_statements()
     found_blocks = {}
     for clinician_id, weekday, start, end, first, last, note in session.execute(weekly_rows, {
             "ids": ids, "first_day": first_day - timedelta(days=1), "last_day": last_day + timedelta(days=1)}):
@@ -293,10 +304,20 @@ def fill_plans(session, plans, first_day, last_day, zone_name):
     for clinician_id, kind, starts_at, ends_at, note in session.execute(exception_rows, window):
         for target in (ids if clinician_id is None else [clinician_id]):
             plans[target].exceptions.append((kind, starts_at, ends_at, note))
-    for clinician_id, starts_at, busy_until, booking_id in session.execute(
-            busy_rows, {**window, "busy_from": window_start - LONGEST_BUSY}):
-        plans[clinician_id].busy.append((starts_at, busy_until, booking_id))
     return ordered
+
+
+def fill_busy(session, plans, first_day, last_day, zone_name):
+    """Add to `plans` their active bookings around `first_day` to `last_day` (one query). Returns `plans`."""
+    if not plans:
+        return []
+    window_start, window_end = _window(first_day, last_day, zone_name)
+    by_id = {plan.clinician_id: plan for plan in plans}
+    for clinician_id, starts_at, busy_until, booking_id in session.execute(plan_statements()[2], {
+            "ids": list(by_id), "window_start": window_start, "window_end": window_end,
+            "busy_from": window_start - LONGEST_BUSY}):
+        by_id[clinician_id].busy.append((starts_at, busy_until, booking_id))
+    return plans
 
 
 def free_slots(session, first_day, last_day, zone_name, *, now, rules, clinician_ids=None,

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from booking.appointments.availability import (Slot, candidate_slots, clinic_day, free_slots, load_plans,
+from booking.appointments.availability import (Slot, candidate_slots, clinic_day, fill_busy, free_slots, load_plans,
                                                nearest_free, overlaps_busy)
 from booking.appointments.lookups import blocking_booking_id, find_by_token, intake_versions
 from booking.models import Booking, BookingEvent, Intake, StaffUser
@@ -107,11 +107,14 @@ class Busy(BookingError):
 
 @dataclass(frozen=True)
 class Context:
-    """What every rule needs: the time now, the clinic's zone and its rules."""
+    """What every rule needs: the time now, the clinic's zone and its rules; and where a booking's
+    check finds the clinician's plan for the day without bookings (`plans`, a week_cache.plan_source,
+    or None to read it)."""
 
     now: object
     zone: str
     rules: object
+    plans: object = None
 
 
 class ManageLinkExpired(BookingError):
@@ -172,7 +175,10 @@ def check_clinician_time(session, ctx, clinician_id, starts_at, *, staff=False, 
     is a slot of their usual length there, as long as it is free.
     """
     day = clinic_day(starts_at, ctx.zone)
-    plans = load_plans(session, day, day, ctx.zone, [clinician_id])
+    if ctx.plans is None:
+        plans = load_plans(session, day, day, ctx.zone, [clinician_id])
+    else:
+        plans = fill_busy(session, ctx.plans(session, day, ctx.zone, clinician_id), day, day, ctx.zone)
     if not plans:
         raise NotBookable("That clinician does not take bookings. Please choose another clinician.")
     plan = plans[0]

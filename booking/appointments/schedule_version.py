@@ -12,6 +12,12 @@ such a transaction commits, one `UPDATE schedule_version SET version = version +
 it. Doing it last keeps the row lock (PostgreSQL) to the moment of commit, and a transaction
 holding it waits for nothing else, so it cannot take part in a deadlock. Changes made
 outside the ORM (raw SQL, another program) are not seen: the cache's short lifetime heals them.
+
+A second row, the plan version (id 2), changes with everything but bookings: the hours, blocks,
+exceptions, profiles, settings and bookable clinicians that a booking is checked against. A
+booking POST reads it with the patient's questionnaire and takes those from a per-process cache,
+reading only the clinician's bookings for the day (a stream of bookings bumps the schedule
+version with every one, so a cache keyed by it would never hold).
 """
 
 import sqlalchemy as sa
@@ -20,7 +26,9 @@ from booking.models import (Booking, ClinicianProfile, ClinicSettings, OpeningHo
                             ScheduleVersion, StaffUser)
 
 VERSION_ID = 1
-CHANGED = "schedule_changed"  # key in Session.info
+PLAN_VERSION_ID = 2
+CHANGED = "schedule_changed"  # keys in Session.info
+PLAN_CHANGED = "plan_changed"
 # Rows of these classes decide availability whatever column changes.
 WATCHED = (Booking, OpeningHours, ScheduleException, RecurringBlock, ClinicianProfile, ClinicSettings)
 WATCHED_TABLES = frozenset(cls.__table__.name for cls in WATCHED + (StaffUser,))
@@ -33,33 +41,44 @@ _READ = sa.select(ScheduleVersion.version).where(ScheduleVersion.id == VERSION_I
 VERSION_COLUMN = _READ.scalar_subquery()
 
 
+_READ_PLAN = sa.select(ScheduleVersion.version).where(ScheduleVersion.id == PLAN_VERSION_ID)
+PLAN_VERSION_COLUMN = _READ_PLAN.scalar_subquery()
+
+
 def read_version(session):
     """The current schedule version (one query); 0 if the row is missing."""
     return session.scalar(_READ) or 0
 
 
+def read_plan_version(session):
+    """The current plan version (one query); 0 if the row is missing."""
+    return session.scalar(_READ_PLAN) or 0
+
+
 # The table's statement, built once: the ORM's bulk update searched the session for versions to
 # change in memory too, on every commit that changes availability (each booking's, for one).
 _version = ScheduleVersion.__table__
-_BUMP = sa.update(_version).where(_version.c.id == VERSION_ID).values(version=_version.c.version + 1)
+_BUMP = sa.update(_version).where(_version.c.id == sa.bindparam("version_id")).values(version=_version.c.version + 1)
 
 
-def bump_version(session):
-    """Add one to the schedule version in the session's transaction (the caller commits)."""
-    result = session.execute(_BUMP)
+def bump_version(session, version_id=VERSION_ID):
+    """Add one to the schedule version (or the plan version) in the session's transaction (the caller commits)."""
+    result = session.execute(_BUMP, {"version_id": version_id})
     if result.rowcount == 0:  # a database built without the row: create it, tolerating a racing creator
         try:
             with session.begin_nested():
-                session.add(ScheduleVersion(id=VERSION_ID, version=1))
+                session.add(ScheduleVersion(id=version_id, version=1))
         except sa.exc.IntegrityError:
-            bump_version(session)
+            bump_version(session, version_id)
 
 
 def raise_version(connection, at_least):
-    """Set the version to `at_least` unless it is higher already (after a restore: see booking.backups)."""
-    connection.execute(sa.update(ScheduleVersion).where(ScheduleVersion.id == VERSION_ID,
-                                                        ScheduleVersion.version < at_least)
-                       .values(version=at_least))
+    """Set both versions to `at_least` unless higher already, creating a missing row (after a
+    restore: see booking.backups)."""
+    connection.execute(sa.update(ScheduleVersion).where(ScheduleVersion.version < at_least).values(version=at_least))
+    present = set(connection.scalars(sa.select(ScheduleVersion.id)))
+    for version_id in {VERSION_ID, PLAN_VERSION_ID} - present:
+        connection.execute(sa.insert(ScheduleVersion).values(id=version_id, version=at_least))
 
 
 def affects_availability(session, instance, deleted=False):
@@ -74,30 +93,43 @@ def affects_availability(session, instance, deleted=False):
     return False
 
 
+def _note(session, obj):
+    """Note that `obj` changes availability, and the plan too unless it is a booking."""
+    session.info[CHANGED] = True
+    if not isinstance(obj, Booking):
+        session.info[PLAN_CHANGED] = True
+
+
 def _note_flush(session, _flush_context, _instances):
-    """before_flush: remember whether this transaction changes availability."""
-    if session.info.get(CHANGED):
+    """before_flush: remember whether this transaction changes availability, and the plan."""
+    if session.info.get(PLAN_CHANGED):  # both noted already
         return
-    if (any(affects_availability(session, obj) for obj in session.new)
-            or any(affects_availability(session, obj) for obj in session.dirty)
-            or any(affects_availability(session, obj, deleted=True) for obj in session.deleted)):
-        session.info[CHANGED] = True
+    for objects, deleted in ((session.new, False), (session.dirty, False), (session.deleted, True)):
+        for obj in objects:
+            if (not isinstance(obj, Booking) or not session.info.get(CHANGED)) \
+                    and affects_availability(session, obj, deleted=deleted):
+                _note(session, obj)
 
 
 def _note_bulk(state):
     """do_orm_execute: a bulk UPDATE or DELETE of a watched table changes availability too."""
     if (state.is_update or state.is_delete) and getattr(state.statement, "table", None) is not None:
-        if state.statement.table.name in WATCHED_TABLES:
+        name = state.statement.table.name
+        if name in WATCHED_TABLES:
             state.session.info[CHANGED] = True
+            if name != Booking.__tablename__:
+                state.session.info[PLAN_CHANGED] = True
 
 
 def _bump_before_commit(session):
-    """before_commit: flush what is pending, then bump the version if availability changed."""
+    """before_commit: flush what is pending, then bump the versions whose inputs changed."""
     if session.in_nested_transaction():
         return
     session.flush()
     if session.info.pop(CHANGED, False):
         bump_version(session)
+    if session.info.pop(PLAN_CHANGED, False):
+        bump_version(session, PLAN_VERSION_ID)
 
 
 def _forget(session, transaction):
@@ -109,6 +141,7 @@ def _forget(session, transaction):
     """
     if transaction.parent is None:
         session.info.pop(CHANGED, None)
+        session.info.pop(PLAN_CHANGED, None)
 
 
 HANDLERS = (("before_flush", _note_flush), ("do_orm_execute", _note_bulk),

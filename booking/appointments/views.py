@@ -17,9 +17,11 @@ from booking.appointments.bookings import (AlreadyBooked, BookingError, Busy, Ma
                                            cancel_booking, create_booking, find_by_manage_link, lock_timed_out,
                                            move_booking)
 from booking.appointments.lookups import find_by_token, patient_state
+from booking.appointments.schedule_version import PLAN_VERSION_COLUMN
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
 from booking.appointments.week_cache import bookable_clinicians as cached_clinicians
-from booking.appointments.week_cache import cache_for, recent_for, schedule_snapshot, week_slots
+from booking.appointments.week_cache import (cache_for, plan_snapshot, plan_source, recent_for, schedule_snapshot,
+                                            week_slots)
 from booking.appointments.web import (booking_context, calendar_link, manage_link, parse_slot, patient_zone,
                                       slot_value)
 from booking.crypto import InvalidToken, cipher_for
@@ -41,6 +43,20 @@ def current_intake():
     intake_id = remembered_intake_id()
     intake = db.session.get(Intake, intake_id) if intake_id is not None else None
     return intake if _may_book(intake) else None
+
+
+# The remembered intake with the plan version, in one statement (the confirm page's first).
+_INTAKE_AND_PLAN = sa.select(Intake, PLAN_VERSION_COLUMN).where(Intake.id == sa.bindparam("intake_id"))
+
+
+def intake_and_plan_version():
+    """(the intake remembered in this browser's session if it may still book, else None; the plan version)."""
+    intake_id = remembered_intake_id()
+    row = db.session.execute(_INTAKE_AND_PLAN, {"intake_id": intake_id}).first() if intake_id is not None else None
+    if row is None:
+        return None, None
+    intake, plan_version = row
+    return (intake if _may_book(intake) else None), plan_version or 0
 
 
 def _may_book(intake):
@@ -283,12 +299,18 @@ def _save_contact(intake, form, now):
 @bp.route("/book/confirm", methods=["GET", "POST"])
 @rate_limited("BOOKING_ADDRESS_RATE_LIMIT", methods=("POST",))
 def confirm():
-    """Check the chosen time and the patient's details, then book it."""
-    intake = current_intake()
+    """Check the chosen time and the patient's details, then book it.
+
+    The rules, the bookable clinicians and the chosen clinician's hours and exceptions for the
+    day come from the per-process cache while the plan version (read with the intake) holds:
+    only the clinician's bookings for the day are read to check the time."""
+    intake, plan_version = intake_and_plan_version()
     if intake is None:
         return redirect(url_for("appointments.choose"))
-    ctx = booking_context()
-    clinicians = bookable_clinicians()
+    cache = cache_for(current_app)
+    snapshot = plan_snapshot(db.session, cache, current_app.config, plan_version)
+    ctx = booking_context(rules=snapshot.rules, plans=plan_source(cache, plan_version))
+    clinicians = snapshot.clinicians
     form = ConfirmForm(data=None if request.method == "POST" else {
         **{key: value for key, value in _prefill(intake).items() if key in ("name", "email", "phone")},
         "clinician": request.args.get("clinician", "any"), "start": request.args.get("start", ""),

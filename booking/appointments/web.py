@@ -17,10 +17,11 @@ SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"  # how a slot's start travels in links and forms
 _ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
 
 
-def booking_context(now=None, rules=None):
-    """The rules Context for this request: now, the clinic's zone and its current rules (given or read)."""
+def booking_context(now=None, rules=None, plans=None):
+    """The rules Context for this request: now, the clinic's zone and its current rules (given or
+    read); `plans` (a week_cache.plan_source) to check a time against cached hours."""
     return Context(now=now or utcnow(), zone=current_app.config["CLINIC_TIMEZONE"],
-                   rules=rules or load_rules(db.session, current_app.config))
+                   rules=rules or load_rules(db.session, current_app.config), plans=plans)
 
 
 def slot_value(moment):

@@ -14,13 +14,14 @@ out during a second is kept for the rest of it: RecentViews).
 """
 
 from bisect import bisect_left, bisect_right
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from booking.appointments.availability import BOOKABLE, Rules, free_slots
+from booking.appointments.availability import BOOKABLE, Rules, clinician_plans, fill_hours, free_slots, week_start
 from booking.appointments.schedule_version import read_version
 from booking.appointments.settings import load_rules
 from booking.appointments.web import slot_value
@@ -128,6 +129,31 @@ def schedule_snapshot(session, cache, config, version=None):
     if found is None:
         found = cache.put(key, Snapshot(version, load_rules(session, config), tuple(bookable_clinicians(session))))
     return found
+
+
+def plan_snapshot(session, cache, config, plan_version):
+    """The rules and bookable clinicians as of `plan_version` (the plan version, read by the
+    caller): none of them changes with a booking, so a stream of bookings keeps this cached."""
+    key = ("plan snapshot", plan_version)
+    found = cache.get(key)
+    if found is None:
+        found = cache.put(key, Snapshot(plan_version, load_rules(session, config), tuple(bookable_clinicians(session))))
+    return found
+
+
+def plan_source(cache, plan_version):
+    """A Context's `plans`: (session, day, zone, clinician id) -> that clinician's plan without
+    bookings for the week holding `day`, in a list (empty if they take no bookings), from the
+    cache while the plan version holds. Each call gets its own plan to add the bookings to."""
+    def plans(session, day, zone_name, clinician_id):
+        monday = week_start(day)
+        key = ("plan", plan_version, monday, zone_name, clinician_id)
+        found = cache.get(key)
+        if found is None:
+            found = cache.put(key, tuple(fill_hours(session, clinician_plans(session, [clinician_id]), monday,
+                                                    monday + timedelta(days=6), zone_name)))
+        return [replace(plan, busy=[]) for plan in found]
+    return plans
 
 
 def week_slots(session, cache, first_day, last_day, zone_name, *, clinician_ids=None, ignore_booking_id=None,

@@ -139,7 +139,8 @@ class ClinicSettings(db.Model):
 
 
 class ScheduleVersion(db.Model):
-    """One row (id 1) whose number goes up whenever anything that affects availability changes.
+    """Row 1's number goes up whenever anything that affects availability changes; row 2's (the
+    plan version) whenever anything but a booking does.
 
     Bumped in the committing transaction by booking.appointments.schedule_version, so every
     server process can tell with one cheap read whether its cached weeks are still current.
@@ -151,9 +152,9 @@ class ScheduleVersion(db.Model):
     version: Mapped[int] = mapped_column(sa.BigInteger(), default=0)
 
 
-# The row exists from the start, so a bump is a plain UPDATE (no insert race between servers).
+# The rows exist from the start, so a bump is a plain UPDATE (no insert race between servers).
 sa.event.listen(ScheduleVersion.__table__, "after_create",
-                sa.DDL("INSERT INTO schedule_version (id, version) VALUES (1, 0)"))
+                sa.DDL("INSERT INTO schedule_version (id, version) VALUES (1, 0), (2, 0)"))
 
 
 class Booking(db.Model):
