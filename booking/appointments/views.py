@@ -302,7 +302,7 @@ def confirm():
     """Check the chosen time and the patient's details, then book it.
 
     The rules, the bookable clinicians and the chosen clinician's hours and exceptions for the
-    day come from the per-process cache while the plan version (read with the intake) holds:
+    week come from the per-process cache while the plan version (read with the intake) holds:
     only the clinician's bookings for the day are read to check the time."""
     intake, plan_version = intake_and_plan_version()
     if intake is None:

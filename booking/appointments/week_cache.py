@@ -124,20 +124,21 @@ def schedule_snapshot(session, cache, config, version=None):
     """
     if version is None:
         version = read_version(session)
-    key = ("snapshot", version)
-    found = cache.get(key)
-    if found is None:
-        found = cache.put(key, Snapshot(version, load_rules(session, config), tuple(bookable_clinicians(session))))
-    return found
+    return _snapshot(session, cache, config, "snapshot", version)
 
 
 def plan_snapshot(session, cache, config, plan_version):
     """The rules and bookable clinicians as of `plan_version` (the plan version, read by the
     caller): none of them changes with a booking, so a stream of bookings keeps this cached."""
-    key = ("plan snapshot", plan_version)
-    found = cache.get(key)
+    return _snapshot(session, cache, config, "plan snapshot", plan_version)
+
+
+def _snapshot(session, cache, config, kind, version):
+    """The Snapshot cached under (`kind`, `version`), read (two queries) on a miss."""
+    found = cache.get((kind, version))
     if found is None:
-        found = cache.put(key, Snapshot(plan_version, load_rules(session, config), tuple(bookable_clinicians(session))))
+        found = cache.put((kind, version), Snapshot(version, load_rules(session, config),
+                                                    tuple(bookable_clinicians(session))))
     return found
 
 
