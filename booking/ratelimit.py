@@ -6,8 +6,8 @@ that extension checks every request of every page in a before_request hook, even
 default limits, which cost the busiest patient page about 12% of its time. Here only a
 decorated view pays.
 
-Counters live in RATELIMIT_STORAGE_URI: memory:// counts per process; redis://host:port
-shares them between gunicorn instances and machines. Each view counts on its own (fixed
+Counters live in RATELIMIT_STORAGE_URI: memory:// counts per process (in ProcessCounters);
+redis://host:port shares them between gunicorn instances and machines. Each view counts on its own (fixed
 windows, as Flask-Limiter's default), per client address as ProxyFix leaves it.
 
 If the store cannot be reached the request goes ahead and the failure is logged: a Redis
@@ -17,22 +17,86 @@ outage must not lock every clinician out, and sign-in still has its per-account 
 import hashlib
 import logging
 import math
+import threading
 import time
 from functools import wraps
 
 from flask import abort, current_app, request
 from limits import parse_many
-from limits.storage import storage_from_string
+from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 log = logging.getLogger("booking.ratelimit")
 EXTENSION = "booking_rate_limiter"
 
 
+class ProcessCounters(Storage):
+    """The memory:// store: fixed-window counters of one process, expired as they are read.
+
+    limits' own MemoryStorage expires counters from a timer thread that it starts 10 ms after a
+    hit whenever the previous one has finished, so a worker serving a counted request every
+    few tens of milliseconds started a thread for nearly every one (0.7 ms each here), and the
+    timer then took the interpreter lock in the middle of the next request. Here a counter past
+    its window reads as zero and starts again on its next hit, and the counters whose windows
+    have ended are swept inline, at most once every `sweep_seconds`, so memory stays bounded by
+    the windows still open.
+    """
+
+    def __init__(self, sweep_seconds=60.0, clock=time.time):
+        super().__init__()
+        self._counters = {}  # key -> (count, window end)
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sweep_seconds = sweep_seconds
+        self._next_sweep = clock() + sweep_seconds
+
+    @property
+    def base_exceptions(self):
+        return ValueError
+
+    def incr(self, key, expiry, amount=1):
+        now = self._clock()
+        with self._lock:
+            if now >= self._next_sweep:
+                self._counters = {k: entry for k, entry in self._counters.items() if entry[1] > now}
+                self._next_sweep = now + self._sweep_seconds
+            count, ends = self._counters.get(key, (0, 0.0))
+            if ends <= now:
+                count, ends = 0, now + expiry
+            self._counters[key] = (count + amount, ends)
+            return count + amount
+
+    def get(self, key):
+        count, ends = self._counters.get(key, (0, 0.0))
+        return count if ends > self._clock() else 0
+
+    def get_expiry(self, key):
+        return self._counters.get(key, (0, self._clock()))[1]
+
+    def check(self):
+        return True
+
+    def reset(self):
+        with self._lock:
+            cleared, self._counters = len(self._counters), {}
+        return cleared
+
+    def clear(self, key):
+        with self._lock:
+            self._counters.pop(key, None)
+
+    def __len__(self):
+        return len(self._counters)
+
+
+def store_for(uri):
+    """The counters' store for RATELIMIT_STORAGE_URI: ProcessCounters for memory://, else limits' own."""
+    return ProcessCounters() if uri.startswith("memory://") else storage_from_string(uri)
+
+
 def init_app(app):
     """Create this app's limiter on the configured store."""
-    storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
-    app.extensions[EXTENSION] = FixedWindowRateLimiter(storage)
+    app.extensions[EXTENSION] = FixedWindowRateLimiter(store_for(app.config["RATELIMIT_STORAGE_URI"]))
 
 
 def rate_limited(setting, methods=None):
