@@ -52,9 +52,11 @@ class ProcessCounters(Storage):
 
     @property
     def base_exceptions(self):
+        """What limits may wrap as a storage error (nothing here fails but a bad value)."""
         return ValueError
 
     def incr(self, key, expiry, amount=1):
+        """Count `amount` for `key` in its window (a new one of `expiry` seconds if it has none); the count."""
         now = self._clock()
         with self._lock:
             if now >= self._next_sweep:
@@ -67,25 +69,31 @@ class ProcessCounters(Storage):
             return count + amount
 
     def get(self, key):
+        """The count of `key` in its window; 0 once the window has ended."""
         count, ends = self._counters.get(key, (0, 0.0))
         return count if ends > self._clock() else 0
 
     def get_expiry(self, key):
+        """When the window of `key` ends (now if it has none)."""
         return self._counters.get(key, (0, self._clock()))[1]
 
     def check(self):
+        """Always healthy: it is this process's memory."""
         return True
 
     def reset(self):
+        """Forget every counter; how many there were."""
         with self._lock:
             cleared, self._counters = len(self._counters), {}
         return cleared
 
     def clear(self, key):
+        """Forget the counter of `key`."""
         with self._lock:
             self._counters.pop(key, None)
 
     def __len__(self):
+        """How many counters are held (the sweep's test reads it)."""
         return len(self._counters)
 
 

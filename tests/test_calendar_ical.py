@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 import icalendar
 import pytest
 
-from booking.calendar.ical import (PRODID, Clinic, FeedEvent, _invite_description, booking_uid, build_feed, build_invite,
-                                   event_title, fold, invite_method)
+from booking.calendar.ical import (PRODID, Clinic, FeedEvent, _invite_description, booking_uid, build_feed,
+                                   build_invite, event_title, fold, invite_method)
 from tests.libical import libical_problems
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -177,7 +177,8 @@ def test_a_control_character_in_a_name_never_reaches_the_invite():
 def test_libical_accepts_an_invite_whose_names_need_quoting_and_escaping(status):
     _, text = build_invite(booking_id=7, sequence=1, status=status, starts_at=START, ends_at=START + HOUR, now=NOW,
                            clinic=AWKWARD_CLINIC, attendee_email="jordan@patient.example",
-                           attendee_name=AWKWARD_NAMES[0] + AWKWARD_NAMES[1] + "\x07\x1b", manage_link="https://x.example/a,b")
+                           attendee_name=AWKWARD_NAMES[0] + AWKWARD_NAMES[1] + "\x07\x1b",
+                           manage_link="https://x.example/a,b")
     assert libical_problems(text) == []
 
 
