@@ -3,8 +3,10 @@
 import os
 import re
 
+from flask import session as flask_session
 from flask import template_rendered
 
+from booking import page_cache
 from booking.extensions import db as _db
 from booking.guide import pages as guide_pages
 from tests.booking_factories import add_intake
@@ -132,3 +134,36 @@ def test_a_tampered_session_cookie_is_an_empty_session_and_an_old_key_still_open
     carried = rotated.test_client()
     carried.set_cookie("session", good)
     assert "Choose a consultation time" in carried.get("/book/").get_data(as_text=True)
+
+
+def test_a_shared_page_is_stored_encoded_and_each_request_gets_its_own_token_in_every_place(make_app):
+    # Stored as UTF-8 cut at the CSRF marker: a request joins the parts around its own token, with
+    # no encoding of the page (characters beyond ASCII included) and no search for the marker.
+    app = make_app(WTF_CSRF_ENABLED=True)
+    renders = []
+
+    def render():
+        renders.append(1)
+        return f"<p>Café · naïve</p><input value=\"{page_cache.CSRF_MARKER}\"><i>{page_cache.CSRF_MARKER}</i>"
+
+    bodies = []
+    for _ in range(2):
+        with app.test_request_context("/somewhere"):
+            body = page_cache.shared(("a test page",), render)
+            bodies.append((body, flask_session["csrf_token"]))
+    assert len(renders) == 1
+    for body, _session_token in bodies:
+        assert isinstance(body, bytes)
+        text = body.decode()
+        tokens = re.findall(r'value="([^"]+)"><i>([^<]+)</i>', text)[0]
+        assert text.startswith("<p>Café · naïve</p>") and tokens[0] == tokens[1] and "csrf-marker" not in text
+    assert bodies[0][1] != bodies[1][1]  # two sessions, two tokens
+    assert app.extensions["booking_page_cache"].get(
+        (("a test page",), page_cache.address_of({"wsgi.url_scheme": "http", "HTTP_HOST": "localhost",
+                                                 "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+                                                 "SCRIPT_NAME": ""}),
+         tuple(map(app.config.get, page_cache.SHOWN_SETTINGS)))) == tuple(
+        part.encode() for part in render().split(page_cache.CSRF_MARKER))
+    with app.test_request_context("/somewhere"):
+        plain = page_cache.shared(("a page without a form",), lambda: "<p>Café</p>")
+        assert plain == "<p>Café</p>".encode() and "csrf_token" not in flask_session  # no token made
