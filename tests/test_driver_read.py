@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from booking.config import normalise_database_url
-from booking.extensions import DriverRead
+from booking.extensions import DriverRead, add_read_pool, read_pool_of
 from tests.conftest import POSTGRES, TEST_DATABASE_URL, postgres_only
 
 metadata = sa.MetaData()
@@ -61,3 +61,37 @@ def test_postgresql_the_next_transaction_on_the_connection_is_a_transaction_agai
         connection.execute(things.insert().values(id=3, name="rolled back"))
         connection.rollback()
     assert READ.first(engine, thing_id=3) is None
+
+
+READ_ON_READ_POOL = DriverRead(sa.select(things.c.name).where(things.c.id == sa.bindparam("thing_id")), read_pool=True)
+
+
+def test_postgresql_a_read_pool_read_never_switches_the_apps_connections_and_closes_with_the_engine(
+        engine, monkeypatch):
+    # The week page's read runs on a pool of its own whose connections stay in autocommit: the app's
+    # pool is not touched (no autocommit switch and back, no rollback), and disposing the app's
+    # engine closes the read pool's connections too (tests and restarts leave none behind).
+    postgres_only()
+    read_engine = add_read_pool(engine, {"pool_size": 1, "max_overflow": 0})
+    assert read_pool_of(engine) is read_engine
+    switched, rolled_back = [], []
+    monkeypatch.setattr(engine.dialect, "set_isolation_level", lambda *args: switched.append(args))
+    engine.dispose()
+    assert READ_ON_READ_POOL.first(engine, thing_id=2) == ("second",)
+    # (Counted from here: SQLAlchemy's first connection rolls back once after reading the server's settings.)
+    monkeypatch.setattr(read_engine.dialect, "do_rollback", lambda connection: rolled_back.append(connection))
+    assert READ_ON_READ_POOL.first(engine, thing_id=1) == ("first",)
+    assert switched == [] and engine.pool.checkedin() == 0  # the app's pool opened no connection
+    assert rolled_back == []  # taken back without a rollback: it never holds a transaction
+    assert read_engine.pool.checkedin() == 1 and read_engine.pool.checkedout() == 0
+    with read_engine.connect() as connection:
+        assert connection.connection.dbapi_connection.autocommit is True
+    engine.dispose()
+    assert read_engine.pool.checkedin() == 0
+
+
+def test_a_read_pool_read_without_a_read_pool_runs_as_any_other(engine):
+    # SQLite has none (its reads open no transaction); nor has an engine the app did not set up.
+    assert read_pool_of(engine) is None
+    assert READ_ON_READ_POOL.first(engine, thing_id=2) == ("second",)
+    assert engine.pool.checkedout() == 0

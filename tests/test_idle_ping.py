@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from booking.extensions import db as _db
+from booking.extensions import read_pool_of
 from tests.booking_factories import add_clinician, add_intake
 from tests.conftest import postgres_only
 
@@ -21,20 +22,27 @@ def pinged_app(make_app, monkeypatch):
     app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0}, DATABASE_PING_IDLE_SECONDS=1.0)
     with app.app_context():
         engine = _db.engine
-    ping = app.extensions["booking_idle_ping"][engine]
     clock = Clock()
-    ping.clock = clock
     pings = []
-    real_ping = engine.dialect.do_ping
-    monkeypatch.setattr(engine.dialect, "do_ping", lambda connection: pings.append(1) or real_ping(connection))
-    engine.dispose()  # start from an empty pool, after the test's own setup
+    # Both pools: the app's, and the read pool the week page's one query uses (extensions.add_read_pool).
+    for pinged in (engine, read_pool_of(engine)):
+        app.extensions["booking_idle_ping"][pinged].clock = clock
+        monkeypatch.setattr(pinged.dialect, "do_ping",
+                            lambda connection, real=pinged.dialect.do_ping: pings.append(1) or real(connection))
+    engine.dispose()  # start from empty pools (the read pool's too), after the test's own setup
     return app, engine, clock, pings
 
 
-def server_pid(app):
-    """The server process behind the pool's one connection."""
-    with app.app_context(), _db.engine.connect() as connection:
+def server_pid(app, pool=None):
+    """The server process behind the pool's one connection (the app's pool, or `pool`)."""
+    with app.app_context(), (pool or _db.engine).connect() as connection:
         return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+
+def read_server_pid(app):
+    """The server process behind the read pool's one connection."""
+    with app.app_context():
+        return server_pid(app, read_pool_of(_db.engine))
 
 
 def terminate(app, pid):
@@ -79,19 +87,35 @@ def test_a_connection_that_died_within_the_idle_window_fails_one_request_politel
     assert server_pid(app) != first
 
 
-def test_the_week_page_on_a_connection_lost_mid_use_is_the_friendly_503_then_works_again(make_app, monkeypatch):
-    # The week page reads the patient's state straight from the driver (extensions.DriverRead):
-    # a lost connection must still become SQLAlchemy's error, the 503 page, and a replaced connection.
-    app, _engine, _clock, _pings = pinged_app(make_app, monkeypatch)
+def week_page_with_its_connection_ended(make_app, monkeypatch):
+    """(app, clock, pings, a patient's client, the ended server process): the patient saw the week
+    page once, then the server process behind the read pool's connection was ended."""
+    app, _engine, clock, pings = pinged_app(make_app, monkeypatch)
     with app.app_context():
         add_clinician(_db.session)
         _intake, token = add_intake(_db.session, app.config)
     patient = app.test_client()
     patient.get(f"/book/start/{token}")
     assert patient.get("/book/").status_code == 200
-    first = server_pid(app)
+    first = read_server_pid(app)
     terminate(app, first)
+    return app, clock, pings, patient, first
+
+
+def test_the_week_page_on_a_connection_lost_mid_use_is_the_friendly_503_then_works_again(make_app, monkeypatch):
+    # The week page reads the patient's state straight from the driver (extensions.DriverRead):
+    # a lost connection must still become SQLAlchemy's error, the 503 page, and a replaced connection.
+    app, _clock, _pings, patient, first = week_page_with_its_connection_ended(make_app, monkeypatch)
     response = patient.get("/book/")
     assert response.status_code == 503 and "briefly unavailable" in response.get_data(as_text=True)
     assert "Choose a consultation time" in patient.get("/book/").get_data(as_text=True)
-    assert server_pid(app) != first
+    assert read_server_pid(app) != first
+
+
+def test_the_week_pages_read_pool_connection_left_idle_is_pinged_and_a_dead_one_replaced_unseen(
+        make_app, monkeypatch):
+    app, clock, pings, patient, first = week_page_with_its_connection_ended(make_app, monkeypatch)
+    clock.now += 5  # idle past the window: pinged, found dead, replaced before the read
+    pings.clear()
+    assert "Choose a consultation time" in patient.get("/book/").get_data(as_text=True)
+    assert pings and read_server_pid(app) != first

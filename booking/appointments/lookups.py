@@ -100,11 +100,12 @@ _PATIENT_STATE = (sa.select(_intake.c.status, _intake.c.decision, _intake.c.flag
                             _booking.c.id, VERSION_COLUMN)
                   .select_from(_intake.outerjoin(_booking, sa.and_(_booking.c.intake_id == _intake.c.id, Booking.active)))
                   .where(_intake.c.id == sa.bindparam("intake_id")))
-_PATIENT_STATE_READ = DriverRead(_PATIENT_STATE)
+_PATIENT_STATE_READ = DriverRead(_PATIENT_STATE, read_pool=True)
 
 
 def patient_state(engine, intake_id):
-    """The PatientState of intake `intake_id`, or None if there is no such intake (one query, in
-    autocommit on PostgreSQL). `cleared_at` is the driver's value: only whether it is set is read."""
+    """The PatientState of intake `intake_id`, or None if there is no such intake (one query; on
+    PostgreSQL, on a connection of the read pool, in autocommit). `cleared_at` is the driver's
+    value: only whether it is set is read."""
     row = _PATIENT_STATE_READ.first(engine, intake_id=intake_id)
     return None if row is None else PatientState(*row)
