@@ -236,3 +236,16 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def from_driver(value):
+    """A UTCDateTime column's value as the driver returns it (DriverRead) as an aware UTC datetime.
+
+    SQLite gives back the stored text (naive UTC, "2026-11-29 13:00:00.000000"), PostgreSQL an
+    aware datetime; None stays None. The same value as the column type would give.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)

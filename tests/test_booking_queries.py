@@ -98,6 +98,8 @@ def test_a_questionnaire_step_reads_its_draft_once_and_writes_it_once(app, clien
         response = client.post("/intake/step/2", data=form_data("seeking"))
     assert response.location.endswith("/intake/step/3")
     assert [statement.split()[0] for statement in statements] == ["SELECT", "UPDATE", COMMIT]
+    # The draft alone: loading the Intake joined its patient's record, which a step does not need.
+    assert "JOIN" not in statements[0] and "FROM intake" in statements[0]
 
 
 def patient_who_may_book(app):

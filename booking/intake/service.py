@@ -7,10 +7,12 @@ booking.crypto.Cipher; settings come as a mapping (app.config or a dict).
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import flag_modified
 
+from booking.extensions import DriverRead
 from booking.intake import questionnaires as q
 from booking.intake.consent import consent_digest, consent_text
 from booking.intake.screening import highest_level, screen
@@ -18,6 +20,7 @@ from booking.intake.steps import ANSWER_STEPS, STEP_NUMBER, ratings
 from booking.models import Intake
 from booking.patients.record import contact_of, create_patient, set_contact
 from booking.signals import intake_started, intake_submitted, intake_urgent
+from booking.timeutil import UTCDateTime, from_driver
 from booking.tokens import new_token, plausible_token, token_hash
 
 SENDER = "intake"
@@ -108,6 +111,50 @@ def open_intake(session, intake_id, now):
     """The intake with id `intake_id` if its patient may still open it, else None."""
     intake = session.get(Intake, intake_id) if intake_id is not None else None
     return intake if intake is not None and link_open(intake, now) else None
+
+
+class Draft(NamedTuple):
+    """What a questionnaire step reads of its intake: enough to show, check and save the step.
+
+    The same attributes as the Intake it was read from, so the step's checks and pages take
+    either. Read in one statement without loading the entity (open_draft); a step that needs
+    more (the "about" step, a first urgent answer, the review and consent steps) loads the
+    Intake itself.
+    """
+
+    id: int
+    status: str
+    last_step: int
+    previous_id: int | None
+    urgent: bool
+    crisis_acknowledged_at: object
+    resume_expires_at: object
+    answers_encrypted: str | None
+
+
+_c = Intake.__table__.c
+_DRAFT_READ = DriverRead(sa.select(_c.id, _c.status, _c.last_step, _c.previous_id, _c.urgent,
+                                   _c.crisis_acknowledged_at, _c.resume_expires_at, _c.answers_encrypted)
+                         .where(_c.id == sa.bindparam("intake_id")), read_pool=True)
+# One step saved, only onto the draft as it was read: sent since, or changed by another tab
+# (answers or progress), and it matches nothing.
+_SAVE_READ_DRAFT = (sa.update(Intake.__table__)
+                    .where(_c.id == sa.bindparam("intake_id"), _c.status == "draft",
+                           _c.last_step == sa.bindparam("read_last_step"),
+                           _c.answers_encrypted.is_not_distinct_from(sa.bindparam("read_answers", type_=sa.Text)))
+                    .values(answers_encrypted=sa.bindparam("answers"), last_step=sa.bindparam("new_last_step"),
+                            updated_at=sa.bindparam("now", type_=UTCDateTime()),
+                            resume_expires_at=sa.bindparam("expires", type_=UTCDateTime())))
+
+
+def open_draft(engine, intake_id, now):
+    """The Draft of intake `intake_id` if its patient may still open it, else None (one statement;
+    on PostgreSQL on the read pool, in autocommit)."""
+    row = _DRAFT_READ.first(engine, intake_id=intake_id) if intake_id is not None else None
+    if row is None:
+        return None
+    draft = Draft(row[0], row[1], row[2], row[3], bool(row[4]), from_driver(row[5]), from_driver(row[6]), row[7])
+    return draft if link_open(draft, now) else None
 
 
 def issue_resume_token(intake):
@@ -215,6 +262,37 @@ def save_step(session, intake, step, values, *, cipher, search_key, now, draft_d
     if result.newly_urgent:
         intake_urgent.send(SENDER, session=session, now=now, intake=intake)
     return result
+
+
+def save_draft_step(session, draft, step, values, *, cipher, search_key, now, draft_days, resume_link=None):
+    """Save one validated step onto `draft` (an open_draft); returns what to ask needs_crisis_panel of.
+
+    The usual step is one UPDATE of the draft as it was read, committed at once: nothing else
+    changes. The "about" step (it updates the patient record and may send the resume link), an
+    answer that first makes the intake urgent (it sends the alert), and a draft that changed
+    after it was read (another tab saved, or the questionnaire was sent) go through save_step on
+    the loaded Intake instead, which the caller commits; its refusals are raised as there.
+    """
+    _refuse_if_submitted(draft)
+    number = STEP_NUMBER[step.key]
+    answers = read_answers(draft, cipher)
+    answers[step.key] = values
+    if step.key != "about" and number <= draft.last_step + 1 and (draft.urgent or not q.crisis_triggered(answers)):
+        # Its own connection and transaction: the session has written nothing in this request
+        # (on SQLite a write held there would wait on this one).
+        with session.get_bind().begin() as connection:
+            saved = connection.execute(_SAVE_READ_DRAFT, {
+                "intake_id": draft.id, "read_last_step": draft.last_step, "read_answers": draft.answers_encrypted,
+                "answers": cipher.encrypt(answers), "new_last_step": max(draft.last_step, number), "now": now,
+                "expires": now + timedelta(days=draft_days)}).rowcount
+        if saved == 1:
+            return draft
+    intake = session.get(Intake, draft.id)
+    if intake is None:
+        raise IntakeError("We could not find your questionnaire. Please start again.")
+    save_step(session, intake, step, values, cipher=cipher, search_key=search_key, now=now, draft_days=draft_days,
+              resume_link=resume_link)
+    return intake
 
 
 def needs_crisis_panel(intake):

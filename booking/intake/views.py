@@ -17,6 +17,7 @@ from booking.intake.forms import check_step, form_class, form_data_from_values, 
 from booking.intake.links import absolute, booking_home_path, correction_path, resume_path
 from booking.intake.questionnaires import crisis_questions
 from booking.intake.steps import STEP_COUNT, STEP_NUMBER, STEPS, step_at
+from booking.models import Intake
 from booking.page_cache import render_shared
 from booking.patient_session import forget_intake, remember_intake, remembered_intake_id
 from booking.patients.record import patient_for_questionnaire
@@ -46,6 +47,20 @@ def current_intake(now):
     if intake is None:
         forget_intake()
     return intake
+
+
+def current_draft(now):
+    """The Draft (service.open_draft) of the intake this browser remembers, while its patient may still
+    open it; else None."""
+    draft = service.open_draft(db.engine, remembered_intake_id(), now)
+    if draft is None:
+        forget_intake()
+    return draft
+
+
+def _intake_of(draft):
+    """The Intake a Draft was read from, loaded for a step that changes more than its answers."""
+    return db.session.get(Intake, draft.id)
 
 
 def _next_step_number(intake):
@@ -136,9 +151,12 @@ def resume(token):
 
 @bp.route("/step/<number>", methods=["GET", "POST"])
 def step(number):
-    """Show or save one step. Every valid submit is saved at once as a draft."""
+    """Show or save one step. Every valid submit is saved at once as a draft.
+
+    The intake is read as a service.Draft (one statement, no entity): showing a step and saving
+    the usual one need nothing more."""
     now = utcnow()
-    intake = current_intake(now)
+    intake = current_draft(now)
     if intake is None:
         return _no_intake()
     if intake.status != "draft":
@@ -159,7 +177,7 @@ def step(number):
 
 
 def _form_step(intake, current, number, now):
-    """A step with questions (the consent step included)."""
+    """A step with questions (the consent step included); `intake` is a Draft."""
     cipher = _cipher()
     form_cls = form_class(current)
     returning = request.args.get("return") == "review"
@@ -180,16 +198,17 @@ def _form_step(intake, current, number, now):
     if page_error or not valid:
         return _render_step(intake, current, number, form, now, returning, page_error), 422
     if current.kind == "consent":
-        return _submit(intake, form, now)
+        loaded = _intake_of(intake)
+        return _submit(loaded, form, now) if loaded is not None else _no_intake()
     try:
-        service.save_step(db.session, intake, current, values_from_form(current, form), cipher=cipher,
-                          search_key=_search_key(), now=now, draft_days=_draft_days(),
-                          resume_link=lambda token: absolute(resume_path(token)))
+        saved = service.save_draft_step(db.session, intake, current, values_from_form(current, form), cipher=cipher,
+                                        search_key=_search_key(), now=now, draft_days=_draft_days(),
+                                        resume_link=lambda token: absolute(resume_path(token)))
     except service.IntakeError as error:
         db.session.rollback()
         flash(error.message, "warning")
         return redirect(url_for("intake.start"))
-    crisis = service.needs_crisis_panel(intake)  # asked before the commit, which would expire the intake
+    crisis = service.needs_crisis_panel(saved)  # asked before the commit, which would expire an Intake
     db.session.commit()
     if crisis:
         return redirect(url_for("intake.crisis"))
@@ -207,10 +226,13 @@ def _render_step(intake, current, number, form, now, returning=False, page_error
 
 
 def _review(intake, number, now):
-    """Step 10: every answer on one page, each step with a link to change it."""
+    """Step 10: every answer on one page, each step with a link to change it (`intake`: a Draft)."""
     if request.method == "POST":
+        loaded = _intake_of(intake)
+        if loaded is None:
+            return _no_intake()
         try:
-            service.mark_review_seen(intake, now, _draft_days())
+            service.mark_review_seen(loaded, now, _draft_days())
         except service.StepsMissing as error:
             db.session.rollback()
             flash(error.message, "warning")
