@@ -231,18 +231,15 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+        return from_driver(value)
 
 
 def from_driver(value):
-    """A UTCDateTime column's value as the driver returns it (DriverRead) as an aware UTC datetime.
+    """A UTCDateTime column's value as an aware UTC datetime (None stays None).
 
-    SQLite gives back the stored text (naive UTC, "2026-11-29 13:00:00.000000"), PostgreSQL an
-    aware datetime; None stays None. The same value as the column type would give.
+    Takes what the column type gets (a naive UTC datetime on SQLite, an aware one on
+    PostgreSQL) and what the driver alone gives (DriverRead): on SQLite the stored text, naive
+    UTC ("2026-11-29 13:00:00.000000").
     """
     if value is None:
         return None
