@@ -218,6 +218,19 @@ def test_fold_never_splits_a_multibyte_character():
     assert all(len(part.encode()) <= 75 for part in folded.split("\r\n"))
 
 
+@pytest.mark.parametrize("length", [75, 76, 149, 150, 223, 224, 1000])
+def test_fold_fills_each_line_to_75_octets(length):
+    for line in ("D" * length, "DESCRIPTION:" + "Caf\u00e9 " * length):
+        line = line[:length]
+        physical = fold(line).split("\r\n")
+        assert "".join(part[1:] if index else part for index, part in enumerate(physical)) == line
+        sizes = [len(part.encode()) for part in physical]
+        assert all(size <= 75 for size in sizes)
+        # Every line but the last is full, less at most the octets of one character cut off.
+        assert all(size >= 75 - (0 if line.isascii() else 1) for size in sizes[:-1])
+        assert all(part.startswith(" ") for part in physical[1:])
+
+
 def test_an_empty_feed_is_still_a_calendar_with_the_clinics_zone():
     text = build_feed([], name="Dr Patel · Riverside", now=NOW, zone="America/New_York")
     calendar = icalendar.Calendar.from_ical(text)

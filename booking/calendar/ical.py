@@ -165,8 +165,11 @@ def param_value(value):
 
 def fold(line):
     """Fold a content line at 75 octets, never inside a UTF-8 character (RFC 5545 3.1)."""
-    if len(line) <= 75 and line.isascii():
-        return line
+    if line.isascii():  # a character is an octet: cut by position
+        if len(line) <= 75:
+            return line
+        # Continuation lines start with a space, so they hold 74 octets of the line.
+        return "\r\n ".join([line[:75], *(line[start:start + 74] for start in range(75, len(line), 74))])
     parts, current, size, limit = [], [], 0, 75
     for char in line:
         width = len(char.encode("utf-8"))
