@@ -209,7 +209,8 @@ def _form_step(intake, current, number, now):
         flash(error.message, "warning")
         return redirect(url_for("intake.start"))
     crisis = service.needs_crisis_panel(saved)  # asked before the commit, which would expire an Intake
-    db.session.commit()
+    if saved is not intake:  # the Intake was loaded and saved in the session; the usual step is committed
+        db.session.commit()
     if crisis:
         return redirect(url_for("intake.crisis"))
     return _go_to_step(STEP_NUMBER["review"] if returning else number + 1)
