@@ -12,6 +12,8 @@ from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
+from booking import write_queue
+
 # Named constraints, so that migrations can drop and alter them on every database.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -202,6 +204,15 @@ class DriverRead:
             cursor.close()
 
 
+# An app's SQLite file engine -> its WriteQueue (booking.write_queue).
+_WRITE_QUEUES = weakref.WeakKeyDictionary()
+
+
+def write_queue_of(engine):
+    """The WriteQueue init_database_events gave SQLite file `engine`, or None."""
+    return _WRITE_QUEUES.get(engine)
+
+
 # An app's PostgreSQL engine -> its pool of autocommit connections for DriverRead(read_pool=True).
 _READ_POOLS = weakref.WeakKeyDictionary()
 
@@ -248,6 +259,10 @@ def init_database_events(app):
             if not event.contains(engine, "connect", _sqlite_settings):
                 event.listen(engine, "connect", _sqlite_settings)
             if engine.dialect.name == "sqlite":
+                if write_queue.writes_to_a_file(engine) and engine not in _WRITE_QUEUES:
+                    # As long as SQLite itself would wait for the lock (pysqlite's default is 5 s).
+                    busy_seconds = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {}).get("timeout", 5)
+                    _WRITE_QUEUES[engine] = write_queue.install(engine, busy_seconds)
                 continue
             engines = [engine]
             if engine not in _READ_POOLS:
