@@ -53,7 +53,6 @@ class WriteQueue:
         self._holders = 0
         self._asking = None  # the Event of a helper thread still waiting for the lock, if any
         self._fd = None
-        self._pid = os.getpid()
 
     def _lock_file(self):
         """The lock file's descriptor in this process."""
@@ -135,6 +134,7 @@ _QUEUES = weakref.WeakSet()
 
 
 def _after_fork_in_child():
+    """A forked child starts every queue afresh: the parent's lock and helper threads are not its own."""
     for queue in list(_QUEUES):
         queue._reset()
 
@@ -159,7 +159,9 @@ def install(engine, wait_seconds):
             writing.add(key)
 
     def ending(real):
+        """`real` (the dialect's commit, rollback, close or terminate), then the connection's share given back."""
         def ended(dbapi_connection, *args, **kwargs):
+            """The driver's call first: the turn ends only once it has returned."""
             try:
                 return real(dbapi_connection, *args, **kwargs)
             finally:
