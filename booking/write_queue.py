@@ -28,8 +28,6 @@ import os
 import threading
 import weakref
 
-from sqlalchemy import event
-
 from booking.filemodes import PRIVATE_FILE
 
 # What starts a write; Python's sqlite3 opens the transaction (BEGIN) just before these.
@@ -145,18 +143,26 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 def install(engine, wait_seconds):
     """Make the connections of SQLite file `engine` take its write queue before writing; returns the queue.
 
-    The turn is given back in the dialect's own commit, rollback and close, after the driver's
-    call has returned: the engine's `commit` event comes before the COMMIT, which would let the
-    next writer in while this one still holds SQLite's lock.
+    It wraps the dialect's own calls rather than listening for engine events. The turn is
+    given back in the dialect's commit, rollback and close, after the driver's call has
+    returned (the engine's `commit` event comes before the COMMIT, which would let the next
+    writer in while this one still holds SQLite's lock); and it is taken in the dialect's
+    execute calls, because a `before_cursor_execute` listener would send every DriverRead
+    (extensions) through SQLAlchemy's Connection, which those reads exist to skip.
     """
     queue = WriteQueue(engine.url.database, wait_seconds)
     writing = set()  # ids of the driver connections holding a share
 
-    def before_write(connection, _cursor, statement, _parameters, _context, _executemany):
-        """before_cursor_execute: the transaction's first write takes a share."""
-        key = id(connection.connection.dbapi_connection)
-        if key not in writing and statement.lstrip()[:7].upper().startswith(_WRITES) and queue.enter():
-            writing.add(key)
+    def executing(real):
+        """`real` (the dialect's execute, executemany or execute without parameters), after a
+        transaction's first write has taken a share."""
+        def execute(cursor, statement, *args, **kwargs):
+            """Take a share before the first INSERT, UPDATE or DELETE on this connection."""
+            key = id(cursor.connection)
+            if key not in writing and statement.lstrip()[:7].upper().startswith(_WRITES) and queue.enter():
+                writing.add(key)
+            return real(cursor, statement, *args, **kwargs)
+        return execute
 
     def ending(real):
         """`real` (the dialect's commit, rollback, close or terminate), then the connection's share given back."""
@@ -173,9 +179,10 @@ def install(engine, wait_seconds):
         return ended
 
     dialect = engine.dialect
+    for name in ("do_execute", "do_executemany", "do_execute_no_params"):
+        setattr(dialect, name, executing(getattr(dialect, name)))
     for name in ("do_commit", "do_rollback", "do_close", "do_terminate"):
         setattr(dialect, name, ending(getattr(dialect, name)))
-    event.listen(engine, "before_cursor_execute", before_write)
     return queue
 
 

@@ -9,12 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 from booking import write_queue
-from booking.extensions import db, write_queue_of
+from booking.extensions import DriverRead, db, write_queue_of
 from tests.conftest import sqlite_only
 from tests.intake_factories import complete_intake
 
 metadata = sa.MetaData()
 notes = sa.Table("queue_notes", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("text", sa.Text))
+READ = DriverRead(sa.select(notes.c.text).where(notes.c.id == sa.bindparam("note_id")))
 
 # Another process asks for the lock without waiting: exit status 0 if it got it.
 _PROBE = ("import fcntl, os, sys\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
@@ -91,8 +92,12 @@ def test_a_write_holds_the_turn_until_its_commit_has_returned(tmp_path):
     engine.dispose()
 
 
-def test_reads_take_no_turn(queued):
+def test_reads_take_no_turn_and_the_queue_leaves_driver_reads_their_short_path(queued):
     engine, queue = queued
+    # A statement listener would send every DriverRead through SQLAlchemy's Connection.
+    assert not engine.dispatch.before_cursor_execute
+    assert READ.first(engine, note_id=1) is None
+    assert not queue.held() and free_elsewhere(queue)
     with engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(notes)).scalar() == 0
         assert not queue.held() and free_elsewhere(queue)
