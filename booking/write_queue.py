@@ -82,13 +82,12 @@ class WriteQueue:
         except OSError:
             pass
         with self._handoff:
-            asking = self._asking
-            if asking is None:
+            asking, new = self._asking, self._asking is None  # an earlier caller's helper may still be waiting
+            if new:
                 asking = self._asking = threading.Event()
-                asking.waiting = True
-                # _thread, not threading.Thread: start() would wait for the thread to begin running.
-                _thread.start_new_thread(self._wait_in_helper, (fd, asking))
             asking.waiting = True
+            if new:  # _thread, not threading.Thread: start() would wait for the thread to begin running
+                _thread.start_new_thread(self._wait_in_helper, (fd, asking))
         got = asking.wait(self.wait_seconds)
         with self._handoff:
             if got or asking.is_set():
