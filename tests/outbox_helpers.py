@@ -74,9 +74,7 @@ def queue(session, count=1, **fields):
         values = {"kind": "booking_reminder", "recipient": f"patient{number}@patient.example",
                   "subject": "Reminder", "body": "Hello", "now": NOW, "cipher": CIPHER}
         values.update(fields)
-        message = queue_email(session, **values)
-        session.flush()
-        ids.append(message.id)
+        ids.append(queue_email(session, **values))
     session.commit()
     return ids
 

@@ -68,19 +68,25 @@ class Envelope:
     cipher: object
 
 
+# A plain INSERT, built once: an OutboxMessage added to the session cost a booking the unit of
+# work's bookkeeping at the commit's flush, twice (the patient's email and the clinician's).
+_QUEUE = OutboxMessage.__table__.insert()
+
+
 def queue_email(session, *, kind, recipient, subject, body, now, cipher, ics=None, ics_method=None,
                 dedupe_key=None, booking_id=None):
-    """Add an outbox row to `session` (the caller commits, with the change that caused it).
+    """Write an outbox row in `session`'s transaction (the caller commits, with the change that
+    caused it) and return its id.
 
     The recipient, the body and the invite are encrypted with `cipher` (a booking.crypto.Cipher).
+    The row is written at once: a booking the row names must be in the database already
+    (flushed), and a dedupe key already queued raises IntegrityError here.
     """
-    message = OutboxMessage(kind=kind, recipient=cipher.encrypt(recipient),
-                            recipient_domain=recipient.rpartition("@")[2], subject=subject, body_text=cipher.encrypt(body),
-                            ics=None if ics is None else cipher.encrypt(ics), ics_method=ics_method,
-                            dedupe_key=dedupe_key, booking_id=booking_id, status="pending", tries=0,
-                            next_attempt_at=now, created_at=now)
-    session.add(message)
-    return message
+    values = {"kind": kind, "recipient": cipher.encrypt(recipient), "recipient_domain": recipient.rpartition("@")[2],
+              "subject": subject, "body_text": cipher.encrypt(body), "ics": None if ics is None else cipher.encrypt(ics),
+              "ics_method": ics_method, "dedupe_key": dedupe_key, "booking_id": booking_id, "status": "pending",
+              "tries": 0, "next_attempt_at": now, "created_at": now}
+    return session.connection().execute(_QUEUE, values).inserted_primary_key[0]
 
 
 def queued_recipient(session, *, booking_id, kind, cipher):

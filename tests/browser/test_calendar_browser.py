@@ -14,6 +14,7 @@ SAID_ONCE = re.compile(r"^(?!(.*before the start date){2}).*before the start dat
 def test_admin_rotates_a_feed_link_exports_with_an_error_and_sees_the_outbox(page, live_server):
     from booking.crypto import cipher_for
     from booking.extensions import db
+    from booking.models import OutboxMessage
     from booking.outbox.sender import queue_email
     from booking.timeutil import utcnow
     from tests.factories import create_staff_user
@@ -21,11 +22,11 @@ def test_admin_rotates_a_feed_link_exports_with_an_error_and_sees_the_outbox(pag
     with live_server.app.app_context():
         admin = create_staff_user(db.session, "admin")
         create_staff_user(db.session, "clinician", name="Dr Okafor")
-        message = queue_email(db.session, kind="booking_reminder", recipient="pat@example.org", subject="s",
-                              body="b", now=utcnow(), cipher=cipher_for(live_server.app.config))
+        message_id = queue_email(db.session, kind="booking_reminder", recipient="pat@example.org", subject="s",
+                                 body="b", now=utcnow(), cipher=cipher_for(live_server.app.config))
+        message = db.session.get(OutboxMessage, message_id)
         message.status, message.tries, message.last_error = "failed", 8, "ConnectionRefusedError: refused"
         db.session.commit()
-        message_id = message.id
     sign_in(page, admin)
     page.get_by_role("link", name="Calendars").first.click()
     expect(page.get_by_role("button", name="Create link for Dr Okafor")).to_be_visible()
