@@ -39,12 +39,13 @@ def refusal(error):
 
 @contextmanager
 def booked_first_at_flush(clinician_id, patient_id, starts_at, **columns):
-    """Another connection books `starts_at` (30 minutes, 10 of buffer) as the session's next flush starts:
-    after a rule function's checks, before its own write. `columns` sets others (intake_id, status)."""
+    """Another connection books `starts_at` (30 minutes, 10 of buffer) just before the session's
+    own write to the booking table (an INSERT, or the flush's UPDATE): after a rule function's
+    checks. `columns` sets others (intake_id, status)."""
     done = []
 
-    def book_first(session, flush_context, instances):
-        if done:
+    def book_first(conn, cursor, statement, parameters, context, executemany):
+        if done or not statement.startswith(("INSERT INTO booking ", "UPDATE booking ")):
             return
         done.append(True)
         with _db.engine.connect() as other:
@@ -55,11 +56,12 @@ def booked_first_at_flush(clinician_id, patient_id, starts_at, **columns):
                 "updated_at": NOW, **columns}))
             other.commit()
 
-    sa.event.listen(_db.session, "before_flush", book_first)
+    sa.event.listen(_db.engine, "before_cursor_execute", book_first)
     try:
         yield
     finally:
-        sa.event.remove(_db.session, "before_flush", book_first)
+        sa.event.remove(_db.engine, "before_cursor_execute", book_first)
+    assert done, "the session never wrote to the booking table"
 
 
 @pytest.fixture

@@ -102,6 +102,19 @@ def test_book_confirm_and_manage(client, db, clinic):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
 
 
+def test_a_patient_booked_already_hears_so_even_for_a_time_just_taken(client, clinic, db):
+    # Booked in another tab; this tab still offers a time someone else has since taken. The
+    # answer is the patient's own booking, not "that time has just gone" with other times to pick.
+    start(client, clinic["token"])
+    mine, taken = free(db, clinic["alice"])[2], free(db, clinic["bob"])[4]
+    assert confirm(client, clinic["alice"], mine.starts_at).status_code == 302
+    add_booking(db.session, clinic["bob"], taken.starts_at)
+    response = confirm(client, clinic["bob"], taken.starts_at, name="Pat Changed")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "You already have a booking" in page and "just taken" not in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 2
+
+
 def test_browsing_weeks_does_not_rewrite_the_session_cookie(client, clinic):
     # Only the booking link writes the patient's session; pages that merely read it must not
     # send a new cookie (nor any staff sign-in keys) with every response.

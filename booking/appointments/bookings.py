@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from booking.appointments.availability import (Slot, candidate_slots, clinic_day, fill_busy, free_slots, load_plans,
                                                nearest_free, overlaps_busy)
 from booking.appointments.lookups import blocking_booking_id, find_by_token, intake_versions
+from booking.appointments.schedule_version import note_booking_change
 from booking.models import Booking, BookingEvent, Intake, StaffUser
 from booking.signals import booking_cancelled, booking_created, booking_moved
 from booking.timeutil import clock_text, local_text
@@ -229,10 +230,10 @@ def lock_timed_out(error):
     return "locked" in reason or "busy" in reason
 
 
-def flush_or_refuse(session):
-    """Flush; a constraint refusal or a lock timeout rolls back and returns the reason."""
+def write_or_refuse(session, write):
+    """Call `write()`; a constraint refusal or a lock timeout rolls back and returns the reason."""
     try:
-        session.flush()
+        write()
     except IntegrityError:
         session.rollback()
         return "integrity"
@@ -242,6 +243,40 @@ def flush_or_refuse(session):
             raise Busy() from error
         raise
     return None
+
+
+def flush_or_refuse(session):
+    """Flush; a constraint refusal or a lock timeout rolls back and returns the reason."""
+    return write_or_refuse(session, session.flush)
+
+
+# Plain INSERTs, built once: the unit of work's bookkeeping for a new Booking and its history
+# line was a sixth of a booking POST's instructions.
+_BOOKING_INSERT = Booking.__table__.insert()
+_EVENT_INSERT = BookingEvent.__table__.insert()
+
+
+def insert_booking(session, values, *, actor_id, detail):
+    """Flush what is pending (the patient's contact, say), then INSERT the booking (every column
+    in `values`) and its "created" history line. Returns the Booking, persistent in `session`
+    with every column loaded; None when the database refuses it (rolled back); Busy when the
+    database stays locked."""
+    inserted = []
+
+    def write():
+        session.flush()
+        connection = session.connection()
+        inserted.append(connection.execute(_BOOKING_INSERT, values).inserted_primary_key[0])
+        connection.execute(_EVENT_INSERT, {"booking_id": inserted[0], "at": values["created_at"], "kind": "created",
+                                           "actor_id": actor_id, "detail": detail})
+
+    if write_or_refuse(session, write) is not None:
+        return None
+    booking = Booking(id=inserted[0], **values)
+    sa.orm.make_transient_to_detached(booking)  # a row the database has: adding it writes nothing more
+    session.add(booking)
+    note_booking_change(session)  # the unit of work, which would have noted it, never saw it
+    return booking
 
 
 def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_for, source="online",
@@ -281,18 +316,16 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
                 continue
             raise
         token = new_token()
-        booking = Booking(clinician_id=candidate, intake_id=intake_id, patient_id=patient_id, starts_at=slot.starts_at,
-                          ends_at=slot.ends_at, busy_until=slot.busy_until, status="booked",
-                          patient_timezone=timezone,
-                          manage_token_hash=token_hash(token), sequence=0, source=source,
-                          created_at=ctx.now, updated_at=ctx.now, created_by_id=getattr(actor, "id", None))
-        session.add(booking)
         detail = f"{source} booking" + (" (walk-in)" if walk_in else "")
         if off_grid_reason:
             detail += f"; off the grid: {off_grid_reason}"
-        session.add(BookingEvent(booking=booking, at=ctx.now, kind="created", actor_id=getattr(actor, "id", None),
-                                 detail=detail[:255]))
-        if flush_or_refuse(session) is None:
+        booking = insert_booking(session, {
+            "clinician_id": candidate, "intake_id": intake_id, "patient_id": patient_id, "starts_at": slot.starts_at,
+            "ends_at": slot.ends_at, "busy_until": slot.busy_until, "status": "booked", "patient_timezone": timezone,
+            "manage_token_hash": token_hash(token), "sequence": 0, "source": source, "created_at": ctx.now,
+            "updated_at": ctx.now, "cancelled_at": None, "cancel_reason": None,
+            "created_by_id": getattr(actor, "id", None)}, actor_id=getattr(actor, "id", None), detail=detail[:255])
+        if booking is not None:
             booking_created.send(SENDER, session=session, now=ctx.now, booking=booking, actor=actor,
                                  link=link_for(token), questionnaire_link=questionnaire_link)
             return booking, token

@@ -63,7 +63,8 @@ _BUMP = sa.update(_version).where(_version.c.id == sa.bindparam("version_id")).v
 
 def bump_version(session, version_id=VERSION_ID):
     """Add one to the schedule version (or the plan version) in the session's transaction (the caller commits)."""
-    result = session.execute(_BUMP, {"version_id": version_id})
+    # On the session's connection: the ORM's execute (its events, an autoflush) has nothing to do here.
+    result = session.connection().execute(_BUMP, {"version_id": version_id})
     if result.rowcount == 0:  # a database built without the row: create it, tolerating a racing creator
         try:
             with session.begin_nested():
@@ -98,6 +99,11 @@ def _note(session, obj):
     session.info[CHANGED] = True
     if not isinstance(obj, Booking):
         session.info[PLAN_CHANGED] = True
+
+
+def note_booking_change(session):
+    """Note that the session's transaction changed a booking without the unit of work (a plain INSERT)."""
+    session.info[CHANGED] = True
 
 
 def _note_flush(session, _flush_context, _instances):
