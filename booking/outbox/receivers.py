@@ -49,7 +49,8 @@ _CLINICIAN = sa.select(StaffUser.name, StaffUser.email, StaffUser.active).where(
 def _clinician(session, clinician_id):
     """A clinician's name, email and whether active, read by id (a row, or None): after a move, a
     relationship loaded earlier would name the old one."""
-    return session.execute(_CLINICIAN, {"clinician_id": clinician_id}).first()
+    # On the session's connection: nothing pending changes a clinician's name or address.
+    return session.connection().execute(_CLINICIAN, {"clinician_id": clinician_id}).first()
 
 
 def _queue_patient_invite(session, booking, *, kind, now, subject_body, link):
