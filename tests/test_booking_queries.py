@@ -138,3 +138,31 @@ def test_a_booking_asks_once_whether_the_patient_holds_one_already(app):
     reads = [s for s in before_insert if "FROM booking" in s]
     assert len(reads) == 2
     assert not any("FROM intake WHERE intake.id IN" in s for s in before_insert)
+
+
+def test_reads_past_the_orm_still_see_what_the_session_has_not_flushed(db):
+    # blocking_booking_id and fill_busy run on the session's connection, past the ORM's execute:
+    # a booking added in the same transaction but not yet flushed must still count, for each.
+    from booking.appointments.availability import ClinicianPlan, fill_busy
+    from booking.appointments.lookups import blocking_booking_id
+    from booking.models import Booking
+    from tests.patient_factories import make_patient
+
+    clinician_id = add_clinician(db.session, hours=EVERY_DAY)
+    first = local_instant(utcnow().date() + timedelta(days=3), time(10), ZONE)
+
+    def pending_booking(starts_at):
+        patient_id = make_patient(db.session).id
+        booking = Booking(clinician_id=clinician_id, patient_id=patient_id, starts_at=starts_at,
+                          ends_at=starts_at + timedelta(minutes=30), busy_until=starts_at + timedelta(minutes=30),
+                          status="booked", manage_token_hash=f"{starts_at:%H}" * 32, sequence=0, source="phone",
+                          created_at=utcnow(), updated_at=utcnow())
+        db.session.add(booking)
+        return booking, patient_id
+
+    booked, patient_id = pending_booking(first)
+    assert blocking_booking_id(db.session, None, patient_id) == booked.id is not None
+    later, _ = pending_booking(first + timedelta(hours=2))
+    day = clinic_day(first, ZONE)
+    busy = fill_busy(db.session, [ClinicianPlan(clinician_id=clinician_id)], day, day, ZONE)[0].busy
+    assert sorted(entry[2] for entry in busy) == [booked.id, later.id]

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from booking.extensions import execute_on_connection
 from booking.models import Booking, ClinicianProfile, OpeningHours, RecurringBlock, ScheduleException, StaffUser
 from booking.timeutil import parse_date
 
@@ -313,7 +314,7 @@ def fill_busy(session, plans, first_day, last_day, zone_name):
         return []
     window_start, window_end = _window(first_day, last_day, zone_name)
     by_id = {plan.clinician_id: plan for plan in plans}
-    for clinician_id, starts_at, busy_until, booking_id in session.execute(plan_statements()[2], {
+    for clinician_id, starts_at, busy_until, booking_id in execute_on_connection(session, plan_statements()[2], {
             "ids": list(by_id), "window_start": window_start, "window_end": window_end,
             "busy_from": window_start - LONGEST_BUSY}):
         by_id[clinician_id].busy.append((starts_at, busy_until, booking_id))

@@ -6,7 +6,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from booking.appointments.schedule_version import VERSION_COLUMN
-from booking.extensions import DriverRead
+from booking.extensions import DriverRead, execute_on_connection
 from booking.models import Booking, Intake
 from booking.models.appointments import UPCOMING
 from booking.models.intake import booking_allowed
@@ -67,8 +67,8 @@ def blocking_booking_id(session, intake_id, patient_id):
     upcoming one. (As three statements, with the bookings loaded as entities with their
     clinicians only to find none, this was a seventh of a booking POST.)"""
     if intake_id is None:
-        return session.scalar(_UPCOMING_ID, {"patient_id": patient_id})
-    return session.scalar(_BLOCKING_ID, {"patient_id": patient_id, "intake_id": intake_id})
+        return execute_on_connection(session, _UPCOMING_ID, {"patient_id": patient_id}).scalar()
+    return execute_on_connection(session, _BLOCKING_ID, {"patient_id": patient_id, "intake_id": intake_id}).scalar()
 
 
 def upcoming_for_patient(session, patient_id):
