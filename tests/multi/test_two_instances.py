@@ -141,11 +141,12 @@ def queue_run(cluster, run):
     with cluster.session() as session:
         now = utcnow()
         addresses = [f"run{run}-{n}@example.org" for n in range(MESSAGES_PER_RUN)]
-        rows = [queue_email(session, kind="test", recipient=address, subject="Harness",
-                            body="A message of the multi-instance harness.", now=now,
-                            cipher=cipher_for(cluster.app.config))
-                for address in addresses]
+        ids = [queue_email(session, kind="test", recipient=address, subject="Harness",
+                           body="A message of the multi-instance harness.", now=now,
+                           cipher=cipher_for(cluster.app.config))
+               for address in addresses]
         session.commit()
+        rows = [session.get(OutboxMessage, row_id) for row_id in ids]  # created_at as stored
         # Addresses are stored encrypted: the rows are followed by id.
         return {address: (row.id, message_id(row.id, row.created_at, cluster.app.config["CLINIC_DOMAIN"]))
                 for address, row in zip(addresses, rows)}
