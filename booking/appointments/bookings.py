@@ -6,9 +6,10 @@ booking.appointments.lookups.
 
 Each function writes in the session it is given at once (a new booking as plain INSERTs,
 changes by flushing), so the database constraints (no overlapping active bookings per
-clinician, one active booking per intake, one upcoming per patient) are checked right there; it sends the matching signal before returning, and the caller commits. On a
-refusal by the database the function rolls the session back itself and raises SlotTaken
-(with the nearest free times) or AlreadyBooked, so nothing half-done can be committed.
+clinician, one active booking per intake, one upcoming per patient) are checked right there;
+it sends the matching signal before returning, and the caller commits. On a refusal by the
+database the function rolls the session back itself and raises SlotTaken (with the nearest
+free times) or AlreadyBooked, so nothing half-done can be committed.
 """
 
 from dataclasses import dataclass

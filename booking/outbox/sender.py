@@ -83,9 +83,10 @@ def queue_email(session, *, kind, recipient, subject, body, now, cipher, ics=Non
     (flushed), and a dedupe key already queued raises IntegrityError here.
     """
     values = {"kind": kind, "recipient": cipher.encrypt(recipient), "recipient_domain": recipient.rpartition("@")[2],
-              "subject": subject, "body_text": cipher.encrypt(body), "ics": None if ics is None else cipher.encrypt(ics),
-              "ics_method": ics_method, "dedupe_key": dedupe_key, "booking_id": booking_id, "status": "pending",
-              "tries": 0, "next_attempt_at": now, "created_at": now}
+              "subject": subject, "body_text": cipher.encrypt(body),
+              "ics": None if ics is None else cipher.encrypt(ics), "ics_method": ics_method,
+              "dedupe_key": dedupe_key, "booking_id": booking_id, "status": "pending", "tries": 0,
+              "next_attempt_at": now, "created_at": now}
     return session.connection().execute(_QUEUE, values).inserted_primary_key[0]
 
 
