@@ -38,7 +38,7 @@ def refusal(error):
 
 
 @contextmanager
-def booked_first_at_flush(clinician_id, patient_id, starts_at, **columns):
+def booked_first_before_write(clinician_id, patient_id, starts_at, **columns):
     """Another connection books `starts_at` (30 minutes, 10 of buffer) just before the session's
     own write to the booking table (an INSERT, or the flush's UPDATE): after a rule function's
     checks. `columns` sets others (intake_id, status)."""
@@ -224,7 +224,7 @@ def test_a_move_the_database_refuses_offers_the_nearest_free_times(db, clinic, b
     actor = create_staff_user(db.session, "receptionist") if by_staff else None
     patient = make_patient(db.session, name="Quick Other", email="q@example.org").id
     _db.session.commit()
-    with booked_first_at_flush(adams, patient, target), pytest.raises(SlotTaken) as taken:
+    with booked_first_before_write(adams, patient, target), pytest.raises(SlotTaken) as taken:
         move_booking(db.session, context(NOW), db.session.get(Booking, booking_id), starts_at=target, actor=actor)
     nearest = taken.value.alternatives
     assert nearest and {s.clinician_id for s in nearest} == {adams} and target not in [s.starts_at for s in nearest]
@@ -271,7 +271,7 @@ def test_a_booking_the_database_refuses_says_why(db, clinic, race):
     raced_at, raced_for = (WEDNESDAY, patient_id) if race == "same patient" else (target, other_id)
     actor = create_staff_user(db.session, "receptionist") if staff else None
     _db.session.commit()
-    with booked_first_at_flush(baker, raced_for, raced_at), pytest.raises((AlreadyBooked, SlotTaken)) as refused:
+    with booked_first_before_write(baker, raced_for, raced_at), pytest.raises((AlreadyBooked, SlotTaken)) as refused:
         book(db, target, baker, patient_id=patient_id, actor=actor)
     if race == "same patient":
         assert isinstance(refused.value, AlreadyBooked) and refused.value.booking.starts_at == WEDNESDAY
@@ -376,7 +376,7 @@ def test_a_questionnaire_booked_at_the_desk_meanwhile_is_refused_as_already_book
     intake_id, _ = add_intake(db.session, app.config)
     patient_id = db.session.get(Intake, intake_id).patient_id
     walk_in = NOW - timedelta(minutes=20)  # 7:40 today: seen at the desk and marked arrived, so not "upcoming"
-    with booked_first_at_flush(adams, patient_id, walk_in, intake_id=intake_id, status="arrived"), \
+    with booked_first_before_write(adams, patient_id, walk_in, intake_id=intake_id, status="arrived"), \
             pytest.raises(AlreadyBooked) as refused:
         book(db, WEDNESDAY, baker, patient_id=patient_id, intake_id=intake_id)
     assert (refused.value.booking.starts_at, refused.value.booking.status) == (walk_in, "arrived")
