@@ -170,17 +170,21 @@ def check_window(ctx, starts_at, *, staff=False, beyond_horizon=False, walk_in=F
 
 
 def check_clinician_time(session, ctx, clinician_id, starts_at, *, staff=False, ignore_booking_id=None,
-                         off_grid=False):
+                         off_grid=False, free=True):
     """The Slot of `clinician_id` at `starts_at` if offered and free; raises NotBookable or SlotTaken.
 
     With `off_grid` (staff gave a reason) a time that is not one of the clinician's start times
-    is a slot of their usual length there, as long as it is free.
+    is a slot of their usual length there, as long as it is free. With `free` False, whether
+    another booking holds the time is not asked here: the caller leaves it to the database's
+    overlap guard and handles its refusal.
     """
     day = clinic_day(starts_at, ctx.zone)
     if ctx.plans is None:
         plans = load_plans(session, day, day, ctx.zone, [clinician_id])
     else:
-        plans = fill_busy(session, ctx.plans(session, day, ctx.zone, clinician_id), day, day, ctx.zone)
+        plans = ctx.plans(session, day, ctx.zone, clinician_id)
+        if free:
+            plans = fill_busy(session, plans, day, day, ctx.zone)
     if not plans:
         raise NotBookable("That clinician does not take bookings. Please choose another clinician.")
     plan = plans[0]
@@ -201,22 +205,23 @@ def check_clinician_time(session, ctx, clinician_id, starts_at, *, staff=False, 
             if nearest else "there is no free time near it.") + " Or give a reason to book it anyway.")
         refusal.alternatives = nearest
         raise refusal
-    if overlaps_busy(slot, plan.busy, ignore_booking_id):
+    if free and overlaps_busy(slot, plan.busy, ignore_booking_id):
         raise SlotTaken(_alternatives(session, ctx, starts_at, [clinician_id], staff, ignore_booking_id),
                         taken_message(slot, plan.busy, ctx.zone, ignore_booking_id) if staff else None)
     return slot
 
 
 def check_time(session, ctx, clinician_id, starts_at, *, staff=False, ignore_booking_id=None, beyond_horizon=False,
-               walk_in=False, off_grid=False):
+               walk_in=False, off_grid=False, free=True):
     """Return the Slot at `starts_at` if `clinician_id` may be booked then, else raise.
 
     Raises NotBookable with the reason (past, notice, horizon, no bookings, closed, blocked,
-    not a consultation time) or SlotTaken when another booking holds it.
+    not a consultation time) or SlotTaken when another booking holds it (unless `free` is
+    False: see check_clinician_time).
     """
     check_window(ctx, starts_at, staff=staff, beyond_horizon=beyond_horizon, walk_in=walk_in)
     return check_clinician_time(session, ctx, clinician_id, starts_at, staff=staff,
-                                ignore_booking_id=ignore_booking_id, off_grid=off_grid)
+                                ignore_booking_id=ignore_booking_id, off_grid=off_grid, free=free)
 
 
 def _alternatives(session, ctx, starts_at, clinician_ids, staff, ignore_booking_id=None):
@@ -310,8 +315,14 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
         candidates = [clinician_id]
     for candidate in candidates:
         try:
+            # A patient who named the clinician is told only that the time was just taken,
+            # which the database's refusal of the INSERT below says as well as a read of the
+            # day's bookings first did (a twentieth of a booking POST). Staff hear what holds
+            # it; and first available moves on to the next clinician, which a refusal, rolling
+            # back the whole transaction, would not allow: both still read them.
             slot = check_time(session, ctx, candidate, starts_at, staff=staff, beyond_horizon=beyond_horizon,
-                              walk_in=walk_in, off_grid=off_grid_reason is not None)
+                              walk_in=walk_in, off_grid=off_grid_reason is not None,
+                              free=staff or clinician_id is None)
         except SlotTaken:
             if clinician_id is None:  # first available: the next clinician, or everyone's nearest times below
                 continue
