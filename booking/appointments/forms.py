@@ -1,9 +1,9 @@
 """Booking forms (patient and staff). Lengths are bounded so overlong input is a message."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from booking.forms import FlaskForm
 from booking.input_check import one_line
 
 PHONE = Regexp(r"^[0-9+()\-. ]{5,40}$", message="Use digits, spaces and + ( ) - only.")

@@ -9,16 +9,16 @@ import re
 from decimal import Decimal, DecimalException
 from functools import lru_cache
 
-from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, Field, HiddenField, IntegerField, RadioField, SelectChoice,
                      SelectMultipleField, StringField, TelField, TextAreaField)
 from wtforms import widgets
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from booking.forms import FlaskForm
+from booking.input_check import one_line
 from booking.intake.steps import NONE_OF_THESE
 from booking.timeutil import parse_date
-from booking.input_check import one_line
 
 ADULT_AGE = 18
 EARLIEST_BIRTH_YEAR = 1900

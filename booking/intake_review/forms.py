@@ -1,9 +1,9 @@
 """Forms for the clinician's review pages."""
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from booking.forms import FlaskForm
 from booking.intake_review.decisions import DECISION_LABELS, STATUS_FILTERS
 
 

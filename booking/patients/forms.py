@@ -1,10 +1,10 @@
 """Patient forms. Lengths are bounded so overlong input is a message, not an error."""
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from booking.appointments.forms import PHONE
+from booking.forms import FlaskForm
 
 
 class PatientForm(FlaskForm):

@@ -1,9 +1,9 @@
 """Staff forms. Lengths are bounded here so overlong input is a message, not an error."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
+from booking.forms import FlaskForm
 from booking.models import ROLES
 
 ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]

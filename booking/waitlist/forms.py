@@ -1,9 +1,9 @@
 """Waitlist forms. Choices are set by the view (the clinicians) or fixed here (days, parts)."""
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from booking.forms import FlaskForm
 from booking.waitlist.rules import DAY_NAMES, PART_LABELS
 
 
