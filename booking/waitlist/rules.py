@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from booking.appointments.availability import clinic_day, free_slots
 from booking.appointments.bookings import (AlreadyBooked, BookingError, NotBookable, SlotTaken, check_time,
                                            create_booking)
+from booking.extensions import execute_on_connection
 from booking.models import Booking, WaitlistEntry, WaitlistOffer
 from booking.models.appointments import UPCOMING
 from booking.models.waitlist import WAITING
@@ -202,5 +203,6 @@ _MARK_BOOKED = sa.update(_entry).where(_entry.c.patient_id == sa.bindparam("book
 def mark_booked(session, patient_id):
     """The patient got a consultation: their waiting entry (if any) leaves the list as booked."""
     # The table's statement, not the ORM's bulk update: that one searched the session for entries
-    # to change in memory as well, which nothing reads before the commit expires them anyway.
-    session.execute(_MARK_BOOKED, {"booked_patient_id": patient_id})
+    # to change in memory as well, which nothing reads before the commit expires them anyway. On
+    # the session's connection, after the same autoflush, without the ORM's execute around it.
+    execute_on_connection(session, _MARK_BOOKED, {"booked_patient_id": patient_id})
