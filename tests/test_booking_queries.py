@@ -6,11 +6,15 @@ from datetime import time, timedelta
 import sqlalchemy as sa
 
 from booking.appointments.availability import clinic_day, local_instant, week_start
+from booking.crypto import cipher_for
 from booking.extensions import db as _db
+from booking.models import Booking, OutboxMessage
+from booking.patients.record import contact_of
 from booking.timeutil import utcnow
 from tests.booking_factories import (ZONE, add_clinician, add_intake, add_many_bookings, book_first_free_time,
                                      first_free_time_fields)
 from tests.intake_factories import form_data
+from tests.outbox_helpers import body_of, recipient_of
 
 EVERY_DAY = {day: [(time(8), time(20))] for day in range(7)}
 
@@ -123,6 +127,18 @@ def test_a_booking_reads_nothing_after_its_commit(app):
                for statement in statements) == 1
     # The booking's id, read before the commit, still tells the manage page it was just booked.
     assert "Your booking is confirmed" in patient.get(f"/book/manage/{manage_token}").get_data(as_text=True)
+
+
+def test_details_changed_at_the_confirm_step_reach_the_record_and_the_confirmation(app):
+    # The confirm page reads its patient as plain columns and puts the record in the session
+    # itself: a change made there must still be saved, and the confirmation must go to it.
+    patient, _engine = patient_who_may_book(app)
+    book_first_free_time(patient, name="Jordan New-Name", email="jordan.new@example.org")
+    with app.app_context():
+        booking = _db.session.scalars(sa.select(Booking)).one()
+        assert contact_of(booking.patient, cipher_for(app.config))["email"] == "jordan.new@example.org"
+        sent = _db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "booking_confirmation")).one()
+        assert recipient_of(sent) == "jordan.new@example.org" and "Jordan New-Name" in body_of(sent)
 
 
 def test_a_booking_asks_once_whether_the_patient_holds_one_already(app):
