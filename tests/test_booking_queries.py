@@ -1,6 +1,7 @@
 """The number of SQL queries per page does not grow with the number of bookings; POSTs read nothing twice."""
 
 import contextlib
+import re
 from datetime import time, timedelta
 
 import sqlalchemy as sa
@@ -156,6 +157,18 @@ def test_a_booking_asks_once_whether_the_patient_holds_one_already(app):
     reads = [s for s in before_insert if "FROM booking" in s]
     assert len(reads) == 1
     assert not any("FROM intake WHERE intake.id IN" in s for s in before_insert)
+
+
+def test_a_booking_compares_statuses_with_literals_so_sqlite_keeps_its_prepared_plans(app):
+    # A status compared with a bound value, where a partial index's condition names the status,
+    # makes SQLite prepare the statement again on every run: the booking held already check
+    # took seven times as long. (A status set by an INSERT or an UPDATE's SET is a value as usual.)
+    patient, engine = patient_who_may_book(app)
+    with counted(engine) as statements:
+        book_first_free_time(patient)
+    compared = [s for s in statements if re.search(r"\.status (=|!=|<>) (\?|%\(|:)", s)]
+    assert compared == []
+    assert any("booking.status = 'booked'" in s for s in statements)  # the check itself ran
 
 
 def test_reads_past_the_orm_still_see_what_the_session_has_not_flushed(db):

@@ -217,8 +217,11 @@ class Booking(db.Model):
 
 # "An upcoming consultation": booked, not yet arrived, completed, missed or cancelled. A time
 # cannot go into an index predicate (now() is not immutable), so a past booking nobody marked
-# still counts until staff mark it. The same expression builds the index and the queries.
-UPCOMING = Booking.__table__.c.status == "booked"
+# still counts until staff mark it. The same expression builds the index and the queries; in
+# them a literal, not a bound parameter: SQLite prepares a statement again on every run when
+# a bound value decides whether a partial index applies (which made the booking POST's check
+# for a booking held already, a recursive CTE, take seven times as long).
+UPCOMING = Booking.__table__.c.status == sa.literal_column("'booked'")
 # One upcoming consultation per patient, refused by the database itself.
 sa.Index("uq_booking_patient_upcoming", Booking.__table__.c.patient_id, unique=True,
          sqlite_where=UPCOMING, postgresql_where=UPCOMING)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from booking.extensions import db
 from booking.timeutil import UTCDateTime, utcnow
 
-__all__ = ["WaitlistEntry", "WaitlistOffer", "WAITLIST_STATUSES", "WAITING"]
+__all__ = ["WaitlistEntry", "WaitlistOffer", "WAITLIST_STATUSES", "WAITING", "IS_WAITING"]
 
 # waiting: on the list; booked: got a consultation (from an offer or otherwise); left: removed.
 WAITING = "waiting"
@@ -45,6 +45,11 @@ class WaitlistEntry(db.Model):
         sa.Index("uq_waitlist_entry_patient_waiting", "patient_id", unique=True,
                  sqlite_where=sa.text(WAITING_SQL), postgresql_where=sa.text(WAITING_SQL)),
     )
+
+
+# A waiting entry, in queries: the partial index's condition as a literal, not a bound
+# parameter, for the reason models.appointments.UPCOMING gives.
+IS_WAITING = WaitlistEntry.__table__.c.status == sa.literal_column(f"'{WAITING}'")
 
 
 class WaitlistOffer(db.Model):

@@ -15,7 +15,7 @@ from booking.appointments.bookings import (AlreadyBooked, BookingError, NotBooka
 from booking.extensions import execute_on_connection
 from booking.models import Booking, WaitlistEntry, WaitlistOffer
 from booking.models.appointments import UPCOMING
-from booking.models.waitlist import WAITING
+from booking.models.waitlist import IS_WAITING, WAITING
 from booking.timeutil import to_zone
 from booking.tokens import new_token, plausible_token, token_hash
 
@@ -65,7 +65,7 @@ def suits(entry, clinician_id, starts_at, zone):
 def waiting_entry(session, patient_id, now):
     """The patient's current (waiting, unexpired) entry, or None."""
     return session.scalar(sa.select(WaitlistEntry).where(WaitlistEntry.patient_id == patient_id,
-                                                         WaitlistEntry.status == WAITING,
+                                                         IS_WAITING,
                                                          WaitlistEntry.expires_at > now))
 
 
@@ -81,7 +81,7 @@ def join(session, ctx, *, patient_id, intake_id, clinician_id, days, parts):
     if upcoming is not None:
         raise AlreadyBooked(upcoming)
     entry = session.scalar(sa.select(WaitlistEntry).where(WaitlistEntry.patient_id == patient_id,
-                                                          WaitlistEntry.status == WAITING))
+                                                          IS_WAITING))
     if entry is None:
         entry = WaitlistEntry(patient_id=patient_id, status=WAITING, created_at=ctx.now)
         session.add(entry)
@@ -99,7 +99,7 @@ def leave(session, entry):
 
 def desk_list(session, now):
     """Every waiting, unexpired entry, first come first."""
-    return session.scalars(sa.select(WaitlistEntry).where(WaitlistEntry.status == WAITING,
+    return session.scalars(sa.select(WaitlistEntry).where(IS_WAITING,
                                                           WaitlistEntry.expires_at > now)
                            .order_by(WaitlistEntry.created_at, WaitlistEntry.id)).all()
 
@@ -197,7 +197,7 @@ def take_offer(session, ctx, offer, *, link_for):
 
 _entry = WaitlistEntry.__table__
 _MARK_BOOKED = sa.update(_entry).where(_entry.c.patient_id == sa.bindparam("booked_patient_id"),
-                                       _entry.c.status == WAITING).values(status="booked")
+                                       IS_WAITING).values(status="booked")
 
 
 def mark_booked(session, patient_id):
