@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from booking.calendar.ical import Clinic
 from booking.crypto import cipher_for
 from booking.models import Booking, OutboxMessage
+from booking.models.appointments import UPCOMING
 from booking.outbox import messages
 from booking.outbox.sender import queue_email
 from booking.patients.record import contact_of
@@ -22,7 +23,7 @@ def due_for_reminder(session, *, now, lead):
     window_end = now + lead
     return session.scalars(
         sa.select(Booking)
-        .where(Booking.status == "booked", Booking.starts_at > now, Booking.starts_at <= window_end)
+        .where(UPCOMING, Booking.starts_at > now, Booking.starts_at <= window_end)
         .order_by(Booking.starts_at)).unique().all()
 
 
