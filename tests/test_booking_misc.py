@@ -58,7 +58,8 @@ def test_a_form_signs_its_token_only_for_a_page_that_shows_it(make_app, monkeypa
     page = client.get("/book/confirm", query_string=fields).get_data(as_text=True)
     signed = []
     real = flask_wtf.csrf.generate_csrf
-    monkeypatch.setattr(flask_wtf.csrf, "generate_csrf", lambda *args, **kwargs: signed.append(1) or real(*args, **kwargs))
+    monkeypatch.setattr(flask_wtf.csrf, "generate_csrf",
+                        lambda *args, **kwargs: signed.append(1) or real(*args, **kwargs))
     mistake = client.post("/book/confirm", data={**fields, "name": "Jordan Example", "email": "not an address",
                                                  "csrf_token": csrf_field(page)})
     assert mistake.status_code == 400 and "Enter an email address like" in mistake.get_data(as_text=True)

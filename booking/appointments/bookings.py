@@ -317,9 +317,9 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
         try:
             # A patient who named the clinician is told only that the time was just taken,
             # which the database's refusal of the INSERT below says as well as a read of the
-            # day's bookings first did (a twentieth of a booking POST). Staff hear what holds
-            # it; and first available moves on to the next clinician, which a refusal, rolling
-            # back the whole transaction, would not allow: both still read them.
+            # day's bookings first did (4% of a booking POST's instructions). Staff hear what
+            # holds it; and first available moves on to the next clinician, which a refusal,
+            # rolling back the whole transaction, would not allow: both still read them.
             slot = check_time(session, ctx, candidate, starts_at, staff=staff, beyond_horizon=beyond_horizon,
                               walk_in=walk_in, off_grid=off_grid_reason is not None,
                               free=staff or clinician_id is None)
