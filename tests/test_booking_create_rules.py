@@ -12,11 +12,16 @@ import sqlalchemy as sa
 
 from booking.appointments.bookings import (AlreadyBooked, NotBookable, OffGrid, SlotTaken, check_time,
                                            create_booking)
+from booking.appointments.web import parse_slot
+from booking.crypto import cipher_for
 from booking.extensions import db as _db
-from booking.models import Booking, Intake, ScheduleException
+from booking.models import Booking, Intake, OutboxMessage, Patient, ScheduleException
+from booking.patients.record import contact_of
 from booking.timeutil import clock_text
-from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake, context, utc
+from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake, context, first_free_time_fields, utc
+from tests.conftest import postgres_only, sqlite_only
 from tests.factories import create_staff_user
+from tests.outbox_helpers import body_of, recipient_of
 from tests.patient_factories import make_patient
 from tests.test_booking_rule_records import history, link
 
@@ -359,6 +364,74 @@ def test_first_available_falls_to_the_next_clinician_taken_meanwhile_and_says_so
     from booking.appointments.availability import nearest_free
     everyone = nearest_free(db.session, WEDNESDAY, ZONE, now=NOW, rules=context(NOW).rules, clinician_ids=None)
     assert [(s.clinician_id, s.starts_at) for s in nearest] == [(s.clinician_id, s.starts_at) for s in everyone]
+
+
+def first_available_with_new_details(app, db, clinic):
+    """A patient's browser at the confirm step of the first free time with "first available";
+    returns (browser, form fields with new details, their patient id, another patient's id)."""
+    intake_id, token = add_intake(db.session, app.config)
+    patient_id = db.session.get(Intake, intake_id).patient_id
+    other = make_patient(db.session, name="Pat Other", email="other@example.org").id
+    db.session.commit()
+    patient = app.test_client()
+    patient.get(f"/book/start/{token}")
+    fields = {**first_free_time_fields(patient), "clinician": "any",  # both doctors keep the same hours
+              "name": "Jordan New-Name", "email": "jordan.new@example.org"}
+    return patient, fields, patient_id, other
+
+
+def test_first_available_keeps_the_details_typed_when_the_first_clinicians_time_goes_at_the_insert(
+        app, db, clinic):
+    # On PostgreSQL another patient can take the time between the free times' read and this
+    # INSERT, and the refusal rolled back the whole transaction, new details included, before
+    # the next clinician was booked: with the old address, and the confirmation sent there.
+    postgres_only()
+    adams, baker = clinic
+    patient, fields, patient_id, other = first_available_with_new_details(app, db, clinic)
+    with booked_first_before_write(adams, other, parse_slot(fields["start"])):
+        response = patient.post("/book/confirm", data=fields)
+    assert response.status_code == 302
+    booking = db.session.scalars(sa.select(Booking).where(Booking.patient_id == patient_id)).one()
+    assert booking.clinician_id == baker
+    assert contact_of(booking.patient, cipher_for(app.config))["email"] == "jordan.new@example.org"
+    sent = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "booking_confirmation")).one()
+    assert recipient_of(sent) == "jordan.new@example.org" and "Jordan New-Name" in body_of(sent)
+
+
+def test_first_available_refused_by_every_clinician_leaves_nothing_of_its_transaction(db, clinic):
+    # What the savepoint kept for the next clinician (here the new patient's record) must not be
+    # committed when no clinician is left: SlotTaken means the session was rolled back.
+    postgres_only()
+    adams, baker = clinic
+    other = make_patient(db.session, name="Pat Other", email="other@example.org").id
+    db.session.commit()
+    with booked_first_before_write(adams, other, WEDNESDAY), booked_first_before_write(baker, other, WEDNESDAY), \
+            pytest.raises(SlotTaken):
+        book(db, WEDNESDAY)  # a new patient, written before the INSERT
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Patient)) == 1
+
+
+def test_first_available_on_sqlite_books_without_a_savepoint(app, db, clinic):
+    # SQLite lets one transaction write at a time: once the new details are written, nobody can
+    # take the time before the INSERT, so the savepoint would be two statements for nothing.
+    sqlite_only()
+    adams, _baker = clinic
+    patient, fields, patient_id, _other = first_available_with_new_details(app, db, clinic)
+    statements = []
+
+    def seen(conn, cursor, statement, *rest):
+        statements.append(statement)
+
+    sa.event.listen(_db.engine, "before_cursor_execute", seen)
+    try:
+        response = patient.post("/book/confirm", data=fields)
+    finally:
+        sa.event.remove(_db.engine, "before_cursor_execute", seen)
+    assert response.status_code == 302
+    assert db.session.scalars(sa.select(Booking.clinician_id).where(Booking.patient_id == patient_id)).one() == adams
+    assert any(s.startswith("UPDATE patient ") for s in statements)  # the details were written first
+    assert not any("SAVEPOINT" in s for s in statements)
 
 
 def test_a_named_clinicians_taken_time_tells_staff_what_holds_it(db, clinic):

@@ -262,21 +262,41 @@ _BOOKING_INSERT = Booking.__table__.insert()
 _EVENT_INSERT = BookingEvent.__table__.insert()
 
 
-def insert_booking(session, values, *, actor_id, detail):
+def _may_lose_a_race(connection):
+    """True if another transaction may book between this one's reads and its INSERT while this
+    one holds writes a refusal would undo: PostgreSQL. SQLite lets one transaction write at a
+    time, so one that has written holds the lock until its end (nobody can take the time
+    meanwhile) and one that has not has nothing to lose; a SAVEPOINT there would also open a
+    transaction when none is open, which its RELEASE would commit before the emails are written."""
+    return connection.dialect.name != "sqlite"
+
+
+def insert_booking(session, values, *, actor_id, detail, keep_earlier_writes=False):
     """Flush what is pending (the patient's contact, say), then INSERT the booking (every column
     in `values`) and its "created" history line. Returns the Booking, persistent in `session`
-    with every column loaded; None when the database refuses it (rolled back); Busy when the
-    database stays locked."""
-    inserted = []
+    with every column loaded; None when the database refuses it; Busy when the database stays
+    locked. A refusal rolls the whole transaction back, or with `keep_earlier_writes` only the
+    two INSERTs (a SAVEPOINT, for a caller that goes on to try another clinician)."""
+    inserted, refused = [], []
 
-    def write():
-        session.flush()
-        connection = session.connection()
+    def insert(connection):
         inserted.append(connection.execute(_BOOKING_INSERT, values).inserted_primary_key[0])
         connection.execute(_EVENT_INSERT, {"booking_id": inserted[0], "at": values["created_at"], "kind": "created",
                                            "actor_id": actor_id, "detail": detail})
 
-    if write_or_refuse(session, write) is not None:
+    def write():
+        session.flush()
+        connection = session.connection()
+        if not (keep_earlier_writes and _may_lose_a_race(connection)):
+            insert(connection)
+            return
+        try:
+            with session.begin_nested():
+                insert(session.connection())  # the SAVEPOINT is sent when the connection is asked for
+        except IntegrityError:  # back to the savepoint: what the transaction wrote before stays
+            refused.append(True)
+
+    if write_or_refuse(session, write) is not None or refused:
         return None
     booking = Booking(id=inserted[0], **values)
     sa.orm.make_transient_to_detached(booking)  # a row the database has: adding it writes nothing more
@@ -313,13 +333,16 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
                 raise NotBookable("That is not one of the clinic's consultation times. Please choose a listed time.")
     else:
         candidates = [clinician_id]
+    kept_for_the_next = False
     for candidate in candidates:
         try:
             # A patient who named the clinician is told only that the time was just taken,
             # which the database's refusal of the INSERT below says as well as a read of the
             # day's bookings first did (4% of a booking POST's instructions). Staff hear what
-            # holds it; and first available moves on to the next clinician, which a refusal,
-            # rolling back the whole transaction, would not allow: both still read them.
+            # holds it, so they still read them. So does first available, which moves on to the
+            # next clinician: a refusal there costs a savepoint's rollback on PostgreSQL (see
+            # insert_booking); on SQLite the whole transaction, which can be refused only before
+            # it has written anything (see _may_lose_a_race).
             slot = check_time(session, ctx, candidate, starts_at, staff=staff, beyond_horizon=beyond_horizon,
                               walk_in=walk_in, off_grid=off_grid_reason is not None,
                               free=staff or clinician_id is None)
@@ -336,14 +359,18 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
             "ends_at": slot.ends_at, "busy_until": slot.busy_until, "status": "booked", "patient_timezone": timezone,
             "manage_token_hash": token_hash(token), "sequence": 0, "source": source, "created_at": ctx.now,
             "updated_at": ctx.now, "cancelled_at": None, "cancel_reason": None,
-            "created_by_id": getattr(actor, "id", None)}, actor_id=getattr(actor, "id", None), detail=detail[:255])
+            "created_by_id": getattr(actor, "id", None)}, actor_id=getattr(actor, "id", None), detail=detail[:255],
+            keep_earlier_writes=candidate != candidates[-1])  # first available then tries the next one
         if booking is not None:
             booking_created.send(SENDER, session=session, now=ctx.now, booking=booking, actor=actor,
                                  link=link_for(token), questionnaire_link=questionnaire_link)
             return booking, token
         # The database refused: the same patient booked at once (a double click), or the time went.
+        kept_for_the_next = candidate != candidates[-1]
         if (existing := _existing(session, intake_id, patient_id)) is not None:
             raise AlreadyBooked(existing)
+    if kept_for_the_next:  # what a refusal kept for the next clinician is not to be committed without a booking
+        session.rollback()
     raise SlotTaken(_alternatives(session, ctx, starts_at, None if clinician_id is None else [clinician_id], staff))
 
 
