@@ -259,11 +259,16 @@ _POSTGRES_DDL = [
 ]
 # SQLite: triggers that abort (as a constraint error) an insert or update that would overlap.
 # Times are stored as ISO text of one fixed format, so text comparison is time order.
+# The guard itself keeps a clinician's active bookings apart, so in order of start they are
+# in order of end too: of those starting before the new one is over, the last to start is
+# the last to end, and if any still runs when the new one starts, that one does. So the check
+# reads one booking, found by a seek on uq_booking_clinician_start_active, instead of every
+# earlier booking of the clinician (a year's history made each booking's INSERT scan it all).
 _SQLITE_OVERLAP = (
     "SELECT RAISE(ABORT, 'booking_no_overlap: the clinician already has a booking at that time') "
-    "WHERE EXISTS (SELECT 1 FROM booking AS other WHERE other.clinician_id = NEW.clinician_id "
-    f"AND other.{ACTIVE_SQL} AND other.id IS NOT NEW.id "
-    "AND other.starts_at < NEW.busy_until AND NEW.starts_at < other.busy_until)"
+    "WHERE (SELECT other.busy_until FROM booking AS other WHERE other.clinician_id = NEW.clinician_id "
+    f"AND other.{ACTIVE_SQL} AND other.id IS NOT NEW.id AND other.starts_at < NEW.busy_until "
+    "ORDER BY other.starts_at DESC LIMIT 1) > NEW.starts_at"
 )
 _SQLITE_DDL = [
     (Booking.__table__, "after_create", sa.DDL(
