@@ -29,6 +29,7 @@ BOOKING_STATUSES = ("booked", "arrived", "completed", "no_show", "cancelled")
 # in Python and in queries; ACTIVE_STATUSES lists the same statuses.
 CANCELLED = "cancelled"
 ACTIVE_SQL = f"status <> '{CANCELLED}'"
+_HAS_INTAKE = "intake_id IS NOT NULL"
 ACTIVE_STATUSES = tuple(status for status in BOOKING_STATUSES if status != CANCELLED)
 BOOKING_SOURCES = ("online", "phone")
 BOOKING_EVENT_KINDS = ("created", "moved", "cancelled", "arrived", "completed", "no_show")
@@ -199,6 +200,13 @@ class Booking(db.Model):
         # One active booking per intake.
         sa.Index("uq_booking_intake_active", "intake_id", unique=True,
                  sqlite_where=sa.text(ACTIVE_SQL), postgresql_where=sa.text(ACTIVE_SQL)),
+        # Whether any version of a questionnaire holds a booking asks `intake_id IN (...)` before
+        # every booking. Phone bookings have no questionnaire: once SQLite's statistics
+        # (ANALYZE) counted their NULLs as one value held by most rows, it judged the index
+        # above useless for that and scanned every booking (22 ms at 96,000). This one leaves
+        # the NULLs out, so its statistics say what a lookup finds.
+        sa.Index("ix_booking_intake_id", "intake_id", sqlite_where=sa.text(_HAS_INTAKE),
+                 postgresql_where=sa.text(_HAS_INTAKE)),
         sa.Index("ix_booking_clinician_time", "clinician_id", "starts_at", "busy_until"),
         sa.Index("ix_booking_starts_at", "starts_at"),
     )
