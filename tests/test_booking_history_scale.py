@@ -65,7 +65,6 @@ def test_asking_whether_the_questionnaire_holds_a_booking_does_not_read_every_bo
     assert many < few * 1.2, (few, many)
 
 
-
 def seq_scanned(plan):
     """The tables a PostgreSQL plan (EXPLAIN's JSON) reads whole."""
     found = [plan["Relation Name"]] if plan.get("Node Type") == "Seq Scan" else []
@@ -74,7 +73,8 @@ def seq_scanned(plan):
     return found
 
 
-def test_postgresql_answers_whether_the_patient_holds_a_booking_from_indexes(empty_postgres_database, tmp_path):
+def test_postgresql_answers_whether_the_patient_holds_a_booking_from_indexes(
+        empty_postgres_database, tmp_path):  # noqa: F811  (the fixture imported above)
     # Asked as one WHERE joined by OR (the questionnaire's versions, or the patient's upcoming
     # booking), PostgreSQL could use no index for it and read every booking: 29 ms at 96,000.
     app = migrated_app(empty_postgres_database, tmp_path)

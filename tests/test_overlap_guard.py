@@ -93,7 +93,8 @@ def test_a_booking_may_change_its_own_time_but_not_into_another(guarded):
     book(app, clinician, patient, 60, 90)
     move = sa.text("UPDATE booking SET starts_at = :starts, busy_until = :busy, ends_at = :busy WHERE id = :id")
     with app.app_context(), db.engine.begin() as connection:  # longer, over its own old time
-        connection.execute(move, {"id": own, "starts": NINE + timedelta(minutes=10), "busy": NINE + timedelta(minutes=50)})
+        connection.execute(move, {"id": own, "starts": NINE + timedelta(minutes=10),
+                                  "busy": NINE + timedelta(minutes=50)})
     with app.app_context(), pytest.raises(sa.exc.IntegrityError, match="booking_no_overlap"), \
             db.engine.begin() as connection:  # into 10:00-10:30
         connection.execute(move, {"id": own, "starts": NINE + timedelta(minutes=40),
@@ -128,8 +129,9 @@ def test_the_guard_reads_one_booking_however_long_the_history(guarded):
     # A year of a clinician's consultations made every INSERT scan all of them: the check's
     # work grew with the history. Here 40 and then 1,000 earlier bookings.
     app, clinician, patient = guarded
-    rows = [{"clinician": clinician, "starts": NINE - timedelta(hours=n), "busy": NINE - timedelta(hours=n, minutes=-40),
-             "status": "completed", "patient": patient, "token": f"{n:064d}"} for n in range(1, 1001)]
+    rows = [{"clinician": clinician, "starts": NINE - timedelta(hours=n), "status": "completed",
+             "busy": NINE - timedelta(hours=n, minutes=-40), "patient": patient, "token": f"{n:064d}"}
+            for n in range(1, 1001)]
     with app.app_context(), db.engine.begin() as connection:
         connection.execute(INSERT, rows[:40])
     few = steps_to_book(app, clinician, patient, 0)
