@@ -366,7 +366,7 @@ def test_first_available_falls_to_the_next_clinician_taken_meanwhile_and_says_so
     assert [(s.clinician_id, s.starts_at) for s in nearest] == [(s.clinician_id, s.starts_at) for s in everyone]
 
 
-def first_available_with_new_details(app, db, clinic):
+def first_available_with_new_details(app, db):
     """A patient's browser at the confirm step of the first free time with "first available";
     returns (browser, form fields with new details, their patient id, another patient's id)."""
     intake_id, token = add_intake(db.session, app.config)
@@ -387,7 +387,7 @@ def test_first_available_keeps_the_details_typed_when_the_first_clinicians_time_
     # the next clinician was booked: with the old address, and the confirmation sent there.
     postgres_only()
     adams, baker = clinic
-    patient, fields, patient_id, other = first_available_with_new_details(app, db, clinic)
+    patient, fields, patient_id, other = first_available_with_new_details(app, db)
     with booked_first_before_write(adams, other, parse_slot(fields["start"])):
         response = patient.post("/book/confirm", data=fields)
     assert response.status_code == 302
@@ -417,7 +417,7 @@ def test_first_available_on_sqlite_books_without_a_savepoint(app, db, clinic):
     # take the time before the INSERT, so the savepoint would be two statements for nothing.
     sqlite_only()
     adams, _baker = clinic
-    patient, fields, patient_id, _other = first_available_with_new_details(app, db, clinic)
+    patient, fields, patient_id, _other = first_available_with_new_details(app, db)
     statements = []
 
     def seen(conn, cursor, statement, *rest):

@@ -12,24 +12,7 @@ from booking.models import Intake
 from tests.booking_factories import add_clinician, add_intake
 from tests.patient_factories import make_patient
 from tests.test_migrations import empty_postgres_database, migrated_app  # noqa: F401  (a fixture)
-from tests.test_overlap_guard import INSERT
-
-
-def steps(connection, work):
-    """SQLite virtual machine steps `work()` takes on `connection` (a SQLAlchemy Connection)."""
-    taken = []
-
-    def step():
-        taken.append(1)
-        return 0  # go on
-
-    driver = connection.connection.dbapi_connection
-    driver.set_progress_handler(step, 1)
-    try:
-        work()
-    finally:
-        driver.set_progress_handler(None, 1)
-    return len(taken)
+from tests.test_overlap_guard import INSERT, steps
 
 
 def test_asking_whether_the_questionnaire_holds_a_booking_does_not_read_every_booking(tmp_path):

@@ -101,28 +101,32 @@ def test_a_booking_may_change_its_own_time_but_not_into_another(guarded):
                                   "busy": NINE + timedelta(minutes=70)})
 
 
-def steps_to_book(app, clinician, patient, starts_minutes):
-    """SQLite virtual machine steps (its own work, not time) to INSERT one booking at NINE + `starts_minutes`."""
-    steps = []
+def steps(connection, work):
+    """SQLite virtual machine steps `work()` takes on `connection` (a SQLAlchemy Connection)."""
+    taken = []
 
     def step():
-        steps.append(1)
+        taken.append(1)
         return 0  # go on
 
+    driver = connection.connection.dbapi_connection
+    driver.set_progress_handler(step, 1)
+    try:
+        work()
+    finally:
+        driver.set_progress_handler(None, 1)
+    return len(taken)
+
+
+def steps_to_book(app, clinician, patient, starts_minutes):
+    """SQLite virtual machine steps (its own work, not time) to INSERT one booking at NINE + `starts_minutes`."""
     starts = NINE + timedelta(minutes=starts_minutes)
-    with app.app_context():
-        raw = db.engine.raw_connection()
-        try:
-            raw.dbapi_connection.set_progress_handler(step, 1)
-            raw.cursor().execute(INSERT.text, {  # the driver's own call: times as SQLAlchemy stores them
-                "clinician": clinician, "starts": f"{starts:%Y-%m-%d %H:%M:%S.%f}",
-                "busy": f"{starts + timedelta(minutes=30):%Y-%m-%d %H:%M:%S.%f}", "status": "completed",
-                "patient": patient, "token": "s" * 64})
-            raw.dbapi_connection.set_progress_handler(None, 1)
-            raw.rollback()
-        finally:
-            raw.close()
-    return len(steps)
+    with app.app_context(), db.engine.connect() as connection:
+        count = steps(connection, lambda: connection.execute(INSERT, {
+            "clinician": clinician, "starts": starts, "busy": starts + timedelta(minutes=30), "status": "completed",
+            "patient": patient, "token": "s" * 64}))
+        connection.rollback()
+    return count
 
 
 def test_the_guard_reads_one_booking_however_long_the_history(guarded):

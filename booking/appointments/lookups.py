@@ -53,9 +53,13 @@ def _blocking_statements():
     versions = versions.union(sa.select(Intake.id, Intake.previous_id).join(
         versions, sa.or_(Intake.previous_id == versions.c.id, Intake.id == versions.c.previous_id)))
     of_questionnaire = sa.and_(Booking.intake_id.in_(sa.select(versions.c.id)), Booking.active)
+
     # Two lookups, the questionnaire's first: as one WHERE joined by OR, neither engine could
     # answer from the indexes, and PostgreSQL read every booking (29 ms at 96,000).
-    first_of = lambda condition: sa.select(Booking.id).where(condition).limit(1).scalar_subquery()  # noqa: E731
+    def first_of(condition):
+        """The id of a booking meeting `condition`, as a scalar subquery (NULL when there is none)."""
+        return sa.select(Booking.id).where(condition).limit(1).scalar_subquery()
+
     return (sa.select(Booking.id).where(upcoming).limit(1),
             sa.select(sa.func.coalesce(first_of(of_questionnaire), first_of(upcoming))))
 
