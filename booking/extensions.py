@@ -139,14 +139,24 @@ class DriverRead:
             # The statement's own literal values; the caller's parameters fill in the rest.
             fixed = compiled.construct_params({bind.key: None for bind in compiled.binds.values() if bind.required})
             order = compiled.positiontup if compiled.positional else None
-            found = self._compiled[dialect] = (compiled.string, fixed, order)
+            # What the column types do to a bound value before the driver sees it (a UTCDateTime
+            # is stored as naive UTC text on SQLite); integers and text need nothing.
+            processors = {bind.key: processor for bind in compiled.binds.values()
+                          if (processor := bind.type.bind_processor(dialect)) is not None}
+            found = self._compiled[dialect] = (compiled.string, fixed, order, processors)
         return found
+
+    def _arguments(self, dialect, params):
+        """(the SQL text, the driver's arguments) for the caller's bound parameters."""
+        sql, fixed, order, processors = self._for(dialect)
+        values = {**fixed, **params}
+        for name in processors.keys() & params.keys():
+            values[name] = processors[name](values[name])
+        return sql, tuple(values[name] for name in order) if order is not None else values
 
     def first(self, engine, **params):
         """The first row for these bound parameters, or None."""
-        sql, fixed, order = self._for(engine.dialect)
-        values = {**fixed, **params}
-        arguments = tuple(values[name] for name in order) if order is not None else values
+        sql, arguments = self._arguments(engine.dialect, params)
         if engine.dispatch.before_cursor_execute:  # statement counters and tracers see it, as any statement
             with one_statement(engine) as connection:
                 def before(cursor):
@@ -194,6 +204,34 @@ class DriverRead:
                     dialect.reset_isolation_level(dbapi_connection)
                 except Exception:  # noqa: BLE001  whatever failed, this connection is not to be used again
                     pooled.invalidate()
+
+    def batches(self, connection, size, **params):
+        """The rows for these bound parameters, `size` at a time: lists of the driver's own tuples,
+        read on SQLAlchemy `connection`'s driver connection, in its transaction.
+
+        For a long read such as a year's CSV export, where building SQLAlchemy's rows and running
+        each value through its column type cost more than the database's work. On PostgreSQL the
+        rows come through a server-side cursor, so a long result is never held at once (SQLite's
+        cursor steps through the result as it is read). A driver error is raised as SQLAlchemy's,
+        as from `first`.
+        """
+        engine = connection.engine
+        sql, arguments = self._arguments(engine.dialect, params)
+        dbapi_connection = connection.connection.dbapi_connection
+        postgresql = engine.dialect.name == "postgresql"
+        cursor = dbapi_connection.cursor(name="driver_read_batches") if postgresql else dbapi_connection.cursor()
+        try:
+            if engine.dispatch.before_cursor_execute:  # statement counters and tracers see it, as any statement
+                engine.dispatch.before_cursor_execute(connection, cursor, sql, arguments, None, False)
+            cursor.execute(sql, arguments)
+            while rows := cursor.fetchmany(size):
+                yield rows
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, cursor):
+                connection.invalidate(error)
+            raise _sqlalchemy_error(engine.dialect, error, sql, arguments) from error
+        finally:
+            cursor.close()
 
     @staticmethod
     def _run(engine, dbapi_connection, invalidate, sql, arguments, before=None):

@@ -209,6 +209,28 @@ def test_csv_export_is_audited_and_formula_safe(client, db, staff):
     assert client.get("/staff/schedule/export?from=junk").status_code == 302
 
 
+def test_csv_export_quotes_what_needs_quoting_as_the_csv_module_does(client, db, staff):
+    # The export writes its lines itself (the csv module looked at every character of 10 MB); a
+    # spreadsheet must still read back exactly what was typed, and the file must be the one the
+    # csv module would have written.
+    tricky = make_patient(db.session, name='Lee, "Jo"', email="jo@example.org", phone="+1 (555) 0100").id
+    ann = make_patient(db.session, name="Ann\nMarie", phone="555 0101").id
+    db.session.commit()
+    first, _ = add_booking(db.session, staff["alice"], staff["at"](9), patient_id=tricky)
+    comma = add_clinician(db.session, name="Okafor, Ada", hours=EVERY_DAY)
+    second, _ = add_booking(db.session, comma, staff["at"](9, 30), patient_id=ann, status="cancelled")
+    day = staff["day"].isoformat()
+    exported = client.get(f"/staff/schedule/export?from={day}&to={day}").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(exported, newline="")))
+    assert rows[1:] == [
+        [str(first), day, "09:00", "09:30", ZONE, "Dr Alice Adams", 'Lee, "Jo"', "jo@example.org", "'+1 (555) 0100",
+         "booked", "online"],
+        [str(second), day, "09:30", "10:00", ZONE, "Okafor, Ada", "Ann\nMarie", "", "555 0101", "cancelled", "online"]]
+    written = io.StringIO()
+    csv.writer(written).writerows(rows)
+    assert exported == written.getvalue()
+
+
 def test_hours_editing(client, db, staff):
     page = text(client.get(f"/staff/schedule/hours?clinician={staff['alice']}"))
     assert "Weekly hours" in page and "Dr Alice Adams" in page

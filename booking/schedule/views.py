@@ -17,7 +17,7 @@ from booking.patients.web import cipher, questionnaires_for
 from booking.routing import parse_record_id
 from booking.schedule import bp
 from booking.schedule.bookings import clinician_choices
-from booking.schedule.export import count_rows, csv_text, schedule_rows, starting_on
+from booking.schedule.export import count_rows, schedule_csv, starting_on
 from booking.schedule.grid import STATE_LABELS, build_grid, compact_week, day_numbers, plan_day, row_times
 from booking.staff.access import staff_only
 from booking.timeutil import utcnow
@@ -164,7 +164,7 @@ def export():
     def lines():
         """The file, read on a connection of its own: the response outlives the request's session."""
         with engine.connect() as connection:
-            yield from csv_text(schedule_rows(connection, first, last, zone, secret, clinician_id))
+            yield from schedule_csv(connection, first, last, zone, secret, clinician_id)
 
     return Response(lines(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
