@@ -100,6 +100,7 @@ def twelve_hour(local):
     return f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
 
 
+@lru_cache(maxsize=2048)  # a day page labels each time once per clinician and per booking: the same few dozen instants
 def clock_label(moment, zone_name):
     """A time label on staff and booking pages: "9:30 AM", or "1:30 AM EST" on a day the clocks change."""
     local = to_zone(moment, zone_name)

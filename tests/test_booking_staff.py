@@ -14,7 +14,7 @@ from booking.extensions import db as _db
 from booking.models import (AuditEvent, Booking, ClinicianProfile, ClinicSettings, OpeningHours, OutboxMessage,
                             ScheduleException)
 from booking.timeutil import utcnow
-from tests.booking_factories import ZONE, add_booking, add_clinician, earlier_today
+from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake, earlier_today
 from tests.outbox_helpers import body_of, recipient_of
 from tests.patient_factories import make_patient
 
@@ -165,6 +165,9 @@ def test_status_move_cancel_and_history(client, db, staff):
     future_id, _ = add_booking(db.session, staff["alice"], staff["at"](10), name="Later Patient")
     listing = text(client.get(f"/staff/schedule?date={today.isoformat()}"))
     assert "Here Today" in listing and "Mark arrived" in listing
+    # The grid and the list link the booking, and its buttons post to its own status address.
+    assert listing.count(f'<a href="/staff/schedule/booking/{today_id}">Here Today</a>') == 2
+    assert f'<form method="post" action="/staff/schedule/booking/{today_id}/status"' in listing
     response = client.post(f"/staff/schedule/booking/{today_id}/status", data={"status": "arrived"})
     assert response.status_code == 302
     assert db.session.get(Booking, today_id).status == "arrived"
@@ -191,6 +194,18 @@ def test_status_move_cancel_and_history(client, db, staff):
     assert "moved" in page and "cancelled" in page and staff["reception"].name in page
     audit = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action == "change_booking")).all()
     assert len(audit) == 3
+
+
+def test_the_day_grid_shows_a_booking_from_the_night_before_that_runs_past_midnight(client, db, staff):
+    late = add_clinician(db.session, name="Dr Night Owl", hours={day: [(time(0), time(2)), (time(22), time(23, 59))]
+                                                                   for day in range(7)})
+    evening = staff["day"] - timedelta(days=1)
+    add_booking(db.session, late, staff["at"](23, 30, day=evening), minutes=60, name="Late Caller")
+    add_booking(db.session, late, staff["at"](22, day=evening), name="Early Evening")  # over by 22:30
+    cells = grid_cells(text(client.get(f"/staff/schedule?date={staff['day']}&clinician={late}")))
+    assert cells[("12:00 AM", 0)] == ("cell--booked", "↳ continued")
+    assert cells[("12:15 AM", 0)] == ("cell--booked", "↳ continued")
+    assert cells[("12:30 AM", 0)][0] == "cell--free"
 
 
 def test_csv_export_is_audited_and_formula_safe(client, db, staff):
@@ -293,3 +308,27 @@ def test_extreme_dates_are_messages_not_errors(client, db, staff):
         "clinician": staff["alice"], "applies_to": "clinician", "kind": "closed", "first_day": "9999-12-30",
         "last_day": "9999-12-31"}, follow_redirects=True)
     assert "Write dates as YYYY-MM-DD" in text(response)
+
+
+def test_a_clinicians_day_list_links_each_patients_questionnaire(app, client, db, make_staff, login):
+    doctor = make_staff("clinician")
+    login(doctor)
+    intake_id, _ = add_intake(db.session, app.config, contact={"name": "Quinn Questionnaire", "email": "q@example.org"})
+    booking_id, _ = add_booking(db.session, doctor.id, earlier_today(0) + timedelta(days=1), intake_id=intake_id)
+    listing = text(client.get(f"/staff/schedule?date={clinic_day(utcnow(), ZONE) + timedelta(days=1)}"))
+    assert f'<a href="/staff/intakes/{intake_id}">Open the questionnaire' in listing
+    assert f'<a href="/staff/schedule/booking/{booking_id}">Quinn Questionnaire</a>' in listing
+
+
+def test_record_links_give_the_address_url_for_gives(app):
+    from flask import url_for
+
+    from booking.templating import RecordLinks
+
+    with app.test_request_context("/staff/schedule"):
+        for endpoint, argument in (("schedule.booking", "booking_id"), ("schedule.booking_status", "booking_id"),
+                                   ("intake_review.detail", "intake_id")):
+            link = RecordLinks(endpoint, argument)
+            assert [link(record_id) for record_id in (1, 42, "907")] == \
+                [url_for(endpoint, **{argument: record_id}) for record_id in (1, 42, 907)]
+        assert RecordLinks("schedule.booking_status", "booking_id")(5) == "/staff/schedule/booking/5/status"

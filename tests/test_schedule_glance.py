@@ -76,7 +76,8 @@ def test_not_working_has_its_own_pattern_and_print_hides_controls():
 
 def test_the_all_clinician_week_is_one_compact_table(client, db, desk):
     add_clinician(db.session, name="Dr Otto Other", hours=MORNINGS)
-    add_booking(db.session, desk["clinician"], local_instant(desk["weekday"], time(9, 30), ZONE), name="Wes Week")
+    booking_id, _ = add_booking(db.session, desk["clinician"], local_instant(desk["weekday"], time(9, 30), ZONE),
+                                name="Wes Week")
     page = html.unescape(client.get(f"/staff/schedule?date={desk['weekday'].isoformat()}&view=week")
                          .get_data(as_text=True))
     assert '<table class="grid">' not in page  # not a tall grid per clinician
@@ -86,7 +87,8 @@ def test_the_all_clinician_week_is_one_compact_table(client, db, desk):
     assert set(rows) == {"Dr Mona Morning", "Dr Otto Other"}
     days = re.findall(r'<td class="compact-day">(.*?)</td>', rows["Dr Mona Morning"], re.S)
     tuesday = days[desk["weekday"].weekday()]
-    assert "9:30 AM Wes Week" in tuesday and "Booked" in tuesday and "5 free" in tuesday
+    assert f'<a href="/staff/schedule/booking/{booking_id}">9:30 AM Wes Week</a>' in tuesday
+    assert "Booked" in tuesday and "5 free" in tuesday
     assert "0 free" in days[6]  # Sunday: not working
 
 

@@ -6,13 +6,13 @@ import sqlalchemy as sa
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from booking.appointments.availability import (clinic_day, clinician_plans, days_between, fill_plans,
-                                               parse_day, week_start)
+from booking.appointments.availability import (clinic_day, clinician_plans, days_between, fill_hours,
+                                               local_midnight, parse_day, week_start)
 from booking.appointments.bookings import STATUS_LABELS
 from booking.appointments.forms import StatusForm
 from booking.audit import record_request_event
 from booking.extensions import db
-from booking.models import Booking
+from booking.models import Booking, StaffUser
 from booking.patients.web import cipher, questionnaires_for
 from booking.routing import parse_record_id
 from booking.schedule import bp
@@ -34,10 +34,15 @@ def clinician_scope(requested):
 
 
 def bookings_between(session, first_day, last_day, zone, clinician_ids=None, include_cancelled=False):
-    """Bookings starting on the clinic dates from `first_day` to `last_day`, by time (one query);
-    only those of `clinician_ids` when given."""
-    query = starting_on(sa.select(Booking).order_by(Booking.starts_at, Booking.id), first_day, last_day, zone,
-                        clinician_ids)
+    """Bookings that hold their clinician during the clinic dates `first_day` to `last_day`: those
+    starting on them, and those of the day before still running (or in their buffer) at its
+    midnight; by time, in one query; only those of `clinician_ids` when given. (The day before's
+    others, as many as a day's own, were loaded whole with their patients only to be passed over.)"""
+    # Of each booking's clinician the pages show only the name: the joined row was the staff
+    # member's every column (password hash and second factor included), once per booking.
+    query = starting_on(sa.select(Booking).options(sa.orm.joinedload(Booking.clinician).load_only(StaffUser.name))
+                        .order_by(Booking.starts_at, Booking.id), first_day - timedelta(days=1),
+                        last_day, zone, clinician_ids).where(Booking.busy_until > local_midnight(first_day, zone))
     if not include_cancelled:
         query = query.where(Booking.active)
     return db.session.scalars(query).unique().all()
@@ -68,11 +73,12 @@ def schedule_grids(days, zone, clinician_id, now, page=1):
     paging = None
     if len(days) == 1 and clinician_id is None and len(plans) > current_app.config["SCHEDULE_DAY_COLUMNS"]:
         plans, paging = column_page(plans, page, current_app.config["SCHEDULE_DAY_COLUMNS"])
-    # Hours and bookings of the clinicians on this page only: a page of ten reads a fifth of fifty.
-    fill_plans(db.session, plans, days[0], days[-1], zone)
+    # Hours of the clinicians on this page only: a page of ten reads a fifth of fifty. Their busy
+    # times come from the bookings read next, which the grid shows (not fill_plans' own read).
+    fill_hours(db.session, plans, days[0], days[-1], zone)
     # One read for the grid (active bookings) and the day's list (cancelled ones too).
-    shown = bookings_between(db.session, days[0] - timedelta(days=1), days[-1], zone, listed_clinicians(
-        clinician_id, plans, paging), include_cancelled=True)
+    shown = bookings_between(db.session, days[0], days[-1], zone, listed_clinicians(clinician_id, plans, paging),
+                             include_cancelled=True)
     by_clinician = {}
     for booking in shown:
         if booking.active:
