@@ -332,3 +332,19 @@ def test_record_links_give_the_address_url_for_gives(app):
             assert [link(record_id) for record_id in (1, 42, "907")] == \
                 [url_for(endpoint, **{argument: record_id}) for record_id in (1, 42, 907)]
         assert RecordLinks("schedule.booking_status", "booking_id")(5) == "/staff/schedule/booking/5/status"
+
+
+def test_one_clinicians_schedule_still_offers_every_clinician_to_switch_to(client, db, staff):
+    page = text(client.get(f"/staff/schedule?date={staff['day']}&clinician={staff['bob']}"))
+    choice = page[page.index('<select id="clinician" name="clinician">'):]
+    choice = choice[:choice.index("</select>")]
+    assert re.findall(r'<option value="([^"]+)"( selected)?>([^<]+)</option>', choice) == [
+        ("all", "", "All clinicians"), (str(staff["alice"]), "", "Dr Alice Adams"),
+        (str(staff["bob"]), " selected", "Dr Bob Brown")]
+    assert "Dr Alice Adams" not in first_grid_head(page)
+
+
+def first_grid_head(page):
+    """The column headings of the first grid on the page, as one string."""
+    grid = page[page.index('<table class="grid">'):]
+    return grid[:grid.index("</thead>")]

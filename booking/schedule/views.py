@@ -16,7 +16,6 @@ from booking.models import Booking, StaffUser
 from booking.patients.web import cipher, questionnaires_for
 from booking.routing import parse_record_id
 from booking.schedule import bp
-from booking.schedule.bookings import clinician_choices
 from booking.schedule.export import count_rows, schedule_csv, starting_on
 from booking.schedule.grid import STATE_LABELS, build_grid, compact_week, day_numbers, plan_day, row_times
 from booking.staff.access import staff_only
@@ -67,9 +66,13 @@ def listed_clinicians(clinician_id, plans, paging):
 
 def schedule_grids(days, zone, clinician_id, now, page=1):
     """The grids to show: one for the day (a column per clinician, a page of them when all are
-    shown) or one per clinician for a week. Returns (plans, grids, columns page or None, the
-    bookings read: every one, cancelled ones too, starting from the day before the first day)."""
-    plans = clinician_plans(db.session, None if clinician_id is None else [clinician_id], only_bookable=False)
+    shown) or one per clinician for a week. Returns (every clinician with booking settings, by
+    name: the page's choice of clinician; grids; columns page or None; the bookings read: every
+    one, cancelled ones too, that holds its clinician during the days)."""
+    # Every clinician's settings in one read, the one asked for picked out here: the page's
+    # choice of clinician lists them all, and a second query for that list cost a round trip.
+    everyone = clinician_plans(db.session, None, only_bookable=False)
+    plans = everyone if clinician_id is None else [plan for plan in everyone if plan.clinician_id == clinician_id]
     paging = None
     if len(days) == 1 and clinician_id is None and len(plans) > current_app.config["SCHEDULE_DAY_COLUMNS"]:
         plans, paging = column_page(plans, page, current_app.config["SCHEDULE_DAY_COLUMNS"])
@@ -97,7 +100,7 @@ def schedule_grids(days, zone, clinician_id, now, page=1):
     for grid in grids:
         times = row_times([column[2] for column in grid["columns"]], days, zone)
         grid["rows"] = build_grid(grid["columns"], times, now, zone)
-    return plans, grids, paging, shown
+    return everyone, grids, paging, shown
 
 
 def free_cell_links(grid):
@@ -124,8 +127,8 @@ def day():
     clinician_id = clinician_scope(request.args.get("clinician"))
     days = days_between(week_start(shown_day), week_start(shown_day) + timedelta(days=6)) if view == "week" \
         else [shown_day]
-    plans, grids, paging, shown = schedule_grids(days, zone, clinician_id, now,
-                                                 parse_record_id(request.args.get("page")))
+    everyone, grids, paging, shown = schedule_grids(days, zone, clinician_id, now,
+                                                    parse_record_id(request.args.get("page")))
     can_manage = current_user.role != "clinician"
     for grid in grids if can_manage else ():
         grid["free_links"] = free_cell_links(grid)
@@ -135,7 +138,7 @@ def day():
     questionnaires = questionnaires_for(db.session, [item.patient_id for item in day_list], current_user.role)
     step = timedelta(days=7 if view == "week" else 1)
     args = {"view": view, "clinician": clinician_id or "all"}
-    return render_template("schedule/day.html", grids=grids, plans=plans, days=days, shown_day=shown_day,
+    return render_template("schedule/day.html", grids=grids, days=days, shown_day=shown_day,
                            today=today, view=view, clinician_id=clinician_id, day_list=day_list, now=now,
                            paging=paging,
                            questionnaires=questionnaires, numbers=day_numbers(day_list, grids, shown_day),
@@ -144,7 +147,7 @@ def day():
                            previous=shown_day - step, next=shown_day + step, args=args,
                            state_labels=STATE_LABELS, status_labels=STATUS_LABELS, status_form=StatusForm(),
                            can_manage=can_manage,
-                           clinician_options=[(int(id_), name) for id_, name in clinician_choices()])
+                           clinician_options=[(plan.clinician_id, plan.name) for plan in everyone])
 
 
 @bp.get("/export")
