@@ -11,7 +11,7 @@ from booking.appointments.availability import clinic_day, local_instant
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician
 from tests.patient_factories import make_patient
-from tests.test_booking_staff import grid_cells
+from tests.test_booking_staff import grid_cells, grid_heads
 
 MORNINGS = {day: [(time(9), time(12))] for day in range(5)}  # weekdays only
 CSS = Path(__file__).resolve().parent.parent / "booking" / "static" / "css" / "booking.css"
@@ -90,13 +90,6 @@ def test_the_all_clinician_week_is_one_compact_table(client, db, desk):
     assert f'<a href="/staff/schedule/booking/{booking_id}">9:30 AM Wes Week</a>' in tuesday
     assert "Booked" in tuesday and "5 free" in tuesday
     assert "0 free" in days[6]  # Sunday: not working
-
-
-def grid_heads(page):
-    """The column headings of the first grid on the page."""
-    grid = page[page.index('<table class="grid">'):]
-    head = grid[:grid.index("</thead>")]
-    return re.findall(r'<th scope="col">([^<]+)</th>', head)[1:]  # after "Time"
 
 
 def test_the_all_clinician_day_shows_a_page_of_clinicians_at_a_time(app, client, db, desk):
