@@ -3,10 +3,13 @@ long reads (the CSV export) in batches on a connection's driver cursor."""
 
 from datetime import datetime, timedelta, timezone
 
+import threading
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from booking import extensions
 from booking.config import normalise_database_url
 from booking.extensions import DriverRead, add_read_pool, read_pool_of
 from booking.timeutil import UTCDateTime, from_driver
@@ -99,6 +102,98 @@ def test_a_read_pool_read_without_a_read_pool_runs_as_any_other(engine):
     assert read_pool_of(engine) is None
     assert READ_ON_READ_POOL.first(engine, thing_id=2) == ("second",)
     assert engine.pool.checkedout() == 0
+
+
+def _pool_traffic(engine):
+    """Lists that fill with each new driver connection and each checkout of `engine`'s pool (emptied first)."""
+    engine.dispose()
+    connects, checkouts = [], []
+    sa.event.listen(engine, "connect", lambda dbapi_connection, _record: connects.append(dbapi_connection))
+    sa.event.listen(engine, "checkout", lambda dbapi_connection, _record, _proxy: checkouts.append(dbapi_connection))
+    return connects, checkouts
+
+
+def _sqlite_reads_held(engine):
+    """Skip on PostgreSQL: its reads take a pooled connection each time (the server may drop an idle one)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's held read connection; PostgreSQL reads check one out of the read pool")
+
+
+def test_sqlite_reads_keep_one_connection_out_of_the_pool_and_see_each_commit(engine):
+    # The week page's read: no checkout and check-in per request, and still the latest data.
+    _sqlite_reads_held(engine)
+    _connects, checkouts = _pool_traffic(engine)
+    assert READ.first(engine, thing_id=1) == ("first", 7)
+    assert len(checkouts) == 1 and engine.pool.checkedout() == 0  # taken once, then detached
+    with engine.begin() as connection:  # a commit through the pool, on another connection
+        connection.execute(things.update().where(things.c.id == 1).values(name="renamed"))
+    for _ in range(3):
+        assert READ.first(engine, thing_id=1) == ("renamed", 7)
+    assert len(checkouts) == 2  # the update's own connection only
+    with engine.begin() as connection:  # the read left no transaction open: a writer commits at once
+        connection.execute(things.delete().where(things.c.id == 2))
+    assert READ.first(engine, thing_id=2) is None
+
+
+def test_sqlite_each_thread_reads_on_its_own_connection(engine):
+    _sqlite_reads_held(engine)
+    connects, _checkouts = _pool_traffic(engine)
+    READ.first(engine, thing_id=1)
+    rows = []
+    reader = threading.Thread(target=lambda: rows.append(READ.first(engine, thing_id=2)))
+    reader.start()
+    reader.join()
+    assert rows == [("second", 7)]
+    assert len(connects) == 2 and connects[0] is not connects[1]
+
+
+def test_sqlite_a_disposed_engine_reads_on_a_new_connection_and_closes_the_old_one(engine):
+    # The restore command disposes the engine before it writes the database file.
+    _sqlite_reads_held(engine)
+    connects, _checkouts = _pool_traffic(engine)
+    READ.first(engine, thing_id=1)
+    engine.dispose()
+    assert READ.first(engine, thing_id=1) == ("first", 7)
+    assert len(connects) == 2
+    with pytest.raises(extensions.sqlite3.ProgrammingError, match="closed"):
+        connects[0].execute("SELECT 1")
+
+
+def test_sqlite_a_lost_connection_is_the_usual_error_then_replaced(engine):
+    _sqlite_reads_held(engine)
+    connects, _checkouts = _pool_traffic(engine)
+    READ.first(engine, thing_id=1)
+    connects[0].close()  # as if the connection had gone
+    with pytest.raises(DBAPIError, match="closed database"):
+        READ.first(engine, thing_id=1)
+    assert READ.first(engine, thing_id=1) == ("first", 7)
+    assert len(connects) == 2
+
+
+def test_sqlite_a_forked_child_opens_its_own_connection_and_leaves_its_parents_open(engine, monkeypatch):
+    # SQLite's rule: a connection opened before a fork is neither used nor closed in the child.
+    _sqlite_reads_held(engine)
+    connects, _checkouts = _pool_traffic(engine)
+    READ.first(engine, thing_id=1)
+    monkeypatch.setattr(extensions.os, "getpid", lambda: -1)  # this process now looks like a forked child
+    assert READ.first(engine, thing_id=2) == ("second", 7)
+    assert len(connects) == 2
+    assert connects[0].execute("SELECT 1").fetchone() == (1,)  # the parent's, still open
+    assert connects[0] in extensions._INHERITED  # noqa: SLF001
+    extensions._INHERITED.remove(connects[0])  # noqa: SLF001
+
+
+def test_an_in_memory_sqlite_database_reads_through_its_pool():
+    # Every new connection to ":memory:" is a new, empty database: nothing can be held apart from the pool.
+    memory = sa.create_engine("sqlite://")
+    metadata.create_all(memory)
+    with memory.begin() as connection:
+        connection.execute(things.insert().values(id=1, name="in memory"))
+    assert READ.first(memory, thing_id=1) == ("in memory", 7)
+    with memory.begin() as connection:  # the pool's connection is still the database
+        connection.execute(things.insert().values(id=2, name="still in memory"))
+    assert READ.first(memory, thing_id=2) == ("still in memory", 7)
+    memory.dispose()
 
 
 NOON = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
