@@ -13,7 +13,7 @@ from booking import extensions
 from booking.config import normalise_database_url
 from booking.extensions import DriverRead, add_read_pool, read_pool_of
 from booking.timeutil import UTCDateTime, from_driver
-from tests.conftest import POSTGRES, TEST_DATABASE_URL, postgres_only
+from tests.conftest import POSTGRES, TEST_DATABASE_URL, postgres_only, sqlite_only
 
 metadata = sa.MetaData()
 things = sa.Table("driver_read_things", metadata, sa.Column("id", sa.Integer, primary_key=True),
@@ -113,15 +113,9 @@ def _pool_traffic(engine):
     return connects, checkouts
 
 
-def _sqlite_reads_held(engine):
-    """Skip on PostgreSQL: its reads take a pooled connection each time (the server may drop an idle one)."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's held read connection; PostgreSQL reads check one out of the read pool")
-
-
 def test_sqlite_reads_keep_one_connection_out_of_the_pool_and_see_each_commit(engine):
     # The week page's read: no checkout and check-in per request, and still the latest data.
-    _sqlite_reads_held(engine)
+    sqlite_only()  # PostgreSQL reads check a connection out of the read pool: the server may drop an idle one
     _connects, checkouts = _pool_traffic(engine)
     assert READ.first(engine, thing_id=1) == ("first", 7)
     assert len(checkouts) == 1 and engine.pool.checkedout() == 0  # taken once, then detached
@@ -136,7 +130,7 @@ def test_sqlite_reads_keep_one_connection_out_of_the_pool_and_see_each_commit(en
 
 
 def test_sqlite_each_thread_reads_on_its_own_connection(engine):
-    _sqlite_reads_held(engine)
+    sqlite_only()
     connects, _checkouts = _pool_traffic(engine)
     READ.first(engine, thing_id=1)
     rows = []
@@ -149,7 +143,7 @@ def test_sqlite_each_thread_reads_on_its_own_connection(engine):
 
 def test_sqlite_a_disposed_engine_reads_on_a_new_connection_and_closes_the_old_one(engine):
     # The restore command disposes the engine before it writes the database file.
-    _sqlite_reads_held(engine)
+    sqlite_only()
     connects, _checkouts = _pool_traffic(engine)
     READ.first(engine, thing_id=1)
     engine.dispose()
@@ -160,7 +154,7 @@ def test_sqlite_a_disposed_engine_reads_on_a_new_connection_and_closes_the_old_o
 
 
 def test_sqlite_a_lost_connection_is_the_usual_error_then_replaced(engine):
-    _sqlite_reads_held(engine)
+    sqlite_only()
     connects, _checkouts = _pool_traffic(engine)
     READ.first(engine, thing_id=1)
     connects[0].close()  # as if the connection had gone
@@ -172,7 +166,7 @@ def test_sqlite_a_lost_connection_is_the_usual_error_then_replaced(engine):
 
 def test_sqlite_a_forked_child_opens_its_own_connection_and_leaves_its_parents_open(engine, monkeypatch):
     # SQLite's rule: a connection opened before a fork is neither used nor closed in the child.
-    _sqlite_reads_held(engine)
+    sqlite_only()
     connects, _checkouts = _pool_traffic(engine)
     READ.first(engine, thing_id=1)
     monkeypatch.setattr(extensions.os, "getpid", lambda: -1)  # this process now looks like a forked child
