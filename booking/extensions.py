@@ -167,7 +167,7 @@ class DriverRead:
                                  arguments, before)
         held = _held_reader(engine)
         if held is not None:
-            return self._run(engine, held.connection, held.drop, sql, arguments)
+            return held.read(engine, sql, arguments)
         # The pooled driver connection alone: SQLAlchemy's Connection around it cost a fifth of
         # this read on SQLite and more on PostgreSQL. Pool events (IdlePing's check) still run.
         read_engine = _READ_POOLS.get(engine) if self.read_pool else None
@@ -258,36 +258,43 @@ class DriverRead:
                 cursor.close()
 
 
-class HeldReader(threading.local):
-    """A SQLite file engine's connection for DriverRead, one per thread, held out of the pool.
+class HeldReader:
+    """A SQLite file engine's connection for DriverRead, one per process, held out of the pool.
 
     Checking a connection out of the pool and back in (its events, its records, the rollback
     on return) cost the week page's one read more than the read itself: 5 µs against 3 µs.
     SQLite has no server to drop an idle connection, and Python's sqlite3 runs a SELECT outside
     any transaction (`_run` closes the cursor, which ends the read), so a connection kept by
-    the thread sees every commit as a pooled one does. It is taken from the pool once, with
-    the pool's connect settings, and detached from it. It is replaced when the engine's pool
-    is (`engine.dispose()`, as the restore command does before it writes the file), in a
-    forked child, which must not use its parent's SQLite connection, and after a driver error.
+    the process sees every commit as a pooled one does. It is taken from the pool once, with
+    the pool's connect settings, and detached from it; the process's threads take turns on it
+    (a read is a few microseconds; the pool's connections are opened for use across threads).
+    It is replaced when the engine's pool is (`engine.dispose()`, as the restore command does
+    before it writes the file) and after a driver error. A forked child starts without one and
+    leaves its parent's open and unused, as SQLite requires.
     """
 
-    connection = pool = pid = None
+    def __init__(self):
+        self._reset()
+        _READERS.add(self)
 
-    def current(self, engine):
-        """This thread's connection to `engine`, taken from its pool if there is none yet or it is stale."""
-        pool, pid = engine.pool, os.getpid()
-        if self.connection is None or self.pool is not pool or self.pid != pid:
-            if self.pid == pid:
+    def _reset(self):
+        """No connection, no turn taken (also in a forked child, which runs none of its parent's threads)."""
+        self.lock = threading.Lock()
+        self.connection = self.pool = None
+
+    def read(self, engine, sql, arguments):
+        """DriverRead's one row, read on this process's connection to `engine`."""
+        with self.lock:
+            if self.connection is None or self.pool is not engine.pool:
                 self.drop()
-            elif self.connection is not None:  # the parent's: never used here, nor closed (SQLite's rule after a fork)
-                _INHERITED.append(self.connection)
-            pooled = DriverRead._checkout(engine)  # noqa: SLF001  the pool's own checkout, its errors as SQLAlchemy's
-            pooled.detach()
-            self.connection, self.pool, self.pid = pooled.dbapi_connection, pool, pid
-        return self
+                # The pool's own checkout (its connect settings; its errors raised as SQLAlchemy's).
+                pooled = DriverRead._checkout(engine)  # noqa: SLF001
+                pooled.detach()
+                self.connection, self.pool = pooled.dbapi_connection, engine.pool
+            return DriverRead._run(engine, self.connection, self.drop, sql, arguments)  # noqa: SLF001
 
     def drop(self, _error=None):
-        """Close and forget this thread's connection (after a driver error, or when it is stale)."""
+        """Close and forget the connection (after a driver error, or when its pool was replaced)."""
         connection, self.connection = self.connection, None
         if connection is not None:
             try:
@@ -298,17 +305,29 @@ class HeldReader(threading.local):
 
 # An app's SQLite file engine -> its HeldReader (None for every other engine).
 _HELD_READERS = weakref.WeakKeyDictionary()
-# Connections a forked child found held by its parent's thread, kept from being closed by garbage collection.
+_READERS = weakref.WeakSet()
+# Connections a forked child found held by its parent, kept from being closed by garbage collection.
 _INHERITED = []
 
 
+def _after_fork_in_child():
+    """A forked child holds none of its parent's readers' connections or turns."""
+    for reader in list(_READERS):
+        if reader.connection is not None:
+            _INHERITED.append(reader.connection)
+        reader._reset()  # noqa: SLF001
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _held_reader(engine):
-    """The HeldReader of SQLite file `engine`, with this thread's connection ready; None for other engines."""
+    """The HeldReader of SQLite file `engine`; None for other engines."""
     try:
-        reader = _HELD_READERS[engine]
+        return _HELD_READERS[engine]
     except KeyError:
         reader = _HELD_READERS[engine] = HeldReader() if write_queue.writes_to_a_file(engine) else None
-    return None if reader is None else reader.current(engine)
+        return reader
 
 
 # An app's SQLite file engine -> its WriteQueue (booking.write_queue).
