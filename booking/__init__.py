@@ -4,7 +4,7 @@ import functools
 import os
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, Request, current_app, request
+from flask import Flask, Request, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import cached_property
 
@@ -169,9 +169,10 @@ def init_csrf(app, csrf):
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
 
+    config = app.config  # the app's own (a setting changed later is still seen): no context lookup per request
+
     @app.before_request
     def check_csrf():
-        config = current_app.config
         if config["WTF_CSRF_ENABLED"] and request.method in config["WTF_CSRF_METHODS"]:
             csrf.protect(apply_exemptions=True)
 

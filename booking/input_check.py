@@ -66,9 +66,10 @@ def init_app(app):
 
     @app.before_request
     def refuse_control_characters():
-        environ = request.environ
-        where = control_character_in(request.path, query_args(environ),
-                                     request.form.items(multi=True) if request.method == "POST" else (),
+        current = request._get_current_object()  # noqa: SLF001  one context lookup, not one per attribute
+        environ = current.environ
+        where = control_character_in(current.path, query_args(environ),
+                                     current.form.items(multi=True) if current.method == "POST" else (),
                                      header_values(environ))
         if where is not None:
             return render_error(400, "That request held characters we cannot accept",

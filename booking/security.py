@@ -192,8 +192,9 @@ def init_app(app: Flask):
 
     @app.after_request
     def finish_request(response):
-        environ = request.environ
-        endpoint = request.endpoint
+        current = request._get_current_object()  # noqa: SLF001  one context lookup, not one per attribute
+        environ = current.environ
+        endpoint = current.endpoint
         wanted = SECURE_HEADERS if environ.get("wsgi.url_scheme") == "https" else SECURITY_HEADERS
         if endpoint and not endpoint.startswith(("guide.", "static")):
             wanted += NO_STORE  # pages with personal data: no shared cache, no back-forward cache
@@ -201,5 +202,5 @@ def init_app(app: Flask):
         environ[HEADERS_KEY] = wanted + (("X-Request-Id", context.get("request_id", "")),)
         # The endpoint name, not the path: paths can carry private link tokens.
         elapsed = (time.perf_counter() - context.get("request_started", time.perf_counter())) * 1000
-        access_log.write(context.get("request_id", "-"), request.method, endpoint or "-", response.status_code, elapsed)
+        access_log.write(context.get("request_id", "-"), current.method, endpoint or "-", response.status_code, elapsed)
         return response

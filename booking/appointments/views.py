@@ -288,11 +288,12 @@ def choose():
     state = patient_state(db.engine, intake_id) if intake_id is not None else None
     if not _may_book(state):
         return render_template("appointments/no_intake.html")
-    snapshot = schedule_snapshot(db.session, cache_for(current_app), current_app.config,
-                                 version=state.schedule_version or 0)
+    app = current_app._get_current_object()  # noqa: SLF001  one context lookup, not one per use
+    snapshot = schedule_snapshot(db.session, cache_for(app), app.config, version=state.schedule_version or 0)
     ctx = booking_context(rules=snapshot.rules)
     clinicians = snapshot.clinicians
-    clinician_id = parse_clinician(request.args.get("clinician"), clinicians)
+    args = request.args
+    clinician_id = parse_clinician(args.get("clinician"), clinicians)
     if clinician_id is False:
         flash("That clinician is not available for booking; showing the first available instead.", "warning")
         clinician_id = None
@@ -301,7 +302,7 @@ def choose():
         return render_template("appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id,
                                existing=db.session.get(Booking, state.booking_id))
     # "First available" links each time to the clinician it names (the `{clinician}` of that slot).
-    week = week_view(ctx, clinician_id, parse_day(request.args.get("week")),
+    week = week_view(ctx, clinician_id, parse_day(args.get("week")),
                      confirm_path() + "?clinician={clinician}&start={start}",
                      version=snapshot.version, names=dict(clinicians) if clinician_id is None else None)
     # The grid key covers the version (hence the clinicians listed), the week and the selection.

@@ -55,9 +55,10 @@ def start_request():
     (`g` belongs to the app context, which a test holding one, or a streamed response,
     shares between requests; the staff session must be read from each request's own cookie.)
     """
-    g.pop("_login_user", None)
-    g.pop("staff_session", None)
-    g.pop("staff_session_ended", None)
+    context = g._get_current_object()  # noqa: SLF001  one context lookup, not one per attribute
+    context.pop("_login_user", None)
+    context.pop("staff_session", None)
+    context.pop("staff_session_ended", None)
 
 
 def current():
