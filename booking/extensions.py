@@ -269,7 +269,7 @@ class HeldReader:
     the pool's connect settings, and detached from it; the process's threads take turns on it
     (a read is a few microseconds; the pool's connections are opened for use across threads).
     It is replaced when the engine's pool is (`engine.dispose()`, as the restore command does
-    before it writes the file) and after a driver error. A forked child starts without one and
+    before it writes the file) and once a read finds it lost. A forked child starts without one and
     leaves its parent's open and unused, as SQLite requires.
     """
 
@@ -294,7 +294,7 @@ class HeldReader:
             return DriverRead._run(engine, self.connection, self.drop, sql, arguments)  # noqa: SLF001
 
     def drop(self, _error=None):
-        """Close and forget the connection (after a driver error, or when its pool was replaced)."""
+        """Close and forget the connection (found lost by a read, or its pool replaced)."""
         connection, self.connection = self.connection, None
         if connection is not None:
             try:
