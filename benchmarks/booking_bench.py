@@ -10,7 +10,11 @@ app (CSRF checked, as in production) and a bare Flask hello the same way: gunico
 workers, 127.0.0.1 only. wrk (benchmarks/wrk_runner.py) loads each page with -t2 -c16;
 hello and the page alternate for --rounds rounds and the page's ratio is the median of the
 rounds' ratios (the machine's speed drifts). The booking and questionnaire-step POSTs send
-distinct prepared requests (sessions and CSRF tokens collected beforehand). With --big the
+distinct prepared requests (sessions and CSRF tokens collected beforehand); like each page,
+each POST first has an unmeasured run of its own (--post-warmup requests), whose p99 is
+printed under the table: a worker's first booking compiles a dozen statements and loads the
+clinic's hours (some 25 ms in process), and the requests queued behind it wait that long too,
+which in a one-second run of 500 requests was the p99. With --big the
 staff pages run at 4 connections (the year's CSV export at 2, in runs of at least 10 s). Prints hello's own req/s (so the client is seen not to be
 the limit), each page's req/s, p50/p99 and ratio, the workers' RSS, and the load average.
 """
@@ -212,9 +216,12 @@ def alternate(hello, server, path, args, connections=16, cookie=None, requests=N
     """Rounds of hello then the page: {"rps", "p50", "p99", "ratio", "non_2xx", "hello_rps"} (medians)."""
     from benchmarks.wrk_runner import run_wrk
 
-    pairs = []
+    pairs, cold = [], None
     if requests is None:  # unmeasured: each worker's first requests connect, compile templates, fill caches
         run_wrk(server.url + path, 3, connections, cookie=cookie)
+    elif args.post_warmup:  # the same for a POST, over prepared requests of its own (each can be sent once)
+        cold = run_wrk(server.url + path, 1, connections, requests=requests[:args.post_warmup])
+        requests = requests[args.post_warmup:]
     for _ in range(args.rounds if requests is None else 1):
         seconds = args.seconds if requests is None else args.post_seconds
         pairs.append((run_wrk(hello.url + "/", args.seconds, connections),
@@ -223,7 +230,7 @@ def alternate(hello, server, path, args, connections=16, cookie=None, requests=N
     return {"rps": median("rps"), "p50": median("p50"), "p99": median("p99"), "hello_rps": median("rps", 0),
             "ratio": statistics.median(page["rps"] / hello_["rps"] for hello_, page in pairs),
             "non_2xx": sum(page["non_2xx"] + page["errors"] for _h, page in pairs),
-            "used_up": any(page["used_up"] for _h, page in pairs)}
+            "used_up": any(page["used_up"] for _h, page in pairs), "cold": cold}
 
 
 def main():
@@ -238,6 +245,8 @@ def main():
     parser.add_argument("--posts", type=int, default=1600, help="prepared requests per POST run")
     parser.add_argument("--post-seconds", type=float, default=1.0,
                         help="length of each POST run: short enough that the prepared requests last")
+    parser.add_argument("--post-warmup", type=int, default=200,
+                        help="prepared requests of each POST sent first, unmeasured, as the pages' warm-up run")
     parser.add_argument("--big", action="store_true", help="the 50-clinician practice, with the staff pages")
     parser.add_argument("--staff-only", action="store_true",
                         help="with --big implied: only the staff pages (no public pages, no POSTs to prepare)")
@@ -252,8 +261,8 @@ def main():
     logging.getLogger("booking.requests").disabled = True  # the preparation's thousands of request lines
     if not args.staff_only:
         week_cookie = bench_prepare.week_cookie(app)
-        booking_posts = bench_prepare.booking_posts(app, args.posts)
-        step_posts = bench_prepare.step_posts(app, args.posts)
+        booking_posts = bench_prepare.booking_posts(app, args.post_warmup + args.posts)
+        step_posts = bench_prepare.step_posts(app, args.post_warmup + args.posts)
         feed = bench_prepare.feed_path(app, clinician)
     staff = {role: bench_prepare.staff_cookie(app, role) for role in ("receptionist", "clinician")} if args.big else {}
     env = dict(os.environ, BENCH_DATABASE_URL=database_url, PYTHONPATH=str(ROOT), BENCH_CSRF="1")
@@ -304,6 +313,11 @@ def report(results, rss, args):
     if any(r["used_up"] for r in results.values()):
         print("* the prepared requests ran out before the run's end (the script then stops rather than repeat them): req/s is a lower "
               "bound; use more --posts or fewer --post-seconds")
+    for name, r in results.items():
+        if r.get("cold"):
+            print(f"{name}: its unmeasured first run, on workers that had not served it yet (statements to compile, "
+                  f"the hours to load; with --only, workers perhaps still starting): {r['cold']['requests']} requests, "
+                  f"p50 {r['cold']['p50']:.2f} ms, p99 {r['cold']['p99']:.2f} ms")
     print("worker RSS after the run: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
 
 
