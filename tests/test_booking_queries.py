@@ -14,6 +14,7 @@ from booking.patients.record import contact_of
 from booking.timeutil import utcnow
 from tests.booking_factories import (ZONE, add_clinician, add_intake, add_many_bookings, book_first_free_time,
                                      first_free_time_fields)
+from tests.conftest import POSTGRES
 from tests.intake_factories import form_data
 from tests.outbox_helpers import body_of, recipient_of
 
@@ -102,7 +103,9 @@ def test_a_questionnaire_step_reads_its_draft_once_and_writes_it_once(app, clien
     with counted(engine, commits=True) as statements:
         response = client.post("/intake/step/2", data=form_data("seeking"))
     assert response.location.endswith("/intake/step/3")
-    assert [statement.split()[0] for statement in statements] == ["SELECT", "UPDATE", COMMIT]
+    # On PostgreSQL the one UPDATE runs in autocommit: it commits itself, without the BEGIN and
+    # COMMIT round trips (extensions.single_write).
+    assert [statement.split()[0] for statement in statements] == ["SELECT", "UPDATE"] + ([] if POSTGRES else [COMMIT])
     # The draft alone: loading the Intake joined its patient's record, which a step does not need.
     assert "JOIN" not in statements[0] and "FROM intake" in statements[0]
 

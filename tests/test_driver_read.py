@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from booking import extensions
 from booking.config import normalise_database_url
-from booking.extensions import DriverRead, add_read_pool, read_pool_of
+from booking.extensions import DriverRead, add_read_pool, read_pool_of, single_write
 from booking.timeutil import UTCDateTime, from_driver
 from tests.conftest import POSTGRES, TEST_DATABASE_URL, postgres_only, sqlite_only
 
@@ -103,6 +103,57 @@ def test_a_read_pool_read_without_a_read_pool_runs_as_any_other(engine):
     assert read_pool_of(engine) is None
     assert READ_ON_READ_POOL.first(engine, thing_id=2) == ("second",)
     assert engine.pool.checkedout() == 0
+
+
+def _named(engine, thing_id):
+    """The name of thing `thing_id`, read on a new connection (so only what is committed)."""
+    with engine.connect() as connection:
+        return connection.scalar(sa.select(things.c.name).where(things.c.id == thing_id))
+
+
+RENAME = things.update().where(things.c.id == sa.bindparam("thing_id")).values(name=sa.bindparam("new_name"))
+
+
+def test_postgresql_a_single_write_commits_as_it_runs_on_the_autocommit_pool(engine):
+    # One statement needs no BEGIN and COMMIT around it, each a round trip: the read pool's
+    # connections are in autocommit, so the statement is committed as the server runs it, and the
+    # app's own pool is not touched.
+    postgres_only()
+    read_engine = add_read_pool(engine, {"pool_size": 1, "max_overflow": 0})
+    engine.dispose()
+    with single_write(engine) as connection:
+        assert connection.connection.dbapi_connection.autocommit is True
+        assert connection.execute(RENAME, {"thing_id": 1, "new_name": "renamed"}).rowcount == 1
+        observer = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+        assert _named(observer, 1) == "renamed"  # already committed, before the block ends
+    assert engine.pool.checkedin() == 0 and read_engine.pool.checkedin() == 1
+
+
+def test_postgresql_a_single_write_is_seen_by_the_engines_statement_listeners(engine):
+    # The tests count statements on the app's engine: while one listens, the statement runs on one
+    # of the engine's own connections, still in autocommit.
+    postgres_only()
+    add_read_pool(engine, {"pool_size": 1, "max_overflow": 0})
+    seen = []
+    sa.event.listen(engine, "before_cursor_execute", lambda connection, cursor, statement, *args: seen.append(
+        (statement.split()[0], connection.connection.dbapi_connection.autocommit)))
+    with single_write(engine) as connection:
+        connection.execute(RENAME, {"thing_id": 2, "new_name": "renamed"})
+    assert seen == [("UPDATE", True)]
+    assert _named(engine, 2) == "renamed"
+
+
+def test_sqlite_a_single_write_is_a_transaction_committed_as_the_block_ends(engine):
+    # No round trips to spare: engine.begin(), committed at the end and rolled back by an error.
+    sqlite_only()
+    with single_write(engine) as connection:
+        connection.execute(RENAME, {"thing_id": 1, "new_name": "renamed"})
+    assert _named(engine, 1) == "renamed"
+    with pytest.raises(RuntimeError):
+        with single_write(engine) as connection:
+            connection.execute(RENAME, {"thing_id": 2, "new_name": "lost"})
+            raise RuntimeError("after the statement")
+    assert _named(engine, 2) == "second"
 
 
 def _pool_traffic(engine):

@@ -11,6 +11,7 @@ from booking.intake import service
 from booking.intake.steps import STEP_NUMBER, step_at
 from booking.models import Intake
 from booking.timeutil import from_driver, utcnow
+from tests.conftest import postgres_only
 from tests.intake_factories import complete_intake, default_values, form_data, walk_to
 
 
@@ -130,3 +131,25 @@ def test_timestamps_read_from_the_driver_are_aware_utc():
     new_york = datetime(2026, 3, 8, 2, 30, tzinfo=timezone(timedelta(hours=-5)))
     assert from_driver(new_york) == datetime(2026, 3, 8, 7, 30, tzinfo=timezone.utc)
     assert from_driver(new_york).tzinfo is timezone.utc
+
+
+def test_postgresql_the_usual_step_is_saved_by_one_update_in_autocommit(app, client):
+    # One UPDATE is atomic on its own: on PostgreSQL it is sent without BEGIN and COMMIT around
+    # it, two round trips of the three the save cost. (What it saves is checked above.)
+    postgres_only()
+    walk_to(client, "phq9")
+    updates = []
+
+    def record(connection, cursor, statement, *args):
+        if statement.startswith("UPDATE intake"):
+            updates.append(connection.connection.dbapi_connection.autocommit)
+
+    with app.app_context():
+        engine = _db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.post("/intake/step/3", data=form_data("phq9", default_values()["phq9"])).status_code == 302
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert updates == [True]
+    assert stored_answers(app, latest_intake_id(app))["phq9"] == default_values()["phq9"]

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import flag_modified
 
-from booking.extensions import DriverRead
+from booking.extensions import DriverRead, single_write
 from booking.intake import questionnaires as q
 from booking.intake.consent import consent_digest, consent_text
 from booking.intake.screening import highest_level, screen
@@ -279,8 +279,9 @@ def save_draft_step(session, draft, step, values, *, cipher, search_key, now, dr
     answers[step.key] = values
     if step.key != "about" and number <= draft.last_step + 1 and (draft.urgent or not q.crisis_triggered(answers)):
         # Its own connection and transaction: the session has written nothing in this request
-        # (on SQLite a write held there would wait on this one).
-        with session.get_bind().begin() as connection:
+        # (on SQLite a write held there would wait on this one). One statement: on PostgreSQL
+        # in autocommit, without the BEGIN and COMMIT round trips (single_write).
+        with single_write(session.get_bind()) as connection:
             saved = connection.execute(_SAVE_READ_DRAFT, {
                 "intake_id": draft.id, "read_last_step": draft.last_step, "read_answers": draft.answers_encrypted,
                 "answers": cipher.encrypt(answers), "new_last_step": max(draft.last_step, number), "now": now,
