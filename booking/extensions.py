@@ -75,7 +75,6 @@ class IdlePing:
 
     def __init__(self, engine, idle_seconds, clock=time.monotonic):
         self.engine, self.idle_seconds, self.clock = engine, idle_seconds, clock
-        _IDLE_PINGS[engine] = self  # a HeldReader's connection, out of the pool, follows the same rule
         event.listen(engine, "checkin", self.checked_in)
         event.listen(engine, "checkout", self.checked_out)
 
@@ -90,10 +89,6 @@ class IdlePing:
             self.engine.dialect.do_ping(dbapi_connection)
         except Exception as error:  # noqa: BLE001  any failure: this connection is not to be used
             raise DisconnectionError(f"the connection died while idle: {error}") from error
-
-
-# An engine -> the IdlePing its pool checks connections with.
-_IDLE_PINGS = weakref.WeakKeyDictionary()
 
 
 def one_statement(engine):
@@ -190,11 +185,9 @@ class DriverRead:
                     engine.dispatch.before_cursor_execute(connection, cursor, sql, arguments, None, False)
                 return self._run(engine, connection.connection.dbapi_connection, connection.invalidate, sql,
                                  arguments, before)
-        held = _held_reader(engine, self.read_pool)
+        held = _held_reader(engine)
         if held is not None:
-            row = held.read(engine, sql, arguments)
-            if row is not HeldReader.BUSY:
-                return row
+            return held.read(engine, sql, arguments)
         # The pooled driver connection alone: SQLAlchemy's Connection around it cost a fifth of
         # this read on SQLite and more on PostgreSQL. Pool events (IdlePing's check) still run.
         read_engine = _READ_POOLS.get(engine) if self.read_pool else None
@@ -286,76 +279,39 @@ class DriverRead:
 
 
 class HeldReader:
-    """The connection DriverRead reads on in this process, held out of its pool: one per SQLite
-    file engine, and one per PostgreSQL engine's autocommit read pool (for the reads made with
-    `read_pool`).
+    """A SQLite file engine's connection for DriverRead, one per process, held out of the pool.
 
     Checking a connection out of the pool and back in (its events, its records, the rollback
-    on return) cost the week page's one read more than the read itself on SQLite (5 µs against
-    3 µs) and a tenth of the page's CPU on PostgreSQL (26 of 329 µs). It is taken from the pool
-    once, with the pool's connect settings, and detached from it. SQLite has no server to drop an
-    idle connection, and Python's sqlite3 runs a SELECT outside any transaction (`_run` closes
-    the cursor, which ends the read), so a connection kept by the process sees every commit as a
-    pooled one does; a read-pool connection is in autocommit and sees them too. A server may
-    drop a connection that sat idle, so after `idle_seconds` unused (the pool's IdlePing
-    setting) it is pinged before the read, and replaced if the ping fails, as a pooled one would
-    be at checkout.
-
-    The process's threads take turns on it. A SQLite read is a few microseconds, so a thread
-    waits for its turn; a PostgreSQL read waits on the server, so a thread that finds the
-    connection in use reads through the pool instead (`wait=False`: BUSY), and a threaded
-    server's reads do not queue behind one another. The connection is replaced when the source
-    engine's pool is (`engine.dispose()`, as the restore command does before it writes the file;
-    on PostgreSQL the disposal closes it at once) and once a read finds it lost. A forked child
-    starts without one and leaves its parent's open and unused, as SQLite requires (and as a
-    PostgreSQL connection needs: closing it in the child would end the parent's session).
+    on return) cost the week page's one read more than the read itself: 5 µs against 3 µs.
+    SQLite has no server to drop an idle connection, and Python's sqlite3 runs a SELECT outside
+    any transaction (`_run` closes the cursor, which ends the read), so a connection kept by
+    the process sees every commit as a pooled one does. It is taken from the pool once, with
+    the pool's connect settings, and detached from it; the process's threads take turns on it
+    (a read is a few microseconds; the pool's connections are opened for use across threads).
+    It is replaced when the engine's pool is (`engine.dispose()`, as the restore command does
+    before it writes the file) and once a read finds it lost. A forked child starts without one and
+    leaves its parent's open and unused, as SQLite requires.
     """
 
-    BUSY = object()  # read()'s answer when the connection is in use and this reader does not wait
-
-    def __init__(self, source, wait=True):
-        self.source, self.wait = source, wait  # the engine whose pool lends the connection
+    def __init__(self):
         self._reset()
         _READERS.add(self)
 
     def _reset(self):
         """No connection, no turn taken (also in a forked child, which runs none of its parent's threads)."""
         self.lock = threading.Lock()
-        self.connection = self.pool = self.used_at = None
+        self.connection = self.pool = None
 
     def read(self, engine, sql, arguments):
-        """DriverRead's one row, read on this process's connection to the source engine; BUSY if
-        another thread is reading on it and this reader does not wait."""
-        if not self.lock.acquire(blocking=self.wait):
-            return self.BUSY
-        try:
-            if self.connection is None or self.pool is not self.source.pool:
+        """DriverRead's one row, read on this process's connection to `engine`."""
+        with self.lock:
+            if self.connection is None or self.pool is not engine.pool:
                 self.drop()
-                self._take()
-            elif self._idle_too_long():
-                try:
-                    self.source.dialect.do_ping(self.connection)
-                except Exception:  # noqa: BLE001  any failure: this connection is not to be used
-                    self.drop()
-                    self._take()
-            row = DriverRead._run(engine, self.connection, self.drop, sql, arguments)  # noqa: SLF001
-            ping = _IDLE_PINGS.get(self.source)
-            self.used_at = ping.clock() if ping is not None else None
-            return row
-        finally:
-            self.lock.release()
-
-    def _take(self):
-        """A connection from the source engine's pool (its connect settings and checkout checks;
-        its errors raised as SQLAlchemy's), detached from it."""
-        pooled = DriverRead._checkout(self.source)  # noqa: SLF001
-        pooled.detach()
-        self.connection, self.pool, self.used_at = pooled.dbapi_connection, self.source.pool, None
-
-    def _idle_too_long(self):
-        """True if the source pool pings connections idle this long and this one has been."""
-        ping = _IDLE_PINGS.get(self.source)
-        return ping is not None and self.used_at is not None and ping.clock() - self.used_at >= ping.idle_seconds
+                # The pool's own checkout (its connect settings; its errors raised as SQLAlchemy's).
+                pooled = DriverRead._checkout(engine)  # noqa: SLF001
+                pooled.detach()
+                self.connection, self.pool = pooled.dbapi_connection, engine.pool
+            return DriverRead._run(engine, self.connection, self.drop, sql, arguments)  # noqa: SLF001
 
     def drop(self, _error=None):
         """Close and forget the connection (found lost by a read, or its pool replaced)."""
@@ -363,20 +319,11 @@ class HeldReader:
         if connection is not None:
             try:
                 connection.close()
-            except Exception:  # noqa: BLE001  a connection being discarded may fail to close: it is gone either way
+            except sqlite3.Error:
                 pass
 
-    def disposed(self, _engine):
-        """The source engine was disposed: close the connection now if no thread is reading on it
-        (else the next read finds the pool replaced and closes it)."""
-        if self.lock.acquire(blocking=False):
-            try:
-                self.drop()
-            finally:
-                self.lock.release()
 
-
-# An app's SQLite file engine, or PostgreSQL engine with a read pool -> its HeldReader.
+# An app's SQLite file engine -> its HeldReader (None for every other engine).
 _HELD_READERS = weakref.WeakKeyDictionary()
 _READERS = weakref.WeakSet()
 # Connections a forked child found held by its parent, kept from being closed by garbage collection.
@@ -394,18 +341,13 @@ def _after_fork_in_child():
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _held_reader(engine, read_pool):
-    """The HeldReader of SQLite file `engine`, or (for a read made with `read_pool`) of PostgreSQL
-    `engine`'s read pool; None for other engines and reads."""
-    reader = _HELD_READERS.get(engine)
-    if reader is not None:
-        return reader if read_pool or reader.wait else None
-    if write_queue.writes_to_a_file(engine):
-        reader = _HELD_READERS[engine] = HeldReader(engine)
-    elif read_pool and (read_engine := _READ_POOLS.get(engine)) is not None:
-        reader = _HELD_READERS[engine] = HeldReader(read_engine, wait=False)
-        event.listen(read_engine, "engine_disposed", reader.disposed)
-    return reader
+def _held_reader(engine):
+    """The HeldReader of SQLite file `engine`; None for other engines."""
+    try:
+        return _HELD_READERS[engine]
+    except KeyError:
+        reader = _HELD_READERS[engine] = HeldReader() if write_queue.writes_to_a_file(engine) else None
+        return reader
 
 
 # An app's SQLite file engine -> its WriteQueue (booking.write_queue).
