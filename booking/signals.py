@@ -23,8 +23,16 @@ intake_correction_requested = _signals.signal("intake-correction-requested")
 # intake=Intake, actor=StaffUser, link=str (the private booking link). A clinician cleared
 # the patient to book.
 intake_cleared = _signals.signal("intake-cleared")
+# booking=Booking not yet written (every column but its id; in no session), actor, link,
+# questionnaire_link: as booking_created's. Sent just before a new booking's INSERT (again for
+# each clinician "first available" tries), so that receivers compose what they will write
+# before the transaction writes: on SQLite, from its first write to its COMMIT a transaction
+# holds the database's one write turn, which every other writer waits for. A receiver may read
+# but must not write; what it returns reaches booking_created's receivers as `prepared`.
+booking_creating = _signals.signal("booking-creating")
 # booking=Booking, actor=StaffUser or None (the patient), link=str or None (the private
-# manage link, present only when it was just issued).
+# manage link, present only when it was just issued), prepared={booking_creating's receiver:
+# what it returned} (absent, or without a receiver's entry, when not sent first).
 booking_created = _signals.signal("booking-created")
 # booking=Booking (already at its new time), previous_starts_at=datetime, actor, link.
 booking_moved = _signals.signal("booking-moved")

@@ -15,7 +15,7 @@ from booking.appointments.bookings import (AlreadyBooked, NotBookable, OffGrid, 
 from booking.appointments.web import parse_slot
 from booking.crypto import cipher_for
 from booking.extensions import db as _db
-from booking.models import Booking, Intake, OutboxMessage, Patient, ScheduleException
+from booking.models import Booking, Intake, OutboxMessage, Patient, ScheduleException, StaffUser
 from booking.patients.record import contact_of
 from booking.timeutil import clock_text
 from tests.booking_factories import ZONE, add_booking, add_clinician, add_intake, context, first_free_time_fields, utc
@@ -396,6 +396,10 @@ def test_first_available_keeps_the_details_typed_when_the_first_clinicians_time_
     assert contact_of(booking.patient, cipher_for(app.config))["email"] == "jordan.new@example.org"
     sent = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "booking_confirmation")).one()
     assert recipient_of(sent) == "jordan.new@example.org" and "Jordan New-Name" in body_of(sent)
+    # The emails composed for Dr Adams before the refused INSERT are not the ones sent.
+    assert "Dr Baker" in body_of(sent) and "Dr Adams" not in body_of(sent)
+    noted = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_booking_changed")).all()
+    assert [recipient_of(row) for row in noted] == [db.session.get(StaffUser, baker).email]
 
 
 def test_first_available_refused_by_every_clinician_leaves_nothing_of_its_transaction(db, clinic):

@@ -133,6 +133,18 @@ def test_a_booking_reads_nothing_after_its_commit(app):
     assert "Your booking is confirmed" in patient.get(f"/book/manage/{manage_token}").get_data(as_text=True)
 
 
+def test_a_bookings_two_emails_are_written_in_one_statement(app):
+    # The patient's confirmation and the clinician's note: one round trip on PostgreSQL (and one
+    # statement's work for SQLAlchemy on both), in the write transaction's time.
+    patient, engine = patient_who_may_book(app)
+    with counted(engine) as statements:
+        book_first_free_time(patient)
+    assert sum(statement.startswith("INSERT INTO outbox_message ") for statement in statements) == 1
+    with app.app_context():
+        sent = _db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [row.kind for row in sent] == ["booking_confirmation", "staff_booking_changed"]
+
+
 def test_details_changed_at_the_confirm_step_reach_the_record_and_the_confirmation(app):
     # The confirm page reads its patient as plain columns and puts the record in the session
     # itself: a change made there must still be saved, and the confirmation must go to it.

@@ -7,7 +7,7 @@ import icalendar
 import pytest
 
 from booking.calendar.ical import (PRODID, Clinic, FeedEvent, _invite_description, booking_uid, build_feed,
-                                   build_invite, event_title, fold, invite_method)
+                                   build_invite, draft_invite, event_title, fold, invite_method)
 from tests.libical import libical_problems
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -241,3 +241,19 @@ def test_an_empty_feed_is_still_a_calendar_with_the_clinics_zone():
 def test_libical_accepts_an_empty_feed():
     text = build_feed([], name="Dr Patel · Riverside", now=NOW, zone="America/New_York")
     assert libical_problems(text) == []  # the checker also refuses a VCALENDAR with no component
+
+
+@pytest.mark.parametrize("booking_id", [7, 10 ** 12])
+def test_an_invite_drafted_before_the_booking_has_an_id_is_finished_with_its_uid_folded(booking_id):
+    # A new booking's invite is written before its INSERT and given its UID after it. A domain long
+    # enough to fold the UID line shows the line is folded as written, not where the draft was cut.
+    clinic = Clinic(name="Clinic", domain="appointments." + "very-long-subdomain-" * 3 + "clinic.example",
+                    email="desk@clinic.example", address="1 Main Street")
+    fields = dict(sequence=0, status="booked", starts_at=START, ends_at=START + HOUR, now=NOW, clinic=clinic,
+                  attendee_email="jordan@patient.example", attendee_name="Jordan Rivers")
+    text = draft_invite(**fields).for_booking(booking_id)
+    assert parsed(text) == parsed(object_model_invite(booking_id=booking_id, **fields)[1])
+    assert str(only_event(text)[1]["UID"]) == booking_uid(booking_id, clinic.domain)
+    assert len(f"UID:{booking_uid(booking_id, clinic.domain)}") > 75
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    assert libical_problems(text) == []

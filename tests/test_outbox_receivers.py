@@ -163,3 +163,46 @@ def test_patient_times_show_the_patient_zone_when_it_differs(db, make_staff):
     body = body_of(messages(db.session)[0])
     # 15:00 UTC on 1 December is 10:00 in New York and 07:00 in Los Angeles.
     assert "10:00 AM EST" in body and "7:00 AM PST, your time" in body
+
+
+def test_a_new_bookings_emails_are_composed_before_its_first_write(db, monkeypatch):
+    # On SQLite a transaction holds the database's one write turn, which every other writer
+    # waits for, from its first write to its COMMIT. The confirmation, its invite and the
+    # clinician's note are composed before the booking's INSERT, and the invite only given its
+    # UID (the booking's id) after it.
+    from booking.outbox import receivers
+
+    clinician = db.session.get(StaffUser, add_clinician(db.session, name="Dr Priya Patel"))
+    patient_id = make_patient(db.session, name="Jordan Rivers", email="jordan@patient.example").id
+    db.session.commit()
+    writes, composed_after = [], []
+
+    def note_write(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writes.append(statement)
+
+    def noting(real):
+        def composed(*args, **kwargs):
+            composed_after.append(len(writes))
+            return real(*args, **kwargs)
+        return composed
+
+    for name in ("booking_confirmation", "staff_booking_changed"):
+        monkeypatch.setattr(receivers.messages, name, noting(getattr(receivers.messages, name)))
+    monkeypatch.setattr(receivers, "invite_draft_for", noting(receivers.invite_draft_for))
+    sa.event.listen(db.engine, "before_cursor_execute", note_write)
+    try:
+        booking, _token = create_booking(db.session, context(utc(2030, 6, 3, 12)), clinician_id=clinician.id,
+                                         starts_at=utc(2030, 6, 4, 14), patient_id=patient_id,
+                                         link_for=lambda token: LINK)
+        db.session.commit()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", note_write)
+    assert sorted(composed_after) == [0, 0, 0]  # the patient's words, the invite, the clinician's note
+    assert writes and writes[0].startswith("INSERT INTO booking ")
+    rows = messages(db.session)
+    assert [(row.kind, recipient_of(row)) for row in rows] == [
+        ("booking_confirmation", "jordan@patient.example"), ("staff_booking_changed", clinician.email)]
+    assert uid_and_sequence(ics_of(rows[0])) == (f"booking-{booking.id}@clinic.example", 0, "REQUEST")
+    assert "Dr Priya Patel" in body_of(rows[0]) and LINK in body_of(rows[0])
+    assert all(row.booking_id == booking.id for row in rows)

@@ -24,7 +24,7 @@ from booking.appointments.availability import (Slot, candidate_slots, clinic_day
 from booking.appointments.lookups import blocking_booking_id, find_by_token, intake_versions
 from booking.appointments.schedule_version import note_booking_change
 from booking.models import Booking, BookingEvent, Intake, StaffUser
-from booking.signals import booking_cancelled, booking_created, booking_moved
+from booking.signals import booking_cancelled, booking_created, booking_creating, booking_moved
 from booking.timeutil import clock_text, local_text
 from booking.tokens import new_token, token_hash
 
@@ -310,7 +310,7 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
                    walk_in=False, off_grid_reason=None):
     """Book `starts_at` for patient `patient_id` with `clinician_id` (None: the first clinician free then).
 
-    Returns (booking, token). Sends booking_created with the absolute manage link
+    Returns (booking, token). Sends booking_creating, then booking_created, with the absolute manage link
     (`link_for(token)`) and `questionnaire_link` (a questionnaire tied to this patient, for a
     patient who has none). Raises NotBookable, SlotTaken (session rolled back, with
     alternatives), AlreadyBooked (an upcoming consultation exists) or Busy. Staff need
@@ -354,16 +354,20 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
         detail = f"{source} booking" + (" (walk-in)" if walk_in else "")
         if off_grid_reason:
             detail += f"; off the grid: {off_grid_reason}"
-        booking = insert_booking(session, {
+        values = {
             "clinician_id": candidate, "intake_id": intake_id, "patient_id": patient_id, "starts_at": slot.starts_at,
             "ends_at": slot.ends_at, "busy_until": slot.busy_until, "status": "booked", "patient_timezone": timezone,
             "manage_token_hash": token_hash(token), "sequence": 0, "source": source, "created_at": ctx.now,
             "updated_at": ctx.now, "cancelled_at": None, "cancel_reason": None,
-            "created_by_id": getattr(actor, "id", None)}, actor_id=getattr(actor, "id", None), detail=detail[:255],
-            keep_earlier_writes=candidate != candidates[-1])  # first available then tries the next one
+            "created_by_id": getattr(actor, "id", None)}
+        news = {"now": ctx.now, "actor": actor, "link": link_for(token), "questionnaire_link": questionnaire_link}
+        # The emails are composed here, before the INSERT: outside SQLite's write turn, unless the
+        # transaction has written already (new contact details typed with the booking).
+        prepared = dict(booking_creating.send(SENDER, session=session, booking=Booking(**values), **news))
+        booking = insert_booking(session, values, actor_id=getattr(actor, "id", None), detail=detail[:255],
+                                 keep_earlier_writes=candidate != candidates[-1])  # first available tries the next
         if booking is not None:
-            booking_created.send(SENDER, session=session, now=ctx.now, booking=booking, actor=actor,
-                                 link=link_for(token), questionnaire_link=questionnaire_link)
+            booking_created.send(SENDER, session=session, booking=booking, prepared=prepared, **news)
             return booking, token
         # The database refused: the same patient booked at once (a double click), or the time went.
         kept_for_the_next = candidate != candidates[-1]

@@ -2,7 +2,8 @@
 
 `build_invite` turns one booking's current state into an iTIP message: METHOD:REQUEST for a
 new or moved booking, METHOD:CANCEL with STATUS:CANCELLED for a cancelled one, with the same
-UID for the life of the booking and the booking's SEQUENCE. Times are written in UTC, which
+UID for the life of the booking and the booking's SEQUENCE (`draft_invite` writes all but the
+UID, for a booking not yet written). Times are written in UTC, which
 every client reads the same way across daylight-saving changes (no VTIMEZONE needed).
 `build_feed` writes a subscribable calendar of many events quickly, without iTIP methods.
 """
@@ -53,9 +54,32 @@ def event_title(clinic):
     return f"Consultation at {clinic.name}"
 
 
-def build_invite(*, booking_id, sequence, status, starts_at, ends_at, now, clinic, attendee_email,
-                 attendee_name=None, manage_link=None, alarm_minutes=60):
-    """Return (method, ics_text) for one booking. Raises ValueError for naive or reversed times.
+@dataclass(frozen=True)
+class InviteDraft:
+    """An invite written but for its UID, which needs the booking's id: a new booking's invite is
+    written before the booking's INSERT (outside SQLite's one write turn), and finished after it."""
+
+    method: str
+    before_uid: str
+    after_uid: str
+    domain: str
+
+    def for_booking(self, booking_id):
+        """The invite's text, with the UID of booking `booking_id`."""
+        return f"{self.before_uid}{fold('UID:' + booking_uid(booking_id, self.domain))}\r\n{self.after_uid}"
+
+
+def build_invite(*, booking_id, **fields):
+    """Return (method, ics_text) for one booking (the fields of `draft_invite`). Raises ValueError
+    for naive or reversed times."""
+    draft = draft_invite(**fields)
+    return draft.method, draft.for_booking(booking_id)
+
+
+def draft_invite(*, sequence, status, starts_at, ends_at, now, clinic, attendee_email, attendee_name=None,
+                 manage_link=None, alarm_minutes=60):
+    """The iTIP message for one booking but for its UID (an InviteDraft). Raises ValueError for
+    naive or reversed times.
 
     Written directly, as the feeds are (escaping and folding per RFC 5545 3.1 and 3.3.11, a
     parameter's value per RFC 5545 3.2 and RFC 6868): through icalendar's object model an invite
@@ -70,10 +94,9 @@ def build_invite(*, booking_id, sequence, status, starts_at, ends_at, now, clini
     attendee = (f";CN={param_value(attendee_name)}" if attendee_name else "") + (
         f";CUTYPE=INDIVIDUAL;PARTSTAT={'DECLINED' if method == 'CANCEL' else 'ACCEPTED'};ROLE=REQ-PARTICIPANT"
         f";RSVP=FALSE:mailto:{attendee_email}")
-    lines = [
-        "BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN", f"METHOD:{method}",
-        "BEGIN:VEVENT",
-        fold(f"UID:{booking_uid(booking_id, clinic.domain)}"),
+    before = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN", f"METHOD:{method}",
+              "BEGIN:VEVENT"]
+    lines = [  # after the UID
         f"SEQUENCE:{int(sequence)}",
         f"DTSTAMP:{format_utc(as_utc(now))}",
         f"DTSTART:{format_utc(starts_at)}",
@@ -93,16 +116,21 @@ def build_invite(*, booking_id, sequence, status, starts_at, ends_at, now, clini
         lines += ["BEGIN:VALARM", "ACTION:DISPLAY", _text_line("DESCRIPTION", event_title(clinic)),
                   f"TRIGGER:-PT{int(alarm_minutes)}M", "END:VALARM"]
     lines += ["END:VEVENT", "END:VCALENDAR"]
-    return method, "\r\n".join(lines) + "\r\n"
+    return InviteDraft(method, "\r\n".join(before) + "\r\n", "\r\n".join(lines) + "\r\n", clinic.domain)
 
 
 def invite_for(booking, *, config, now, contact, link=None):
     """(method, ics) for a booking object in its current state, with the clinic from `config` and
     the attendee from `contact` (the patient's decrypted details)."""
-    return build_invite(booking_id=booking.id, sequence=booking.sequence, status=booking.status,
-                        starts_at=booking.starts_at, ends_at=booking.ends_at, now=now,
-                        clinic=Clinic.from_config(config), attendee_email=contact["email"],
-                        attendee_name=contact["name"], manage_link=link)
+    draft = invite_draft_for(booking, config=config, now=now, contact=contact, link=link)
+    return draft.method, draft.for_booking(booking.id)
+
+
+def invite_draft_for(booking, *, config, now, contact, link=None):
+    """The InviteDraft of a booking object (its id may not be known yet): as `invite_for`, but for the UID."""
+    return draft_invite(sequence=booking.sequence, status=booking.status, starts_at=booking.starts_at,
+                        ends_at=booking.ends_at, now=now, clinic=Clinic.from_config(config),
+                        attendee_email=contact["email"], attendee_name=contact["name"], manage_link=link)
 
 
 def _invite_description(clinic, manage_link, method):

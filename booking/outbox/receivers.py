@@ -9,10 +9,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from booking import signals
-from booking.calendar.ical import Clinic, invite_for
+from booking.calendar.ical import Clinic, invite_draft_for
 from booking.crypto import cipher_for
-from booking.models import OutboxMessage, StaffUser
+from booking.models import OutboxMessage, Patient, StaffUser
 from booking.outbox import messages
+from booking.outbox.sender import draft_email, queue_draft, queue_drafts
 from booking.outbox.sender import queue_email as queue_encrypted
 from booking.patients.record import contact_of
 from booking.timeutil import local_text
@@ -40,6 +41,12 @@ def _patient(booking, config):
     return contact_of(booking.patient, cipher_for(config))
 
 
+def _queue(session, draft, *, booking, now):
+    """Write `draft`'s outbox row about `booking` (written, with its id)."""
+    if draft is not None:
+        queue_draft(session, draft, booking_id=booking.id, now=now, cipher=cipher_for(current_app.config))
+
+
 # What the emails need of a clinician, built once: the whole StaffUser entity (password hash,
 # session version and all) took 0.7 ms of each booking change to load.
 _CLINICIAN = sa.select(StaffUser.name, StaffUser.email, StaffUser.active).where(
@@ -53,32 +60,44 @@ def _clinician(session, clinician_id):
     return session.connection().execute(_CLINICIAN, {"clinician_id": clinician_id}).first()
 
 
+def _patient_invite(booking, *, kind, now, subject_body, link, patient):
+    """A Draft of a patient email carrying the booking's invite (REQUEST or CANCEL); `patient` is
+    the patient's decrypted contact."""
+    config = current_app.config
+    subject, body = subject_body
+    return draft_email(kind=kind, recipient=patient["email"], subject=subject, body=body,
+                       cipher=cipher_for(config),
+                       invite=invite_draft_for(booking, config=config, now=now, link=link, contact=patient))
+
+
 def _queue_patient_invite(session, booking, *, kind, now, subject_body, link):
     """Queue a patient email carrying the booking's invite (REQUEST or CANCEL)."""
-    config = current_app.config
-    patient = _patient(booking, config)
-    method, ics = invite_for(booking, config=config, now=now, link=link, contact=patient)
-    subject, body = subject_body
-    queue_email(session, kind=kind, recipient=patient["email"], subject=subject, body=body,
-                now=now, ics=ics, ics_method=method, booking_id=booking.id)
+    _queue(session, _patient_invite(booking, kind=kind, now=now, subject_body=subject_body, link=link,
+                                    patient=_patient(booking, current_app.config)), booking=booking, now=now)
 
 
-def _queue_staff_booking(session, booking, clinician, *, change, now, moment=None):
-    """Tell `clinician` (a row of _clinician, or None) that a booking changed (time only, no patient details).
+def _staff_booking(booking, clinician, *, change, moment=None):
+    """A Draft telling `clinician` (a row of _clinician, or None) that a booking changed (time only,
+    no patient details); None when there is no one active to tell.
 
     `moment` is the time to name (the booking's own by default; the old time for a removal).
     Callers read the clinician once for both emails (a second read by id was a second SELECT on
     every booking change)."""
     config = current_app.config
     if clinician is None or not clinician.active:
-        return
+        return None
     moment, zone = moment or booking.starts_at, config["CLINIC_TIMEZONE"]
     subject, body = messages.staff_booking_changed(
         Clinic.from_config(config), change=change, clinic_time=local_text(moment, zone),
         patient_time=messages.patient_time(moment, zone, booking.patient_timezone), clinician=clinician.name,
         link=absolute(config, STAFF_SCHEDULE_PATH))
-    queue_email(session, kind="staff_booking_changed", recipient=clinician.email, subject=subject, body=body,
-                now=now, booking_id=booking.id)
+    return draft_email(kind="staff_booking_changed", recipient=clinician.email, subject=subject, body=body,
+                       cipher=cipher_for(config))
+
+
+def _queue_staff_booking(session, booking, clinician, *, change, now, moment=None):
+    """Queue the note of _staff_booking about the written `booking`, if it goes to anyone."""
+    _queue(session, _staff_booking(booking, clinician, change=change, moment=moment), booking=booking, now=now)
 
 
 def _ensure_id(session, booking):
@@ -87,19 +106,36 @@ def _ensure_id(session, booking):
         session.flush()
 
 
-def on_booking_created(sender, *, session, now, booking, actor=None, link=None, questionnaire_link=None,
-                       **extra):
-    """Confirmation with a REQUEST invite to the patient (and, for a patient with no questionnaire,
-    the link to one tied to their record); a note to the clinician."""
-    _ensure_id(session, booking)
+def draft_booking_created(sender, *, session, now, booking, link=None, questionnaire_link=None, **extra):
+    """booking_creating's receiver, before the new `booking` is written: its confirmation with a
+    REQUEST invite to the patient (and, for a patient with no questionnaire, the link to one tied
+    to their record) and its note to the clinician, composed; a list of Drafts.
+
+    It reads (the patient's contact, the clinician's name) but must not write: nothing is
+    flushed, so the patient's details typed with the booking are read as they are in the session."""
     config = current_app.config
-    patient, clinician = _patient(booking, config), _clinician(session, booking.clinician_id)
+    with session.no_autoflush:
+        patient = contact_of(session.get(Patient, booking.patient_id), cipher_for(config))
+    clinician = _clinician(session, booking.clinician_id)
+    drafts = [_staff_booking(booking, clinician, change="booked")]
     if patient["email"]:
         text = messages.booking_confirmation(Clinic.from_config(config), name=patient["name"],
                                              when=_when(booking, config), link=link, clinician=clinician.name,
                                              questionnaire_link=questionnaire_link)
-        _queue_patient_invite(session, booking, kind="booking_confirmation", now=now, subject_body=text, link=link)
-    _queue_staff_booking(session, booking, clinician, change="booked", now=now)
+        drafts.insert(0, _patient_invite(booking, kind="booking_confirmation", now=now, subject_body=text, link=link,
+                                         patient=patient))
+    return drafts
+
+
+def on_booking_created(sender, *, session, now, booking, prepared=None, **fields):
+    """The messages draft_booking_created composed (`prepared` by booking_creating), or composes
+    them now for a booking created without it, queued with the booking's id."""
+    drafts = (prepared or {}).get(draft_booking_created)
+    if drafts is None:
+        _ensure_id(session, booking)
+        drafts = draft_booking_created(sender, session=session, now=now, booking=booking, **fields)
+    queue_drafts(session, [draft for draft in drafts if draft is not None], booking_id=booking.id, now=now,
+                 cipher=cipher_for(current_app.config))
 
 
 def on_booking_moved(sender, *, session, now, booking, previous_starts_at=None, previous_clinician_id=None,
@@ -215,6 +251,7 @@ def on_intake_cleared(sender, *, session, now, intake, actor=None, link=None, **
 
 
 RECEIVERS = (
+    (signals.booking_creating, draft_booking_created),
     (signals.booking_created, on_booking_created),
     (signals.booking_moved, on_booking_moved),
     (signals.booking_cancelled, on_booking_cancelled),

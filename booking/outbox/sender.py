@@ -73,6 +73,27 @@ class Envelope:
 _QUEUE = OutboxMessage.__table__.insert()
 
 
+@dataclass(frozen=True)
+class Draft:
+    """An email composed, its recipient and body already encrypted, its invite (a
+    booking.calendar.ical.InviteDraft, if any) waiting for its booking's id: a new booking's emails
+    are composed before the booking's INSERT, outside SQLite's one write turn (see
+    booking.signals.booking_creating)."""
+
+    kind: str
+    recipient: str
+    recipient_domain: str
+    subject: str
+    body: str
+    invite: object = None
+
+
+def draft_email(*, kind, recipient, subject, body, cipher, invite=None):
+    """A Draft of an email to `recipient`, encrypted with `cipher` (a booking.crypto.Cipher)."""
+    return Draft(kind=kind, recipient=cipher.encrypt(recipient), recipient_domain=recipient.rpartition("@")[2],
+                 subject=subject, body=cipher.encrypt(body), invite=invite)
+
+
 def queue_email(session, *, kind, recipient, subject, body, now, cipher, ics=None, ics_method=None,
                 dedupe_key=None, booking_id=None):
     """Write an outbox row in `session`'s transaction (the caller commits, with the change that
@@ -82,12 +103,35 @@ def queue_email(session, *, kind, recipient, subject, body, now, cipher, ics=Non
     The row is written at once: a booking the row names must be in the database already
     (flushed), and a dedupe key already queued raises IntegrityError here.
     """
-    values = {"kind": kind, "recipient": cipher.encrypt(recipient), "recipient_domain": recipient.rpartition("@")[2],
-              "subject": subject, "body_text": cipher.encrypt(body),
-              "ics": None if ics is None else cipher.encrypt(ics), "ics_method": ics_method,
-              "dedupe_key": dedupe_key, "booking_id": booking_id, "status": "pending", "tries": 0,
-              "next_attempt_at": now, "created_at": now}
+    return queue_draft(session, draft_email(kind=kind, recipient=recipient, subject=subject, body=body, cipher=cipher),
+                       now=now, cipher=cipher, ics=ics, ics_method=ics_method, dedupe_key=dedupe_key,
+                       booking_id=booking_id)
+
+
+def queue_draft(session, draft, *, now, cipher, booking_id=None, ics=None, ics_method=None, dedupe_key=None):
+    """Write `draft`'s outbox row as `queue_email` does; its invite, if it has one, is finished
+    with the UID of `booking_id` (else `ics` is the invite's text)."""
+    values = _row(draft, now=now, cipher=cipher, booking_id=booking_id, ics=ics, ics_method=ics_method,
+                  dedupe_key=dedupe_key)
     return session.connection().execute(_QUEUE, values).inserted_primary_key[0]
+
+
+def queue_drafts(session, drafts, *, now, cipher, booking_id):
+    """Write the rows of several drafts about booking `booking_id` at once: one statement, one
+    round trip on PostgreSQL (a new booking's confirmation and its clinician's note)."""
+    rows = [_row(draft, now=now, cipher=cipher, booking_id=booking_id) for draft in drafts]
+    if rows:
+        session.connection().execute(_QUEUE, rows)
+
+
+def _row(draft, *, now, cipher, booking_id, ics=None, ics_method=None, dedupe_key=None):
+    """The outbox row of `draft`, its invite finished with the UID of `booking_id` (see queue_draft)."""
+    if draft.invite is not None:
+        ics, ics_method = draft.invite.for_booking(booking_id), draft.invite.method
+    return {"kind": draft.kind, "recipient": draft.recipient, "recipient_domain": draft.recipient_domain,
+            "subject": draft.subject, "body_text": draft.body, "ics": None if ics is None else cipher.encrypt(ics),
+            "ics_method": ics_method, "dedupe_key": dedupe_key, "booking_id": booking_id, "status": "pending",
+            "tries": 0, "next_attempt_at": now, "created_at": now}
 
 
 def queued_recipient(session, *, booking_id, kind, cipher):
