@@ -357,3 +357,33 @@ def test_a_status_and_its_undo_are_in_the_history_with_who_and_when(db):
     assert history(db, booking_id)[-2:] == [("arrived", NOW, actor.id, None),
                                              ("undone", NOW, actor.id, "arrived undone; back to booked")]
     assert db.session.get(Booking, booking_id).status == "booked"
+
+
+def test_the_confirm_page_finds_a_consultation_held_by_another_version_in_its_first_read(app, db):
+    # The confirm page reads what stops the patient booking again with the questionnaire itself
+    # (one statement, one round trip on PostgreSQL, instead of two) and hands it to
+    # create_booking. A consultation that took place under the first version is no longer
+    # upcoming, so no unique index would refuse the INSERT: only that read stops the booking.
+    from booking.timeutil import utcnow
+    from booking.tokens import new_token, token_hash
+    from tests.booking_factories import first_free_time_fields
+    from tests.test_booking_queries import counted
+
+    first, _ = add_intake(db.session, app.config)
+    patient_id = db.session.get(Intake, first).patient_id
+    token = new_token()
+    correction = Intake(status="submitted", previous_id=first, patient_id=patient_id,
+                        booking_token_hash=token_hash(token), submitted_at=utcnow())
+    db.session.add(correction)
+    doctor = add_clinician(db.session, name="Dr Chain", hours=EVERY_DAY)
+    held, _ = add_booking(db.session, doctor, utcnow() - 48 * HOUR, intake_id=first, status="completed")
+    db.session.commit()
+    patient = app.test_client()
+    patient.get(f"/book/start/{token}")
+    fields = first_free_time_fields(patient)
+    with counted(db.engine) as statements:
+        page = patient.post("/book/confirm", data={**fields, "name": "Pat Chain", "email": "pat.chain@example.org"})
+    assert page.status_code == 200 and "You already have a booking" in page.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
+    walks = [statement for statement in statements if "WITH RECURSIVE" in statement]
+    assert len(walks) == 1 and "FROM intake JOIN patient" in walks[0]

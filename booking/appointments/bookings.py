@@ -143,9 +143,14 @@ def find_by_manage_link(session, token, *, now, days, lock=False):
     return booking
 
 
-def _existing(session, intake_id, patient_id):
-    """The booking that stops this patient (or intake) booking again, or None."""
-    found = blocking_booking_id(session, intake_id, patient_id)
+UNREAD = object()  # create_booking's `blocking_id` when the caller has not read it
+
+
+def _existing(session, intake_id, patient_id, found=UNREAD):
+    """The booking that stops this patient (or intake) booking again, or None; `found` is its id
+    if the caller read it already (lookups.blocking_booking)."""
+    if found is UNREAD:
+        found = blocking_booking_id(session, intake_id, patient_id)
     return None if found is None else session.get(Booking, found)
 
 
@@ -307,7 +312,7 @@ def insert_booking(session, values, *, actor_id, detail, keep_earlier_writes=Fal
 
 def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_for, source="online",
                    intake_id=None, actor=None, timezone=None, questionnaire_link=None, beyond_horizon=False,
-                   walk_in=False, off_grid_reason=None):
+                   walk_in=False, off_grid_reason=None, blocking_id=UNREAD):
     """Book `starts_at` for patient `patient_id` with `clinician_id` (None: the first clinician free then).
 
     Returns (booking, token). Sends booking_creating, then booking_created, with the absolute manage link
@@ -316,10 +321,13 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
     alternatives), AlreadyBooked (an upcoming consultation exists) or Busy. Staff need
     `beyond_horizon` (confirmed) for a time past the horizon (BeyondHorizon otherwise); a
     `walk_in` may start already; `off_grid_reason` lets staff book a time off the clinician's grid.
+    `blocking_id` is what lookups.blocking_booking says for this patient and `intake_id`, if the
+    caller read it already in this request (the confirm page reads it with the questionnaire):
+    a booking made meanwhile is still refused, by the database's unique indexes at the INSERT.
     """
     staff = actor is not None
     off_grid_reason = (off_grid_reason or "").strip()[:120] or None
-    if (existing := _existing(session, intake_id, patient_id)) is not None:
+    if (existing := _existing(session, intake_id, patient_id, blocking_id)) is not None:
         raise AlreadyBooked(existing)
     if clinician_id is None:
         day = clinic_day(starts_at, ctx.zone)

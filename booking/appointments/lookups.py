@@ -41,10 +41,12 @@ def active_booking_for_intake(session, intake_id):
                                                    Booking.active).limit(1))
 
 
-def _blocking_statements():
-    """The two statements of blocking_booking_id, built once with bound ids (building and
-    caching the CTE's statement for every booking cost more than SQLite takes to run it)."""
-    upcoming = sa.and_(Booking.patient_id == sa.bindparam("patient_id"), UPCOMING)
+def blocking_booking(patient_id):
+    """The id of the booking that stops patient `patient_id` (a bound parameter or a column of an
+    enclosing query) booking again with questionnaire :intake_id, as a column expression (NULL
+    when there is none): an active booking of any version of the questionnaire (first), else
+    the patient's upcoming one."""
+    upcoming = sa.and_(Booking.patient_id == patient_id, UPCOMING)
     # Every version of the questionnaire (what it corrects, its corrections, theirs...) as a
     # recursive CTE of (id, previous_id): intake_versions' walk in the same statement. UNION,
     # not UNION ALL, is what ends the walk: each intake's row is found again from its neighbours.
@@ -60,11 +62,13 @@ def _blocking_statements():
         """The id of a booking meeting `condition`, as a scalar subquery (NULL when there is none)."""
         return sa.select(Booking.id).where(condition).limit(1).scalar_subquery()
 
-    return (sa.select(Booking.id).where(upcoming).limit(1),
-            sa.select(sa.func.coalesce(first_of(of_questionnaire), first_of(upcoming))))
+    return sa.func.coalesce(first_of(of_questionnaire), first_of(upcoming))
 
 
-_UPCOMING_ID, _BLOCKING_ID = _blocking_statements()
+# The two statements of blocking_booking_id, built once with bound ids (building and caching
+# the CTE's statement for every booking cost more than SQLite takes to run it).
+_UPCOMING_ID = sa.select(Booking.id).where(Booking.patient_id == sa.bindparam("patient_id"), UPCOMING).limit(1)
+_BLOCKING_ID = sa.select(blocking_booking(sa.bindparam("patient_id")))
 
 
 def blocking_booking_id(session, intake_id, patient_id):
