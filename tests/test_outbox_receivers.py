@@ -178,11 +178,14 @@ def test_a_new_bookings_emails_are_composed_before_its_first_write(db, monkeypat
     writes, composed_after = [], []
 
     def note_write(conn, cursor, statement, parameters, context, executemany):
+        """Remember each write statement the engine sends."""
         if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
             writes.append(statement)
 
     def noting(real):
+        """`real`, noting how many writes had been sent when it was called."""
         def composed(*args, **kwargs):
+            """Note, then compose."""
             composed_after.append(len(writes))
             return real(*args, **kwargs)
         return composed

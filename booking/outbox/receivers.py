@@ -117,14 +117,14 @@ def draft_booking_created(sender, *, session, now, booking, link=None, questionn
     with session.no_autoflush:
         patient = contact_of(session.get(Patient, booking.patient_id), cipher_for(config))
     clinician = _clinician(session, booking.clinician_id)
-    drafts = [_staff_booking(booking, clinician, change="booked")]
+    drafts = []
     if patient["email"]:
         text = messages.booking_confirmation(Clinic.from_config(config), name=patient["name"],
                                              when=_when(booking, config), link=link, clinician=clinician.name,
                                              questionnaire_link=questionnaire_link)
-        drafts.insert(0, _patient_invite(booking, kind="booking_confirmation", now=now, subject_body=text, link=link,
-                                         patient=patient))
-    return drafts
+        drafts.append(_patient_invite(booking, kind="booking_confirmation", now=now, subject_body=text, link=link,
+                                      patient=patient))
+    return drafts + [_staff_booking(booking, clinician, change="booked")]
 
 
 def on_booking_created(sender, *, session, now, booking, prepared=None, **fields):
