@@ -14,9 +14,9 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 
 from booking.appointments import bp
 from booking.appointments.availability import clinic_day, days_between, local_midnight, parse_day, week_start
-from booking.appointments.bookings import (AlreadyBooked, BookingError, Busy, ManageLinkExpired, SlotTaken,
-                                           cancel_booking, create_booking, find_by_manage_link, lock_timed_out,
-                                           move_booking)
+from booking.appointments.bookings import (UNREAD, AlreadyBooked, BookingError, Busy, ManageLinkExpired,
+                                           SlotTaken, cancel_booking, create_booking, find_by_manage_link,
+                                           lock_timed_out, move_booking)
 from booking.appointments.lookups import blocking_booking, find_by_token, patient_state
 from booking.appointments.schedule_version import PLAN_VERSION_COLUMN
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
@@ -58,7 +58,7 @@ class Remembered(NamedTuple):
     flag_level: str | None
     cleared_at: object
     patient: Patient
-    blocking_booking_id: int | None  # what stops the patient booking again (lookups.blocking_booking)
+    blocking_booking_id: object  # what stops the patient booking again (an id, None), or bookings.UNREAD
 
     @property
     def patient_id(self):
@@ -71,16 +71,25 @@ class Remembered(NamedTuple):
 
 
 # The confirm page's first statement: the remembered intake's columns, every column of its
-# patient, the booking that stops them booking again (if any) and the plan version, as plain
-# columns. It used to load the Intake entity (31 columns, answers and all) with its patient
-# joined, through the ORM's row set-up for both: 2-3% of a booking POST's instructions more;
-# and the booking that stops them was a statement of its own (a round trip on PostgreSQL).
+# patient, on a POST the booking that stops them booking again (if any), and the plan version,
+# as plain columns. It used to load the Intake entity (31 columns, answers and all) with its
+# patient joined, through the ORM's row set-up for both: 2-3% of a booking POST's instructions
+# more; and the booking that stops them was a statement of its own (a round trip on PostgreSQL).
 _intake, _patient = Intake.__table__, Patient.__table__
 _INTAKE_COLUMNS = (_intake.c.id, _intake.c.status, _intake.c.decision, _intake.c.flag_level, _intake.c.cleared_at)
-_INTAKE_AND_PLAN = (sa.select(*_INTAKE_COLUMNS, *(column.label(f"patient_{column.key}") for column in _patient.c),
-                              blocking_booking(_patient.c.id).label("blocking_booking_id"), PLAN_VERSION_COLUMN)
-                    .join_from(_intake, _patient, _patient.c.id == _intake.c.patient_id)
-                    .where(_intake.c.id == sa.bindparam("intake_id")))
+
+
+def _intake_and_plan(blocking):
+    """The confirm page's first statement; with `blocking`, the booking that stops the patient
+    booking again is read too (the POST books; the GET only shows the form: NULL there)."""
+    held = blocking_booking(_patient.c.id) if blocking else sa.null()
+    return (sa.select(*_INTAKE_COLUMNS, *(column.label(f"patient_{column.key}") for column in _patient.c),
+                      held.label("blocking_booking_id"), PLAN_VERSION_COLUMN)
+            .join_from(_intake, _patient, _patient.c.id == _intake.c.patient_id)
+            .where(_intake.c.id == sa.bindparam("intake_id")))
+
+
+_INTAKE_AND_PLAN = {blocking: _intake_and_plan(blocking) for blocking in (False, True)}
 
 
 def _patient_in_session(session, columns):
@@ -96,16 +105,18 @@ def _patient_in_session(session, columns):
     return patient
 
 
-def intake_and_plan_version():
+def intake_and_plan_version(blocking=False):
     """(the questionnaire remembered in this browser's session, a Remembered, if it may still book,
-    else None; the plan version)."""
+    else None; the plan version). With `blocking`, the Remembered knows what stops the patient
+    booking again; without, its blocking_booking_id is bookings.UNREAD."""
     intake_id = remembered_intake_id()
-    row = (execute_on_connection(db.session, _INTAKE_AND_PLAN, {"intake_id": intake_id}).first()
+    row = (execute_on_connection(db.session, _INTAKE_AND_PLAN[blocking], {"intake_id": intake_id}).first()
            if intake_id is not None else None)
     if row is None:
         return None, None
     columns = len(_INTAKE_COLUMNS)
-    intake = Remembered(*row[:columns], _patient_in_session(db.session, row[columns:-2]), row[-2])
+    intake = Remembered(*row[:columns], _patient_in_session(db.session, row[columns:-2]),
+                        row[-2] if blocking else UNREAD)
     return (intake if _may_book(intake) else None), row[-1] or 0
 
 
@@ -355,7 +366,7 @@ def confirm():
     The rules, the bookable clinicians and the chosen clinician's hours and exceptions for the
     week come from the per-process cache while the plan version (read with the intake) holds:
     only the clinician's bookings for the day are read to check the time."""
-    intake, plan_version = intake_and_plan_version()
+    intake, plan_version = intake_and_plan_version(blocking=request.method == "POST")
     if intake is None:
         return redirect(url_for("appointments.choose"))
     cache = cache_for(current_app)
