@@ -4,12 +4,14 @@ plan version: a stream of bookings keeps them cached, and any change to them is 
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from booking.appointments.availability import clinic_day, local_midnight
 from booking.appointments.web import parse_slot
 from booking.extensions import db as _db
-from booking.models import ClinicianProfile, ClinicSettings, ScheduleException
+from booking.models import ClinicianProfile, ClinicSettings, OutboxMessage, ScheduleException, StaffUser
 from tests.booking_factories import ZONE, add_clinician, add_intake, first_free_time_fields
+from tests.outbox_helpers import recipient_of
 from tests.test_booking_queries import EVERY_DAY, counted
 
 # What a booking is checked against besides the day's bookings: read once per plan version.
@@ -46,6 +48,8 @@ def test_a_second_booking_in_the_week_reads_only_the_days_bookings(app):
     assert [s for s in statements if any(table in s for table in PLAN_TABLES)] == []
     # The patient's own booking, if any: whether the time is free is the overlap guard's to say.
     assert sum("FROM booking" in s for s in statements) == 1
+    # The clinician's name and address, for the note to them, come with the cached plan too.
+    assert [s for s in statements if "FROM staff_user" in s] == []
 
 
 def closed_day(starts_at):
@@ -91,3 +95,22 @@ def test_a_time_freed_after_the_plan_was_cached_can_be_booked_again(app):
     assert confirm(second, fields).status_code == 409  # taken, as the day's bookings say
     assert first.post(f"/book/manage/{token}/cancel", data={"reason": ""}).status_code == 302
     assert confirm(second, fields).status_code == 302
+
+
+def test_a_clinicians_address_corrected_after_the_plan_was_cached_gets_the_next_note(app, make_staff, login):
+    desk = app.test_client()
+    login(make_staff("admin"), test_client=desk)  # first: a new account changes the plan version too
+    clinician_id, (first, second) = patients_of_one_clinician(app, 2)
+    assert confirm(first, first_free_time_fields(first)).status_code == 302  # the plan and the address are cached
+    with app.app_context():
+        clinician = _db.session.get(StaffUser, clinician_id)
+        name, old_address = clinician.name, clinician.email
+    corrected = desk.post(f"/staff/admin/staff/{clinician_id}", data={
+        "form": "edit", "edit-role": "clinician", "edit-active": "y", "edit-name": name,
+        "edit-email": "new.address@clinic.example"})
+    assert corrected.status_code == 302
+    assert confirm(second, first_free_time_fields(second)).status_code == 302
+    with app.app_context():
+        notes = _db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "staff_booking_changed")
+                                    .order_by(OutboxMessage.id)).all()
+        assert [recipient_of(row) for row in notes] == [old_address, "new.address@clinic.example"]

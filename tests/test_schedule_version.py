@@ -110,15 +110,18 @@ def test_each_staff_write_path_bumps_the_version(client, db, desk, action):
         1, 0 if action in BOOKING_ONLY else 1)
 
 
-@pytest.mark.parametrize("change", ["deactivated", "renamed"])
-def test_a_clinicians_activation_or_name_bumps_both_versions(app, db, change):
+@pytest.mark.parametrize("change", ["deactivated", "renamed", "readdressed"])
+def test_a_clinicians_activation_name_or_address_bumps_both_versions(app, db, change):
+    # The plan's clinicians carry the address a new booking's note goes to.
     clinician_id = add_clinician(db.session)
     before = read_version(db.session), read_plan_version(db.session)
     user = db.session.get(StaffUser, clinician_id)
     if change == "deactivated":
         user.active = False
-    else:
+    elif change == "renamed":
         user.name = "Dr Renamed"
+    else:
+        user.email = "new.address@clinic.example"
     db.session.commit()
     assert (read_version(db.session) - before[0], read_plan_version(db.session) - before[1]) == (1, 1)
 

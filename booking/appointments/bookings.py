@@ -111,12 +111,15 @@ class Busy(BookingError):
 class Context:
     """What every rule needs: the time now, the clinic's zone and its rules; and where a booking's
     check finds the clinician's plan for the day without bookings (`plans`, a week_cache.plan_source,
-    or None to read it)."""
+    or None to read it), and the rows (id, name, email, active) of the clinicians who take
+    bookings as of that plan (`clinicians`, a week_cache.Snapshot's, or None), for a new booking's
+    emails."""
 
     now: object
     zone: str
     rules: object
     plans: object = None
+    clinicians: tuple | None = None
 
 
 class ManageLinkExpired(BookingError):
@@ -310,6 +313,11 @@ def insert_booking(session, values, *, actor_id, detail, keep_earlier_writes=Fal
     return booking
 
 
+def _known_clinician(ctx, clinician_id):
+    """The row of `clinician_id` among ctx.clinicians (the plan's), or None (not given, or not there)."""
+    return next((row for row in ctx.clinicians or () if row.id == clinician_id), None)
+
+
 def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_for, source="online",
                    intake_id=None, actor=None, timezone=None, questionnaire_link=None, beyond_horizon=False,
                    walk_in=False, off_grid_reason=None, blocking_id=UNREAD):
@@ -371,7 +379,8 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
         news = {"now": ctx.now, "actor": actor, "link": link_for(token), "questionnaire_link": questionnaire_link}
         # The emails are composed here, before the INSERT: outside SQLite's write turn, unless the
         # transaction has written already (new contact details typed with the booking).
-        prepared = dict(booking_creating.send(SENDER, session=session, booking=Booking(**values), **news))
+        prepared = dict(booking_creating.send(SENDER, session=session, booking=Booking(**values),
+                                              clinician=_known_clinician(ctx, candidate), **news))
         booking = insert_booking(session, values, actor_id=getattr(actor, "id", None), detail=detail[:255],
                                  keep_earlier_writes=candidate != candidates[-1])  # first available tries the next
         if booking is not None:

@@ -7,7 +7,7 @@ the very next request.
 
 How it changes: SQLAlchemy session events note, at every flush, whether the session touched
 a booking, opening hours, an exception, a clinician profile, the clinic settings or a staff
-account's name or activation (also through bulk ORM UPDATE/DELETE statements). Just before
+account's name, email or activation (also through bulk ORM UPDATE/DELETE statements). Just before
 such a transaction commits, one `UPDATE schedule_version SET version = version + 1` runs in
 it. Doing it last keeps the row lock (PostgreSQL) to the moment of commit, and a transaction
 holding it waits for nothing else, so it cannot take part in a deadlock. Changes made
@@ -32,8 +32,9 @@ PLAN_CHANGED = "plan_changed"
 # Rows of these classes decide availability whatever column changes.
 WATCHED = (Booking, OpeningHours, ScheduleException, RecurringBlock, ClinicianProfile, ClinicSettings)
 WATCHED_TABLES = frozenset(cls.__table__.name for cls in WATCHED + (StaffUser,))
-# A staff account matters only through these (a login time or password change does not).
-STAFF_FIELDS = ("active", "name")
+# A staff account matters only through these (a login time or password change does not): the
+# plan's clinicians carry their name, and the address a new booking's note goes to.
+STAFF_FIELDS = ("active", "name", "email")
 
 
 _READ = sa.select(ScheduleVersion.version).where(ScheduleVersion.id == VERSION_ID)  # built once: read per request

@@ -317,7 +317,7 @@ def choose():
     # "First available" links each time to the clinician it names (the `{clinician}` of that slot).
     week = week_view(ctx, clinician_id, parse_day(args.get("week")),
                      confirm_path() + "?clinician={clinician}&start={start}",
-                     version=snapshot.version, names=dict(clinicians) if clinician_id is None else None)
+                     version=snapshot.version, names=snapshot.names if clinician_id is None else None)
     # The grid key covers the version (hence the clinicians listed), the week and the selection.
     return shared_page(week["grid_key"], lambda: render_template(
         "appointments/choose.html", clinicians=clinicians, clinician_id=clinician_id, existing=None,
@@ -371,15 +371,14 @@ def confirm():
         return redirect(url_for("appointments.choose"))
     cache = cache_for(current_app)
     snapshot = plan_snapshot(db.session, cache, current_app.config, plan_version)
-    ctx = booking_context(rules=snapshot.rules, plans=plan_source(cache, plan_version))
-    clinicians = snapshot.clinicians
+    ctx = booking_context(rules=snapshot.rules, plans=plan_source(cache, plan_version), clinicians=snapshot.clinicians)
+    clinicians, names = snapshot.clinicians, snapshot.names
     form = ConfirmForm(data=None if request.method == "POST" else {
         **{key: value for key, value in _prefill(intake).items() if key in ("name", "email", "phone")},
         "clinician": request.args.get("clinician", "any"), "start": request.args.get("start", ""),
         "tz": request.args.get("tz", "")})
     clinician_id = parse_clinician(form.clinician.data, clinicians)
     starts_at = parse_slot(form.start.data)
-    names = dict((row.id, row.name) for row in clinicians)
     page = {"form": form, "starts_at": starts_at, "clinician_name": names.get(clinician_id),
             "patient_tz": patient_zone(form.tz.data), "alternatives": [], "error": None,
             "alternative_link": _slot_link(clinician_id or None), "names": names}

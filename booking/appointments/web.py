@@ -17,11 +17,12 @@ SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"  # how a slot's start travels in links and forms
 _ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
 
 
-def booking_context(now=None, rules=None, plans=None):
+def booking_context(now=None, rules=None, plans=None, clinicians=None):
     """The rules Context for this request: now, the clinic's zone and its current rules (given or
-    read); `plans` (a week_cache.plan_source) to check a time against cached hours."""
+    read); `plans` (a week_cache.plan_source) to check a time against cached hours, and
+    `clinicians` (a plan Snapshot's) to name a new booking's clinician without a read."""
     return Context(now=now or utcnow(), zone=current_app.config["CLINIC_TIMEZONE"],
-                   rules=rules or load_rules(db.session, current_app.config), plans=plans)
+                   rules=rules or load_rules(db.session, current_app.config), plans=plans, clinicians=clinicians)
 
 
 def slot_value(moment):

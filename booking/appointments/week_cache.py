@@ -104,13 +104,16 @@ class Snapshot(NamedTuple):
 
     version: int
     rules: Rules
-    clinicians: tuple  # (id, name) rows of the active clinicians who take bookings, by name
+    clinicians: tuple  # (id, name, email, active) rows of the active clinicians who take bookings, by name
+    names: dict  # {id: name} of those clinicians
 
 
 def bookable_clinicians(session):
-    """(id, name) of every active clinician who takes bookings, by name."""
+    """(id, name, email, active) of every active clinician who takes bookings, by name: a new
+    booking's note to its clinician needs no read of its own."""
     return session.execute(
-        sa.select(StaffUser.id, StaffUser.name).join(ClinicianProfile, ClinicianProfile.clinician_id == StaffUser.id)
+        sa.select(StaffUser.id, StaffUser.name, StaffUser.email, StaffUser.active)
+        .join(ClinicianProfile, ClinicianProfile.clinician_id == StaffUser.id)
         .where(ClinicianProfile.accepts_bookings.is_(True), BOOKABLE)
         .order_by(StaffUser.name, StaffUser.id)).all()
 
@@ -118,7 +121,7 @@ def bookable_clinicians(session):
 def schedule_snapshot(session, cache, config, version=None):
     """The current schedule version with its rules and bookable clinicians (one query when cached).
 
-    Settings, profiles and staff activation all bump the version, so a cached snapshot of
+    Settings, profiles and staff names, addresses and activation all bump the version, so a cached snapshot of
     the current version is exactly what the database holds. A caller that read the version
     already (with its own query) passes it.
     """
@@ -137,8 +140,9 @@ def _snapshot(session, cache, config, kind, version):
     """The Snapshot cached under (`kind`, `version`), read (two queries) on a miss."""
     found = cache.get((kind, version))
     if found is None:
-        found = cache.put((kind, version), Snapshot(version, load_rules(session, config),
-                                                    tuple(bookable_clinicians(session))))
+        clinicians = tuple(bookable_clinicians(session))
+        found = cache.put((kind, version), Snapshot(version, load_rules(session, config), clinicians,
+                                                    {row.id: row.name for row in clinicians}))
     return found
 
 

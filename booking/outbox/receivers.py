@@ -106,17 +106,20 @@ def _ensure_id(session, booking):
         session.flush()
 
 
-def draft_booking_created(sender, *, session, now, booking, link=None, questionnaire_link=None, **extra):
+def draft_booking_created(sender, *, session, now, booking, link=None, questionnaire_link=None, clinician=None,
+                          **extra):
     """booking_creating's receiver, before the new `booking` is written: its confirmation with a
     REQUEST invite to the patient (and, for a patient with no questionnaire, the link to one tied
     to their record) and its note to the clinician, composed; a list of Drafts.
 
-    It reads (the patient's contact, the clinician's name) but must not write: nothing is
-    flushed, so the patient's details typed with the booking are read as they are in the session."""
+    It reads (the patient's contact, and the clinician's name and address unless the sender gave
+    their row as `clinician`) but must not write: nothing is flushed, so the patient's details
+    typed with the booking are read as they are in the session."""
     config = current_app.config
     with session.no_autoflush:
         patient = contact_of(session.get(Patient, booking.patient_id), cipher_for(config))
-    clinician = _clinician(session, booking.clinician_id)
+    if clinician is None:
+        clinician = _clinician(session, booking.clinician_id)
     drafts = []
     if patient["email"]:
         text = messages.booking_confirmation(Clinic.from_config(config), name=patient["name"],
