@@ -25,11 +25,13 @@ intake_correction_requested = _signals.signal("intake-correction-requested")
 intake_cleared = _signals.signal("intake-cleared")
 # booking=Booking not yet written (every column but its id; in no session), actor, link,
 # questionnaire_link: as booking_created's; clinician=a row of the clinician's name, email and
-# whether active, when the sender has it (the booking page's cached plan), else None. Sent just before a new booking's INSERT (again for
-# each clinician "first available" tries), so that receivers compose what they will write
-# before the transaction writes: on SQLite, from its first write to its COMMIT a transaction
-# holds the database's one write turn, which every other writer waits for. A receiver may read
-# but must not write; what it returns reaches booking_created's receivers as `prepared`.
+# whether active, when the sender has it (the booking page's cached plan), else None. Sent just
+# before a new booking's INSERT (again for each clinician "first available" tries), so that
+# receivers compose what they will write before the transaction writes: on SQLite, from its
+# first write to its COMMIT a transaction holds the database's one write turn, which every other
+# writer waits for. A receiver may read but must not write; what it returns reaches
+# booking_created's receivers as `prepared`. The same object, given its id, becomes the written
+# booking that booking_created sends.
 booking_creating = _signals.signal("booking-creating")
 # booking=Booking, actor=StaffUser or None (the patient), link=str or None (the private
 # manage link, present only when it was just issued), prepared={booking_creating's receiver:

@@ -279,10 +279,11 @@ def _may_lose_a_race(connection):
     return connection.dialect.name != "sqlite"
 
 
-def insert_booking(session, values, *, actor_id, detail, keep_earlier_writes=False):
+def insert_booking(session, values, *, actor_id, detail, keep_earlier_writes=False, draft=None):
     """Flush what is pending (the patient's contact, say), then INSERT the booking (every column
     in `values`) and its "created" history line. Returns the Booking, persistent in `session`
-    with every column loaded; None when the database refuses it; Busy when the database stays
+    with every column loaded (`draft`, the transient Booking of `values` if the caller built it
+    already, given its id); None when the database refuses it; Busy when the database stays
     locked. A refusal rolls the whole transaction back, or with `keep_earlier_writes` only the
     two INSERTs (a SAVEPOINT, for a caller that goes on to try another clinician)."""
     inserted, refused = [], []
@@ -306,7 +307,8 @@ def insert_booking(session, values, *, actor_id, detail, keep_earlier_writes=Fal
 
     if write_or_refuse(session, write) is not None or refused:
         return None
-    booking = Booking(id=inserted[0], **values)
+    booking = Booking(**values) if draft is None else draft
+    booking.id = inserted[0]
     sa.orm.make_transient_to_detached(booking)  # a row the database has: adding it writes nothing more
     session.add(booking)
     note_booking_change(session)  # the unit of work, which would have noted it, never saw it
@@ -379,10 +381,12 @@ def create_booking(session, ctx, *, clinician_id, starts_at, patient_id, link_fo
         news = {"now": ctx.now, "actor": actor, "link": link_for(token), "questionnaire_link": questionnaire_link}
         # The emails are composed here, before the INSERT: outside SQLite's write turn, unless the
         # transaction has written already (new contact details typed with the booking).
-        prepared = dict(booking_creating.send(SENDER, session=session, booking=Booking(**values),
+        draft = Booking(**values)  # the booking as it will be written, but for its id
+        prepared = dict(booking_creating.send(SENDER, session=session, booking=draft,
                                               clinician=_known_clinician(ctx, candidate), **news))
         booking = insert_booking(session, values, actor_id=getattr(actor, "id", None), detail=detail[:255],
-                                 keep_earlier_writes=candidate != candidates[-1])  # first available tries the next
+                                 keep_earlier_writes=candidate != candidates[-1],  # first available tries the next
+                                 draft=draft)
         if booking is not None:
             booking_created.send(SENDER, session=session, booking=booking, prepared=prepared, **news)
             return booking, token
