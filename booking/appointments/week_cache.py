@@ -121,9 +121,9 @@ def bookable_clinicians(session):
 def schedule_snapshot(session, cache, config, version=None):
     """The current schedule version with its rules and bookable clinicians (one query when cached).
 
-    Settings, profiles and staff names, addresses and activation all bump the version, so a cached snapshot of
-    the current version is exactly what the database holds. A caller that read the version
-    already (with its own query) passes it.
+    Settings, profiles and staff names, addresses and activation all bump the version, so a
+    cached snapshot of the current version is exactly what the database holds. A caller that
+    read the version already (with its own query) passes it.
     """
     if version is None:
         version = read_version(session)
