@@ -124,13 +124,66 @@ def single_write(engine):
     return autocommit.connect()
 
 
+def flushed_connection(session):
+    """The session's own connection, after the autoflush that `session.execute` would do."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
+
+
 def execute_on_connection(session, statement, params):
     """`session.execute(statement, params)` for a statement of columns, not entities: the same
     autoflush, then the session's own connection, without the ORM's execute around it (its
     events, compile state and result setup cost a booking's reads about 150 k instructions each)."""
-    if session.autoflush:
-        session.flush()
-    return session.connection().execute(statement, params)
+    return flushed_connection(session).execute(statement, params)
+
+
+def _compile_for_driver(statement, dialect, column_keys=None):
+    """(SQL text, its literal parameters, the positional order or None, the bound values'
+    processors) of `statement` compiled for `dialect` (an INSERT or UPDATE for `column_keys`)."""
+    compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+    if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
+        # Column defaults computed in Python are filled in by SQLAlchemy's execution, which a driver statement skips.
+        raise ValueError(f"a driver statement cannot fill in Python-side column defaults: {compiled.string}")
+    # The statement's own literal values; the caller's parameters fill in the rest.
+    fixed = compiled.construct_params({bind.key: None for bind in compiled.binds.values() if bind.required})
+    order = compiled.positiontup if compiled.positional else None
+    # What the column types do to a bound value before the driver sees it, as the dialect has
+    # them (a UTCDateTime is stored on SQLite as naive UTC text with six decimals, the form its
+    # comparisons and triggers expect); integers and text need nothing.
+    processors = {bind.key: processor for bind in compiled.binds.values()
+                  if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+    return compiled.string, fixed, order, processors
+
+
+def _driver_arguments(compiled, params):
+    """(the SQL text, the driver's arguments) of `compiled` (_compile_for_driver) for the caller's bound parameters."""
+    sql, fixed, order, processors = compiled
+    values = {**fixed, **params}
+    for name in processors.keys() & params.keys():
+        values[name] = processors[name](values[name])
+    return sql, tuple(values[name] for name in order) if order is not None else values
+
+
+def _on_driver_cursor(connection, sql, parameters, call, many=False):
+    """`call(cursor)` after `sql` with `parameters` has run on a driver cursor of SQLAlchemy
+    `connection`, in its transaction; returns what `call` returns. Statement listeners see it as
+    any statement; the dialect's own execute runs it (on SQLite, the write queue's); a driver
+    error is raised as SQLAlchemy's own, after the connection is invalidated if it was lost."""
+    dialect = connection.dialect
+    dbapi_connection = connection.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()
+    try:
+        if connection.engine.dispatch.before_cursor_execute:  # statement counters and tracers see it
+            connection.engine.dispatch.before_cursor_execute(connection, cursor, sql, parameters, None, many)
+        (dialect.do_executemany if many else dialect.do_execute)(cursor, sql, parameters)
+        return call(cursor)
+    except dialect.loaded_dbapi.Error as error:
+        if dialect.is_disconnect(error, dbapi_connection, cursor):
+            connection.invalidate(error)
+        raise _sqlalchemy_error(dialect, error, sql, parameters) from error
+    finally:
+        cursor.close()
 
 
 class DriverRead:
@@ -153,28 +206,34 @@ class DriverRead:
         # (add_read_pool), if it has one, instead of switching a transactional one to autocommit and back.
         self.read_pool = read_pool
         self._compiled = {}  # dialect -> (SQL text, its literal parameters, positional order or None)
+        self._processors = {}  # dialect -> each selected column's result processor (or None)
 
     def _for(self, dialect):
         found = self._compiled.get(dialect)
         if found is None:
-            compiled = self.statement.compile(dialect=dialect)
-            # The statement's own literal values; the caller's parameters fill in the rest.
-            fixed = compiled.construct_params({bind.key: None for bind in compiled.binds.values() if bind.required})
-            order = compiled.positiontup if compiled.positional else None
-            # What the column types do to a bound value before the driver sees it (a UTCDateTime
-            # is stored as naive UTC text on SQLite); integers and text need nothing.
-            processors = {bind.key: processor for bind in compiled.binds.values()
-                          if (processor := bind.type.bind_processor(dialect)) is not None}
-            found = self._compiled[dialect] = (compiled.string, fixed, order, processors)
+            found = self._compiled[dialect] = _compile_for_driver(self.statement, dialect)
         return found
 
     def _arguments(self, dialect, params):
         """(the SQL text, the driver's arguments) for the caller's bound parameters."""
-        sql, fixed, order, processors = self._for(dialect)
-        values = {**fixed, **params}
-        for name in processors.keys() & params.keys():
-            values[name] = processors[name](values[name])
-        return sql, tuple(values[name] for name in order) if order is not None else values
+        return _driver_arguments(self._for(dialect), params)
+
+    def first_on(self, connection, **params):
+        """The first row (a tuple) for these bound parameters, or None, read on SQLAlchemy
+        `connection` inside its transaction, each value through its column type as SQLAlchemy's
+        own row would give it (a UTCDateTime an aware datetime): for a read among a transaction's
+        statements, where SQLAlchemy's execution and result set-up cost more than the read."""
+        dialect = connection.dialect
+        sql, arguments = self._arguments(dialect, params)
+        row = _on_driver_cursor(connection, sql, arguments, _first_row)
+        if row is None:
+            return None
+        processors = self._processors.get(dialect)
+        if processors is None:
+            processors = self._processors[dialect] = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in self.statement.selected_columns)
+        return tuple(value if process is None else process(value) for process, value in zip(processors, row))
 
     def first(self, engine, **params):
         """The first row for these bound parameters, or None."""
@@ -276,6 +335,75 @@ class DriverRead:
         finally:
             if cursor is not None:
                 cursor.close()
+
+
+class DriverWrite:
+    """One INSERT, UPDATE or DELETE, compiled once per database (and set of columns given), run on
+    the driver's cursor of a SQLAlchemy connection, inside that connection's transaction.
+
+    For a booking's own statements (its row, its history line, its emails, the waiting list and
+    the schedule's version), where SQLAlchemy's execution around each statement (its execution
+    context, the bound values' processing, the result's set-up) cost more than SQLite's work:
+    an eighth of a booking POST. What a statement needs from SQLAlchemy is kept: bound values go
+    through their column types' processors; `before_cursor_execute` listeners see the statement;
+    the dialect's own execute is the one called, so on SQLite the write queue (booking.write_queue)
+    gives the transaction its turn as for any write; a driver error is raised as SQLAlchemy's own
+    (an IntegrityError stays one), after the connection is invalidated if it was lost. Column
+    defaults computed in Python are not filled in (a statement that would need them is refused
+    when it is compiled): give every column's value.
+    """
+
+    def __init__(self, statement, returning=None):
+        self.statement = statement
+        # An INSERT's primary key column, whose new value execute() returns: RETURNING where the
+        # database has it, else the driver's lastrowid (SQLite, as SQLAlchemy itself does).
+        self.returning = returning
+        self._compiled = {}  # (dialect, column keys, returning) -> _compile_for_driver's tuple
+
+    def _for(self, dialect, keys, returning):
+        found = self._compiled.get((dialect, keys, returning))
+        if found is None:
+            statement = self.statement.returning(self.returning) if returning else self.statement
+            found = self._compiled[(dialect, keys, returning)] = _compile_for_driver(statement, dialect, list(keys))
+        return found
+
+    def execute(self, connection, params):
+        """Run it for one set of bound parameters on SQLAlchemy `connection`; the new row's
+        primary key with `returning`, else the number of rows the database says it changed."""
+        dialect = connection.dialect
+        returning = self.returning is not None and dialect.name != "sqlite"
+        sql, arguments = _driver_arguments(self._for(dialect, tuple(params), returning), params)
+        if returning:
+            return _on_driver_cursor(connection, sql, arguments, _first_value)
+        return _on_driver_cursor(connection, sql, arguments, _lastrowid if self.returning is not None else _rowcount)
+
+    def executemany(self, connection, rows):
+        """Run it once for each of `rows` (bound parameters with the same keys), in one driver call."""
+        if not rows:
+            return
+        compiled = self._for(connection.dialect, tuple(rows[0]), False)
+        _on_driver_cursor(connection, compiled[0], [_driver_arguments(compiled, row)[1] for row in rows], _rowcount,
+                          many=True)
+
+
+def _first_value(cursor):
+    """The first value of the cursor's first row (what RETURNING gave back)."""
+    return cursor.fetchone()[0]
+
+
+def _first_row(cursor):
+    """The cursor's first row, or None."""
+    return cursor.fetchone()
+
+
+def _lastrowid(cursor):
+    """The rowid the INSERT just gave its row (SQLite: the integer primary key)."""
+    return cursor.lastrowid
+
+
+def _rowcount(cursor):
+    """How many rows the database says the statement changed."""
+    return cursor.rowcount
 
 
 class HeldReader:

@@ -485,3 +485,17 @@ def test_a_staff_move_is_told_what_else_holds_the_time_never_the_booking_being_m
                      actor=desk)
     held = clock_text(WEDNESDAY + HOUR, ZONE)
     assert refusal(taken) == f"That time overlaps the {held} consultation. Please choose another time."
+
+
+def test_a_time_that_starts_as_the_clinicians_previous_booking_ends_is_booked(db, clinic):
+    # The previous booking written through the ORM, the new one through create_booking's own
+    # INSERT (DriverWrite): on SQLite the overlap trigger compares stored text, so the new row's
+    # times must be stored in the same form ("08:40:00.000000", not "08:40:00", which sorts
+    # before it and made the 8:40 booking overlap the one busy until 8:40).
+    adams, _baker = clinic
+    add_booking(db.session, adams, WEDNESDAY, buffer=10)  # 8:00, busy until 8:40
+    booking, _token = book(db, WEDNESDAY + timedelta(minutes=40), adams)
+    db.session.commit()
+    assert db.session.get(Booking, booking.id).busy_until == WEDNESDAY + timedelta(minutes=80)
+    later, _token = book(db, WEDNESDAY + timedelta(minutes=80), adams)  # and the next, after the new one
+    assert later.starts_at == WEDNESDAY + timedelta(minutes=80)

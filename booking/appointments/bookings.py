@@ -23,6 +23,7 @@ from booking.appointments.availability import (Slot, candidate_slots, clinic_day
                                                nearest_free, overlaps_busy)
 from booking.appointments.lookups import blocking_booking_id, find_by_token, intake_versions
 from booking.appointments.schedule_version import note_booking_change
+from booking.extensions import DriverWrite
 from booking.models import Booking, BookingEvent, Intake, StaffUser
 from booking.signals import booking_cancelled, booking_created, booking_creating, booking_moved
 from booking.timeutil import clock_text, local_text
@@ -265,9 +266,9 @@ def flush_or_refuse(session):
 
 
 # Plain INSERTs, built once: the unit of work's bookkeeping for a new Booking and its history
-# line was a sixth of a booking POST's instructions.
-_BOOKING_INSERT = Booking.__table__.insert()
-_EVENT_INSERT = BookingEvent.__table__.insert()
+# line was a sixth of a booking POST's instructions; run on the driver's cursor (DriverWrite).
+_BOOKING_INSERT = DriverWrite(Booking.__table__.insert(), returning=Booking.__table__.c.id)
+_EVENT_INSERT = DriverWrite(BookingEvent.__table__.insert())
 
 
 def _may_lose_a_race(connection):
@@ -289,8 +290,8 @@ def insert_booking(session, values, *, actor_id, detail, keep_earlier_writes=Fal
     inserted, refused = [], []
 
     def insert(connection):
-        inserted.append(connection.execute(_BOOKING_INSERT, values).inserted_primary_key[0])
-        connection.execute(_EVENT_INSERT, {"booking_id": inserted[0], "at": values["created_at"], "kind": "created",
+        inserted.append(_BOOKING_INSERT.execute(connection, values))
+        _EVENT_INSERT.execute(connection, {"booking_id": inserted[0], "at": values["created_at"], "kind": "created",
                                            "actor_id": actor_id, "detail": detail})
 
     def write():

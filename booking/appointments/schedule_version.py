@@ -22,6 +22,7 @@ version with every one, so a cache keyed by it would never hold).
 
 import sqlalchemy as sa
 
+from booking.extensions import DriverWrite
 from booking.models import (Booking, ClinicianProfile, ClinicSettings, OpeningHours, RecurringBlock, ScheduleException,
                             ScheduleVersion, StaffUser)
 
@@ -59,14 +60,16 @@ def read_plan_version(session):
 # The table's statement, built once: the ORM's bulk update searched the session for versions to
 # change in memory too, on every commit that changes availability (each booking's, for one).
 _version = ScheduleVersion.__table__
-_BUMP = sa.update(_version).where(_version.c.id == sa.bindparam("version_id")).values(version=_version.c.version + 1)
+_BUMP = DriverWrite(sa.update(_version).where(_version.c.id == sa.bindparam("version_id"))
+                    .values(version=_version.c.version + 1))
 
 
 def bump_version(session, version_id=VERSION_ID):
     """Add one to the schedule version (or the plan version) in the session's transaction (the caller commits)."""
-    # On the session's connection: the ORM's execute (its events, an autoflush) has nothing to do here.
-    result = session.connection().execute(_BUMP, {"version_id": version_id})
-    if result.rowcount == 0:  # a database built without the row: create it, tolerating a racing creator
+    # On the session's connection's driver cursor (DriverWrite): the ORM's execute (its events, an
+    # autoflush) has nothing to do here.
+    if _BUMP.execute(session.connection(), {"version_id": version_id}) == 0:
+        # A database built without the row: create it, tolerating a racing creator.
         try:
             with session.begin_nested():
                 session.add(ScheduleVersion(id=version_id, version=1))

@@ -26,7 +26,7 @@ from booking.appointments.week_cache import (cache_for, plan_snapshot, plan_sour
 from booking.appointments.web import (booking_context, calendar_link, manage_link, parse_slot, patient_zone,
                                       slot_value)
 from booking.crypto import InvalidToken, cipher_for
-from booking.extensions import db, execute_on_connection
+from booking.extensions import DriverRead, db, flushed_connection
 from booking.models import Booking, Intake, Patient
 from booking.models.intake import booking_allowed
 from booking.outbox.sender import queued_recipient
@@ -89,7 +89,7 @@ def _intake_and_plan(blocking):
             .where(_intake.c.id == sa.bindparam("intake_id")))
 
 
-_INTAKE_AND_PLAN = {blocking: _intake_and_plan(blocking) for blocking in (False, True)}
+_INTAKE_AND_PLAN = {blocking: DriverRead(_intake_and_plan(blocking)) for blocking in (False, True)}
 
 
 def _patient_in_session(session, columns):
@@ -110,7 +110,9 @@ def intake_and_plan_version(blocking=False):
     else None; the plan version). With `blocking`, the Remembered knows what stops the patient
     booking again; without, its blocking_booking_id is bookings.UNREAD."""
     intake_id = remembered_intake_id()
-    row = (execute_on_connection(db.session, _INTAKE_AND_PLAN[blocking], {"intake_id": intake_id}).first()
+    # On the driver's cursor of the session's connection (DriverRead.first_on), in the
+    # transaction the booking's writes go on in.
+    row = (_INTAKE_AND_PLAN[blocking].first_on(flushed_connection(db.session), intake_id=intake_id)
            if intake_id is not None else None)
     if row is None:
         return None, None

@@ -29,6 +29,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from booking.config import Config
+from booking.extensions import DriverWrite
 from booking.models import OutboxMessage
 from booking.outbox.mime import build_email
 
@@ -70,7 +71,7 @@ class Envelope:
 
 # A plain INSERT, built once: an OutboxMessage added to the session cost a booking the unit of
 # work's bookkeeping at the commit's flush, twice (the patient's email and the clinician's).
-_QUEUE = OutboxMessage.__table__.insert()
+_QUEUE = DriverWrite(OutboxMessage.__table__.insert(), returning=OutboxMessage.__table__.c.id)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def queue_draft(session, draft, *, now, cipher, booking_id=None, ics=None, ics_m
     with the UID of `booking_id` (else `ics` is the invite's text)."""
     values = _row(draft, now=now, cipher=cipher, booking_id=booking_id, ics=ics, ics_method=ics_method,
                   dedupe_key=dedupe_key)
-    return session.connection().execute(_QUEUE, values).inserted_primary_key[0]
+    return _QUEUE.execute(session.connection(), values)
 
 
 def queue_drafts(session, drafts, *, now, cipher, booking_id):
@@ -121,7 +122,7 @@ def queue_drafts(session, drafts, *, now, cipher, booking_id):
     round trip on PostgreSQL (a new booking's confirmation and its clinician's note)."""
     rows = [_row(draft, now=now, cipher=cipher, booking_id=booking_id) for draft in drafts]
     if rows:
-        session.connection().execute(_QUEUE, rows)
+        _QUEUE.executemany(session.connection(), rows)
 
 
 def _row(draft, *, now, cipher, booking_id, ics=None, ics_method=None, dedupe_key=None):

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from booking.appointments.availability import clinic_day, free_slots
 from booking.appointments.bookings import (AlreadyBooked, BookingError, NotBookable, SlotTaken, check_time,
                                            create_booking)
-from booking.extensions import execute_on_connection
+from booking.extensions import DriverWrite, flushed_connection
 from booking.models import Booking, WaitlistEntry, WaitlistOffer
 from booking.models.appointments import UPCOMING
 from booking.models.waitlist import IS_WAITING, WAITING
@@ -196,13 +196,13 @@ def take_offer(session, ctx, offer, *, link_for):
 
 
 _entry = WaitlistEntry.__table__
-_MARK_BOOKED = sa.update(_entry).where(_entry.c.patient_id == sa.bindparam("booked_patient_id"),
-                                       IS_WAITING).values(status="booked")
+_MARK_BOOKED = DriverWrite(sa.update(_entry).where(_entry.c.patient_id == sa.bindparam("booked_patient_id"),
+                                                   IS_WAITING).values(status="booked"))
 
 
 def mark_booked(session, patient_id):
     """The patient got a consultation: their waiting entry (if any) leaves the list as booked."""
     # The table's statement, not the ORM's bulk update: that one searched the session for entries
     # to change in memory as well, which nothing reads before the commit expires them anyway. On
-    # the session's connection, after the same autoflush, without the ORM's execute around it.
-    execute_on_connection(session, _MARK_BOOKED, {"booked_patient_id": patient_id})
+    # the session's connection, after the same autoflush, on its driver cursor (DriverWrite).
+    _MARK_BOOKED.execute(flushed_connection(session), {"booked_patient_id": patient_id})
