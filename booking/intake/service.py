@@ -12,7 +12,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import flag_modified
 
-from booking.extensions import DriverRead, single_write
+from booking.extensions import DriverRead, DriverWrite, single_write
 from booking.intake import questionnaires as q
 from booking.intake.consent import consent_digest, consent_text
 from booking.intake.screening import highest_level, screen
@@ -138,13 +138,14 @@ _DRAFT_READ = DriverRead(sa.select(_c.id, _c.status, _c.last_step, _c.previous_i
                          .where(_c.id == sa.bindparam("intake_id")), read_pool=True)
 # One step saved, only onto the draft as it was read: sent since, or changed by another tab
 # (answers or progress), and it matches nothing.
-_SAVE_READ_DRAFT = (sa.update(Intake.__table__)
-                    .where(_c.id == sa.bindparam("intake_id"), _c.status == "draft",
-                           _c.last_step == sa.bindparam("read_last_step"),
-                           _c.answers_encrypted.is_not_distinct_from(sa.bindparam("read_answers", type_=sa.Text)))
-                    .values(answers_encrypted=sa.bindparam("answers"), last_step=sa.bindparam("new_last_step"),
-                            updated_at=sa.bindparam("now", type_=UTCDateTime()),
-                            resume_expires_at=sa.bindparam("expires", type_=UTCDateTime())))
+# Run on the connection's driver cursor (DriverWrite).
+_SAVE_READ_DRAFT = DriverWrite(
+    sa.update(Intake.__table__)
+    .where(_c.id == sa.bindparam("intake_id"), _c.status == "draft", _c.last_step == sa.bindparam("read_last_step"),
+           _c.answers_encrypted.is_not_distinct_from(sa.bindparam("read_answers", type_=sa.Text)))
+    .values(answers_encrypted=sa.bindparam("answers"), last_step=sa.bindparam("new_last_step"),
+            updated_at=sa.bindparam("now", type_=UTCDateTime()),
+            resume_expires_at=sa.bindparam("expires", type_=UTCDateTime())))
 
 
 def open_draft(engine, intake_id, now):
@@ -282,10 +283,10 @@ def save_draft_step(session, draft, step, values, *, cipher, search_key, now, dr
         # (on SQLite a write held there would wait on this one). One statement: on PostgreSQL
         # in autocommit, without the BEGIN and COMMIT round trips (single_write).
         with single_write(session.get_bind()) as connection:
-            saved = connection.execute(_SAVE_READ_DRAFT, {
+            saved = _SAVE_READ_DRAFT.execute(connection, {
                 "intake_id": draft.id, "read_last_step": draft.last_step, "read_answers": draft.answers_encrypted,
                 "answers": cipher.encrypt(answers), "new_last_step": max(draft.last_step, number), "now": now,
-                "expires": now + timedelta(days=draft_days)}).rowcount
+                "expires": now + timedelta(days=draft_days)})
         if saved == 1:
             return draft
     intake = session.get(Intake, draft.id)
