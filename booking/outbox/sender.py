@@ -120,9 +120,8 @@ def queue_draft(session, draft, *, now, cipher, booking_id=None, ics=None, ics_m
 def queue_drafts(session, drafts, *, now, cipher, booking_id):
     """Write the rows of several drafts about booking `booking_id` at once: one statement, one
     round trip on PostgreSQL (a new booking's confirmation and its clinician's note)."""
-    rows = [_row(draft, now=now, cipher=cipher, booking_id=booking_id) for draft in drafts]
-    if rows:
-        _QUEUE.executemany(session.connection(), rows)
+    _QUEUE.executemany(session.connection(), [_row(draft, now=now, cipher=cipher, booking_id=booking_id)
+                                              for draft in drafts])
 
 
 def _row(draft, *, now, cipher, booking_id, ics=None, ics_method=None, dedupe_key=None):
