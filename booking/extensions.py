@@ -14,7 +14,7 @@ from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
-from booking import write_queue
+from booking import held_writes, write_queue
 
 # Named constraints, so that migrations can drop and alter them on every database.
 NAMING_CONVENTION = {
@@ -307,7 +307,7 @@ class DriverRead:
         try:
             if engine.dispatch.before_cursor_execute:  # statement counters and tracers see it, as any statement
                 engine.dispatch.before_cursor_execute(connection, cursor, sql, arguments, None, False)
-            cursor.execute(sql, arguments)
+            engine.dialect.do_execute(cursor, sql, arguments)  # the dialect's: held writes go first
             while rows := cursor.fetchmany(size):
                 yield rows
         except engine.dialect.loaded_dbapi.Error as error:
@@ -384,6 +384,40 @@ class DriverWrite:
         compiled = self._for(connection.dialect, tuple(rows[0]), False)
         _on_driver_cursor(connection, compiled[0], [_driver_arguments(compiled, row)[1] for row in rows], _rowcount,
                           many=True)
+
+    def hold(self, connection, params):
+        """execute() for a statement whose result the caller does not need: on PostgreSQL it is
+        held and sent with the transaction's next statement or its COMMIT, in one round trip
+        (booking.held_writes); on SQLite it runs at once."""
+        sql, arguments = _driver_arguments(self._for(connection.dialect, tuple(params), False), params)
+        if not _hold(connection, sql, arguments, False):
+            _on_driver_cursor(connection, sql, arguments, _rowcount)
+
+    def hold_many(self, connection, rows):
+        """executemany(), held as hold() holds one statement."""
+        if not rows:
+            return
+        compiled = self._for(connection.dialect, tuple(rows[0]), False)
+        arguments = [_driver_arguments(compiled, row)[1] for row in rows]
+        if not _hold(connection, compiled[0], arguments, True):
+            _on_driver_cursor(connection, compiled[0], arguments, _rowcount, many=True)
+
+
+def _hold(connection, sql, arguments, many):
+    """Hold a statement on SQLAlchemy `connection` if its engine holds writes (PostgreSQL); True if held.
+    Statement listeners see it now, as the program wrote it."""
+    writes = _HELD_WRITES.get(connection.engine)
+    if writes is None:
+        return False
+    dbapi_connection = connection.connection.dbapi_connection
+    if connection.engine.dispatch.before_cursor_execute:
+        cursor = dbapi_connection.cursor()
+        try:
+            connection.engine.dispatch.before_cursor_execute(connection, cursor, sql, arguments, None, many)
+        finally:
+            cursor.close()
+    writes.hold(dbapi_connection, sql, arguments, many)
+    return True
 
 
 def _first_value(cursor):
@@ -478,6 +512,8 @@ def _held_reader(engine):
         return reader
 
 
+# An app's PostgreSQL engine -> its HeldWrites (booking.held_writes).
+_HELD_WRITES = weakref.WeakKeyDictionary()
 # An app's SQLite file engine -> its WriteQueue (booking.write_queue).
 _WRITE_QUEUES = weakref.WeakKeyDictionary()
 
@@ -510,6 +546,13 @@ def add_read_pool(engine, options):
     return read_engine
 
 
+def hold_writes(engine):
+    """Let DriverWrite.hold keep statements on PostgreSQL `engine`'s connections until their next
+    statement or COMMIT (booking.held_writes); once per engine. Other databases run them at once."""
+    if engine.dialect.name == "postgresql" and engine not in _HELD_WRITES:
+        _HELD_WRITES[engine] = held_writes.install(engine)
+
+
 def read_pool_of(engine):
     """The read engine add_read_pool gave `engine`, or None."""
     return _READ_POOLS.get(engine)
@@ -539,6 +582,7 @@ def init_database_events(app):
                     busy_seconds = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {}).get("timeout", 5)
                     _WRITE_QUEUES[engine] = write_queue.install(engine, busy_seconds)
                 continue
+            hold_writes(engine)
             engines = [engine]
             if engine not in _READ_POOLS:
                 engines.append(add_read_pool(engine, app.config["SQLALCHEMY_ENGINE_OPTIONS"]))

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from booking.appointments.availability import clinic_day, local_instant
 from booking.appointments.schedule_version import read_plan_version, read_version
-from booking.models import Booking, OpeningHours, ScheduleException, StaffUser
+from booking.models import Booking, OpeningHours, ScheduleException, ScheduleVersion, StaffUser
 from booking.timeutil import utcnow
 from tests.booking_factories import ZONE, add_booking, add_clinician, earlier_today
 from tests.patient_factories import make_patient
@@ -137,3 +137,16 @@ def test_a_bulk_update_of_bookings_bumps_only_the_schedule_version(app, db):
                        .values(end_time=time(23)))
     db.session.commit()
     assert (read_version(db.session) - before[0], read_plan_version(db.session) - before[1]) == (2, 1)
+
+
+def test_a_database_without_the_version_rows_gets_them_at_the_first_change(app, db):
+    # A database built without the rows (the migration and create_all insert them): the bump's
+    # one statement creates each row at 1, and raises it from there.
+    clinician_id = add_clinician(db.session)
+    db.session.execute(sa.delete(ScheduleVersion))
+    db.session.commit()
+    db.session.add(OpeningHours(clinician_id=clinician_id, weekday=5, start_time=time(9), end_time=time(10)))
+    db.session.commit()  # a plan change: both rows
+    assert (read_version(db.session), read_plan_version(db.session)) == (1, 1)
+    add_booking(db.session, clinician_id, utcnow() + timedelta(days=2), patient_id=make_patient(db.session).id)
+    assert (read_version(db.session), read_plan_version(db.session)) == (2, 1)

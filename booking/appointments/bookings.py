@@ -291,7 +291,7 @@ def insert_booking(session, values, *, actor_id, detail, keep_earlier_writes=Fal
 
     def insert(connection):
         inserted.append(_BOOKING_INSERT.execute(connection, values))
-        _EVENT_INSERT.execute(connection, {"booking_id": inserted[0], "at": values["created_at"], "kind": "created",
+        _EVENT_INSERT.hold(connection, {"booking_id": inserted[0], "at": values["created_at"], "kind": "created",
                                            "actor_id": actor_id, "detail": detail})
 
     def write():

@@ -8,9 +8,11 @@ the very next request.
 How it changes: SQLAlchemy session events note, at every flush, whether the session touched
 a booking, opening hours, an exception, a clinician profile, the clinic settings or a staff
 account's name, email or activation (also through bulk ORM UPDATE/DELETE statements). Just before
-such a transaction commits, one `UPDATE schedule_version SET version = version + 1` runs in
-it. Doing it last keeps the row lock (PostgreSQL) to the moment of commit, and a transaction
-holding it waits for nothing else, so it cannot take part in a deadlock. Changes made
+such a transaction commits, one statement adds 1 to the version in it (an upsert, which also
+creates a missing row). Doing it last keeps the row lock (PostgreSQL) to the moment of commit,
+and a transaction holding it waits for nothing else, so it cannot take part in a deadlock; on
+PostgreSQL the statement is held and sent with the COMMIT itself (booking.held_writes), so the
+lock lasts one round trip. Changes made
 outside the ORM (raw SQL, another program) are not seen: the cache's short lifetime heals them.
 
 A second row, the plan version (id 2), changes with everything but bookings: the hours, blocks,
@@ -21,6 +23,7 @@ version with every one, so a cache keyed by it would never hold).
 """
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from booking.extensions import DriverWrite
 from booking.models import (Booking, ClinicianProfile, ClinicSettings, OpeningHours, RecurringBlock, ScheduleException,
@@ -58,23 +61,27 @@ def read_plan_version(session):
 
 
 # The table's statement, built once: the ORM's bulk update searched the session for versions to
-# change in memory too, on every commit that changes availability (each booking's, for one).
+# change in memory too, on every commit that changes availability (each booking's, for one). An
+# upsert, so that it needs no answer (a missing row, in a database built without it, is created
+# by the same statement): on PostgreSQL it is held and sent with the COMMIT (DriverWrite.hold).
 _version = ScheduleVersion.__table__
-_BUMP = DriverWrite(sa.update(_version).where(_version.c.id == sa.bindparam("version_id"))
-                    .values(version=_version.c.version + 1))
+
+
+def _bump(insert):
+    """The bump for one database's INSERT construct: a new row at 1, or the row's version plus one."""
+    return insert(_version).values(id=sa.bindparam("version_id"), version=1).on_conflict_do_update(
+        index_elements=[_version.c.id], set_={"version": _version.c.version + 1})
+
+
+_BUMPS = {"postgresql": DriverWrite(_bump(postgresql.insert)), "sqlite": DriverWrite(_bump(sqlite.insert))}
 
 
 def bump_version(session, version_id=VERSION_ID):
     """Add one to the schedule version (or the plan version) in the session's transaction (the caller commits)."""
     # On the session's connection's driver cursor (DriverWrite): the ORM's execute (its events, an
     # autoflush) has nothing to do here.
-    if _BUMP.execute(session.connection(), {"version_id": version_id}) == 0:
-        # A database built without the row: create it, tolerating a racing creator.
-        try:
-            with session.begin_nested():
-                session.add(ScheduleVersion(id=version_id, version=1))
-        except sa.exc.IntegrityError:
-            bump_version(session, version_id)
+    connection = session.connection()
+    _BUMPS[connection.dialect.name].hold(connection, {"version_id": version_id})
 
 
 def raise_version(connection, at_least):

@@ -120,7 +120,7 @@ def queue_draft(session, draft, *, now, cipher, booking_id=None, ics=None, ics_m
 def queue_drafts(session, drafts, *, now, cipher, booking_id):
     """Write the rows of several drafts about booking `booking_id` at once: one statement, one
     round trip on PostgreSQL (a new booking's confirmation and its clinician's note)."""
-    _QUEUE.executemany(session.connection(), [_row(draft, now=now, cipher=cipher, booking_id=booking_id)
+    _QUEUE.hold_many(session.connection(), [_row(draft, now=now, cipher=cipher, booking_id=booking_id)
                                               for draft in drafts])
 
 

@@ -205,4 +205,4 @@ def mark_booked(session, patient_id):
     # The table's statement, not the ORM's bulk update: that one searched the session for entries
     # to change in memory as well, which nothing reads before the commit expires them anyway. On
     # the session's connection, after the same autoflush, on its driver cursor (DriverWrite).
-    _MARK_BOOKED.execute(flushed_connection(session), {"booked_patient_id": patient_id})
+    _MARK_BOOKED.hold(flushed_connection(session), {"booked_patient_id": patient_id})
