@@ -549,7 +549,7 @@ def add_read_pool(engine, options):
 def hold_writes(engine):
     """Let DriverWrite.hold keep statements on PostgreSQL `engine`'s connections until their next
     statement or COMMIT (booking.held_writes); once per engine. Other databases run them at once."""
-    if engine.dialect.name == "postgresql" and engine not in _HELD_WRITES:
+    if engine not in _HELD_WRITES and held_writes.supported(engine):
         _HELD_WRITES[engine] = held_writes.install(engine)
 
 

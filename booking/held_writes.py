@@ -17,7 +17,7 @@ SQLAlchemy's error from that call; at the COMMIT the transaction ends rolled bac
 server refuses a COMMIT. The statements held are ones that no unique index can refuse.
 
 SQLite has no round trips (its statements run in the process): there `hold` says no, and the
-caller runs the statement at once.
+caller runs the statement at once; so does a PostgreSQL driver without pipelines (`supported`).
 """
 
 import contextlib
@@ -56,6 +56,16 @@ class HeldWrites:
         """Forget what `driver_connection` holds (its transaction rolled back, or it is closed)."""
         if self.held:
             self.held.pop(driver_connection, None)
+
+
+def supported(engine):
+    """True if `engine`'s driver can send a pipeline: psycopg 3 on libpq 14 or newer (psycopg's
+    binary package brings its own). With any other driver, statements are not held."""
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+        return False
+    import psycopg  # the driver this engine was built with
+
+    return psycopg.capabilities.has_pipeline()
 
 
 def _driver(connection):

@@ -206,3 +206,24 @@ def test_a_bookings_writes_after_its_insert_go_to_postgresql_with_its_commit(db)
     emails = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.booking_id == booking_id)
                                 .order_by(OutboxMessage.id)).all()
     assert [recipient_of(row) for row in emails] == ["jordan@patient.example", clinician_email]
+
+
+def test_a_postgresql_driver_without_pipelines_runs_a_held_write_at_once(monkeypatch):
+    postgres_only()
+    import psycopg
+
+    monkeypatch.setattr(psycopg.capabilities, "has_pipeline", lambda check=False: False)  # libpq older than 14
+    engine = sa.create_engine(normalise_database_url(TEST_DATABASE_URL))
+    hold_writes(engine)
+    metadata.drop_all(engine)
+    metadata.create_all(engine)
+    try:
+        with engine.connect() as connection:
+            connection.execute(counters.insert().values(id=1, value=0))
+            ADD_ONE.hold(connection, {"counter_id": 1})
+            assert _driver_count(connection) == 1
+            connection.commit()
+        assert _value(engine) == 1
+    finally:
+        metadata.drop_all(engine)
+        engine.dispose()
