@@ -25,7 +25,8 @@ def _csrf(page):
 
 def booking_posts(app, count):
     """`count` (method, path, cookie, body) booking POSTs of distinct free times, each with its own patient."""
-    from booking.appointments.availability import Rules, clinic_day, free_slots
+    from booking.appointments.availability import clinic_day, free_slots
+    from booking.appointments.settings import load_rules
     from booking.appointments.web import slot_value
     from booking.crypto import cipher_for
     from booking.extensions import db
@@ -37,7 +38,7 @@ def booking_posts(app, count):
     with app.app_context():
         today = clinic_day(now, zone)
         free = free_slots(db.session, today + timedelta(days=2), today + timedelta(days=120), zone, now=now,
-                          rules=Rules())
+                          rules=load_rules(db.session, app.config))
         slots = free[::max(1, len(free) // count)][:count]  # spread over the free times, as many as asked for
         tokens, contact = [], cipher_for(app.config).encrypt({"name": "Bench Patient", "email": "bench@example.org"})
         for _slot in slots:

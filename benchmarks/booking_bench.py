@@ -14,7 +14,9 @@ distinct prepared requests (sessions and CSRF tokens collected beforehand); like
 each POST first has an unmeasured run of its own (--post-warmup requests), whose p99 is
 printed under the table: a worker's first booking compiles a dozen statements and loads the
 clinic's hours (some 25 ms in process), and the requests queued behind it wait that long too,
-which in a one-second run of 500 requests was the p99. With --big the
+which in a one-second run of 500 requests was the p99. Then each POST alternates with hello
+for --rounds runs of --post-seconds, each over its own --posts of the prepared requests; the
+table has the medians and each run is printed under it. With --big the
 staff pages run at 4 connections (the year's CSV export at 2, in runs of at least 10 s). Prints hello's own req/s (so the client is seen not to be
 the limit), each page's req/s, p50/p99 and ratio, the workers' RSS, and the load average.
 """
@@ -76,7 +78,9 @@ def bench_config(database_url, csrf=False):
             "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
             "INTAKE_ENCRYPTION_KEYS": ["3q6Qx0Lq2-0mA5vJb8jY0pQ9fW4kR7tU1sN6zC2eH8o="],
             "PATIENT_SEARCH_KEY": "benchmark-patient-search-key-0123456789-abcdef",
-            "WTF_CSRF_ENABLED": csrf, "SESSION_COOKIE_SECURE": False}
+            "WTF_CSRF_ENABLED": csrf, "SESSION_COOKIE_SECURE": False,
+            # Bookable four months ahead: free times enough for every POST run's own bookings.
+            "BOOKING_HORIZON_DAYS": 120}
 
 
 def seed(config, post_count):
@@ -222,15 +226,19 @@ def alternate(hello, server, path, args, connections=16, cookie=None, requests=N
     elif args.post_warmup:  # the same for a POST, over prepared requests of its own (each can be sent once)
         cold = run_wrk(server.url + path, 1, connections, requests=requests[:args.post_warmup])
         requests = requests[args.post_warmup:]
-    for _ in range(args.rounds if requests is None else 1):
-        seconds = args.seconds if requests is None else args.post_seconds
+    # A POST's runs each take their own share of the prepared requests (one can be sent once).
+    rounds = args.rounds
+    shares = [None] * rounds if requests is None else [requests[index::rounds] for index in range(rounds)]
+    seconds = args.seconds if requests is None else args.post_seconds
+    for share in shares:
         pairs.append((run_wrk(hello.url + "/", args.seconds, connections),
-                      run_wrk(server.url + path, seconds, connections, cookie=cookie, requests=requests)))
+                      run_wrk(server.url + path, seconds, connections, cookie=cookie, requests=share)))
     median = lambda key, side=1: statistics.median(pair[side][key] for pair in pairs)  # noqa: E731
     return {"rps": median("rps"), "p50": median("p50"), "p99": median("p99"), "hello_rps": median("rps", 0),
             "ratio": statistics.median(page["rps"] / hello_["rps"] for hello_, page in pairs),
             "non_2xx": sum(page["non_2xx"] + page["errors"] for _h, page in pairs),
-            "used_up": any(page["used_up"] for _h, page in pairs), "cold": cold}
+            "used_up": any(page["used_up"] for _h, page in pairs), "cold": cold,
+            "runs": None if requests is None else [(page["rps"], page["p50"], page["p99"]) for _h, page in pairs]}
 
 
 def main():
@@ -242,7 +250,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="hello and page runs, alternated")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--posts", type=int, default=1600, help="prepared requests per POST run")
+    parser.add_argument("--posts", type=int, default=1000, help="prepared requests per POST run")
     parser.add_argument("--post-seconds", type=float, default=1.0,
                         help="length of each POST run: short enough that the prepared requests last")
     parser.add_argument("--post-warmup", type=int, default=200,
@@ -261,8 +269,9 @@ def main():
     logging.getLogger("booking.requests").disabled = True  # the preparation's thousands of request lines
     if not args.staff_only:
         week_cookie = bench_prepare.week_cookie(app)
-        booking_posts = bench_prepare.booking_posts(app, args.post_warmup + args.posts)
-        step_posts = bench_prepare.step_posts(app, args.post_warmup + args.posts)
+        # Each POST run sends its own requests: --rounds runs of --posts, after the warm-up's.
+        booking_posts = bench_prepare.booking_posts(app, args.post_warmup + args.posts * args.rounds)
+        step_posts = bench_prepare.step_posts(app, args.post_warmup + args.posts * args.rounds)
         feed = bench_prepare.feed_path(app, clinician)
     staff = {role: bench_prepare.staff_cookie(app, role) for role in ("receptionist", "clinician")} if args.big else {}
     env = dict(os.environ, BENCH_DATABASE_URL=database_url, PYTHONPATH=str(ROOT), BENCH_CSRF="1")
@@ -304,7 +313,8 @@ def main():
 def report(results, rss, args):
     """Print the table, the workers' memory and the machine's load."""
     print(f"\nwrk -t2, gunicorn {args.workers} sync workers; {args.rounds} alternating rounds of {args.seconds:.0f} s "
-          f"(POSTs: one run over distinct prepared requests); load average {os.getloadavg()[0]:.1f}")
+          f"(POSTs: {args.post_seconds:g} s, each run over its own prepared requests); load average "
+          f"{os.getloadavg()[0]:.1f}")
     print(f"{'page':<28}{'hello req/s':>12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'not 2xx/3xx':>13}")
     for name, r in results.items():
         mark = "*" if r["used_up"] else ""
@@ -313,6 +323,10 @@ def report(results, rss, args):
     if any(r["used_up"] for r in results.values()):
         print("* the prepared requests ran out before the run's end (the script then stops rather than repeat them): req/s is a lower "
               "bound; use more --posts or fewer --post-seconds")
+    for name, r in results.items():
+        if r.get("runs"):  # a POST's runs one by one too: one run's p99 moves by a third
+            print(f"{name}, each run (req/s, p50 / p99 ms): "
+                  + "; ".join(f"{rps:.0f}, {p50:.1f} / {p99:.1f}" for rps, p50, p99 in r["runs"]))
     for name, r in results.items():
         if r.get("cold"):
             print(f"{name}: its unmeasured first run, on workers that had not served it yet (statements to compile, "
