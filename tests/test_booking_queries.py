@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from booking.appointments.availability import clinic_day, local_instant, week_start
 from booking.crypto import cipher_for
 from booking.extensions import db as _db
-from booking.models import Booking, OutboxMessage
+from booking.models import Booking, OutboxMessage, StaffUser
 from booking.patients.record import contact_of
 from booking.timeutil import utcnow
-from tests.booking_factories import (ZONE, add_clinician, add_intake, add_many_bookings, book_first_free_time,
-                                     first_free_time_fields)
+from tests.booking_factories import (ZONE, add_booking, add_clinician, add_intake, add_many_bookings,
+                                     book_first_free_time, context, first_free_time_fields)
 from tests.conftest import POSTGRES
 from tests.intake_factories import form_data
 from tests.outbox_helpers import body_of, recipient_of
@@ -173,6 +173,55 @@ def test_a_booking_asks_once_whether_the_patient_holds_one_already(app):
     reads = [s for s in before_insert if "FROM booking" in s]
     assert len(reads) == 1
     assert not any("FROM intake WHERE intake.id IN" in s for s in before_insert)
+
+
+def test_a_cancellation_reads_the_rules_once_writes_its_emails_at_once_and_no_hours_when_nobody_waits(app):
+    # It was sixteen statements: the clinic's rules read twice, each email an INSERT of its own,
+    # and the clinician's hours, exceptions and bookings read to offer the time to a waitlist
+    # nobody was on.
+    patient, engine = patient_who_may_book(app)
+    token = book_first_free_time(patient)
+    with counted(engine) as statements:
+        response = patient.post(f"/book/manage/{token}/cancel", data={"reason": ""})
+    assert response.status_code == 302
+    assert sum("FROM clinic_settings" in s for s in statements) == 1
+    assert sum(s.startswith("INSERT INTO outbox_message ") for s in statements) == 1
+    assert not any(table in s for s in statements
+                   for table in ("FROM recurring_block", "FROM schedule_exception", "FROM clinician_profile"))
+    with app.app_context():
+        booking = _db.session.scalars(sa.select(Booking)).one()
+        clinician_email = booking.clinician.email
+        sent = _db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [(row.kind, recipient_of(row)) for row in sent] == [
+            ("booking_confirmation", "jordan@example.org"), ("staff_booking_changed", clinician_email),
+            ("booking_cancellation", "jordan@example.org"), ("staff_booking_changed", clinician_email)]
+        assert "cancelled" in body_of(sent[-1])
+        assert [event.kind for event in booking.events] == ["created", "cancelled"]
+
+
+def test_a_move_to_another_clinician_writes_its_three_emails_in_one_statement(db):
+    # The patient's change notice, the old clinician's note and the new one's: one INSERT (each
+    # was a statement, and a round trip on PostgreSQL, of its own), to the right people.
+    from booking.appointments.bookings import move_booking
+    from tests.factories import create_staff_user
+
+    first = add_clinician(db.session, name="Dr Ada First", hours=EVERY_DAY)
+    second = add_clinician(db.session, name="Dr Ben Second", hours=EVERY_DAY)
+    emails = {id_: db.session.get(StaffUser, id_).email for id_ in (first, second)}
+    starts_at = local_instant(utcnow().date() + timedelta(days=5), time(10), ZONE)
+    booking_id, _token = add_booking(db.session, first, starts_at)
+    actor = create_staff_user(db.session, "receptionist")
+    db.session.commit()
+    with counted(db.engine) as statements:
+        move_booking(db.session, context(utcnow()), db.session.get(Booking, booking_id),
+                     starts_at=starts_at + timedelta(hours=2), clinician_id=second, actor=actor)
+        db.session.commit()
+    assert sum(s.startswith("INSERT INTO outbox_message ") for s in statements) == 1
+    sent = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [(row.kind, recipient_of(row)) for row in sent] == [
+        ("booking_change", "b@example.org"), ("staff_booking_changed", emails[first]),
+        ("staff_booking_changed", emails[second])]
+    assert "removed from your schedule" in body_of(sent[1]) and "added to your schedule" in body_of(sent[2])
 
 
 def test_a_booking_compares_statuses_with_literals_so_sqlite_keeps_its_prepared_plans(app):

@@ -213,19 +213,20 @@ class FlushingSession:
         self.rolled_back = True
 
 
-def test_flush_or_refuse_names_a_refusal_turns_a_lock_into_busy_and_lets_other_failures_through():
+def test_write_or_refuse_names_a_refusal_turns_a_lock_into_busy_and_lets_other_failures_through():
     from sqlalchemy.exc import IntegrityError, OperationalError
 
-    from booking.appointments.bookings import Busy, flush_or_refuse
+    from booking.appointments.bookings import Busy, write_or_refuse
 
-    assert flush_or_refuse(FlushingSession()) is None
+    fine = FlushingSession()
+    assert write_or_refuse(fine, fine.flush) is None
     refused = FlushingSession(IntegrityError("INSERT", {}, Exception("booking_no_overlap")))
-    assert flush_or_refuse(refused) == "integrity" and refused.rolled_back
+    assert write_or_refuse(refused, refused.flush) == "integrity" and refused.rolled_back
     locked = FlushingSession(OperationalError("INSERT", {}, Exception("database is locked")))
     with pytest.raises(Busy):
-        flush_or_refuse(locked)
+        write_or_refuse(locked, locked.flush)
     assert locked.rolled_back
     gone = FlushingSession(OperationalError("INSERT", {}, Exception("server closed the connection")))
     with pytest.raises(OperationalError):
-        flush_or_refuse(gone)
+        write_or_refuse(gone, gone.flush)
     assert gone.rolled_back

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from booking.appointments.bookings import create_booking
+from booking.appointments.bookings import create_booking, note_event
 from booking.appointments.schedule_version import read_version
 from booking.config import normalise_database_url
 from booking.extensions import DriverWrite, hold_writes
@@ -206,6 +206,25 @@ def test_a_bookings_writes_after_its_insert_go_to_postgresql_with_its_commit(db)
     emails = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.booking_id == booking_id)
                                 .order_by(OutboxMessage.id)).all()
     assert [recipient_of(row) for row in emails] == ["jordan@patient.example", clinician_email]
+
+
+def test_a_history_line_goes_to_postgresql_with_the_next_statement_not_on_its_own(db):
+    # Every change's history line (a cancellation's, a move's, a status's) is noted this way:
+    # nothing reads its id, so it costs no round trip of its own.
+    postgres_only()
+    clinician_id = add_clinician(db.session, name="Dr Priya Patel")
+    patient_id = make_patient(db.session, name="Jordan Rivers", email="jordan@patient.example").id
+    booking, _token = create_booking(db.session, context(utc(2030, 6, 3, 12)), clinician_id=clinician_id,
+                                     starts_at=utc(2030, 6, 4, 14), patient_id=patient_id,
+                                     link_for=lambda token: "http://127.0.0.1:5000/book/manage/token")
+    db.session.commit()
+    booking_id = booking.id
+    count = f"SELECT count(*) FROM booking_event WHERE booking_id = {booking_id}"
+    note_event(db.session, booking_id, at=utc(2030, 6, 3, 13), kind="cancelled", detail="by the patient")
+    assert _driver_value(db.session.connection(), count) == 1  # only "created": the line waits
+    db.session.commit()
+    assert db.session.scalars(sa.select(BookingEvent.kind).where(BookingEvent.booking_id == booking_id)
+                              .order_by(BookingEvent.id)).all() == ["created", "cancelled"]
 
 
 def test_a_postgresql_driver_without_pipelines_runs_a_held_write_at_once(monkeypatch):

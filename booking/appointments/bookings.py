@@ -14,6 +14,7 @@ free times) or AlreadyBooked, so nothing half-done can be committed.
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -260,15 +261,23 @@ def write_or_refuse(session, write):
     return None
 
 
-def flush_or_refuse(session):
-    """Flush; a constraint refusal or a lock timeout rolls back and returns the reason."""
-    return write_or_refuse(session, session.flush)
-
-
 # Plain INSERTs, built once: the unit of work's bookkeeping for a new Booking and its history
 # line was a sixth of a booking POST's instructions; run on the driver's cursor (DriverWrite).
 _BOOKING_INSERT = DriverWrite(Booking.__table__.insert(), returning=Booking.__table__.c.id)
 _EVENT_INSERT = DriverWrite(BookingEvent.__table__.insert())
+
+
+def note_event(session, booking_id, *, at, kind, actor=None, detail=None):
+    """Add a line to the booking's history: on PostgreSQL it goes to the server with the COMMIT
+    (held: nothing reads its id), on SQLite at once; a rollback drops it with the change it notes."""
+    _EVENT_INSERT.hold(session.connection(), {"booking_id": booking_id, "at": at, "kind": kind,
+                                              "actor_id": getattr(actor, "id", None), "detail": detail})
+
+
+def flush_and_note(session, booking_id, **line):
+    """Flush what is pending (the change the line is about), then note_event."""
+    session.flush()
+    note_event(session, booking_id, **line)
 
 
 def _may_lose_a_race(connection):
@@ -480,10 +489,9 @@ def move_booking(session, ctx, booking, *, starts_at, clinician_id=None, actor=N
     booking.starts_at, booking.ends_at, booking.busy_until = slot.starts_at, slot.ends_at, slot.busy_until
     booking.sequence = Booking.sequence + 1  # in SQL, so two moves at once cannot lose one
     booking.updated_at = ctx.now
-    session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind="moved", actor_id=getattr(actor, "id", None),
-                             detail=move_detail(session, ctx.zone, previous, slot.starts_at, previous_clinician_id,
-                                                clinician_id)))
-    if flush_or_refuse(session) is not None:
+    detail = move_detail(session, ctx.zone, previous, slot.starts_at, previous_clinician_id, clinician_id)
+    if write_or_refuse(session, partial(flush_and_note, session, booking.id, at=ctx.now, kind="moved", actor=actor,
+                                        detail=detail)) is not None:
         raise SlotTaken(_alternatives(session, ctx, starts_at, [clinician_id], staff))
     # The relationship still holds the clinician loaded before the change: read the new one by id.
     booking.clinician = session.get(StaffUser, clinician_id)
@@ -513,10 +521,9 @@ def cancel_booking(session, ctx, booking, *, reason=None, actor=None):
     booking.cancel_reason = reason
     booking.sequence = Booking.sequence + 1
     booking.updated_at = ctx.now
-    # The reason is the patient's own words and may be personal: it stays on the booking only.
-    session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind="cancelled",
-                             actor_id=getattr(actor, "id", None),
-                             detail="by staff" if staff else "by the patient"))
     session.flush()
+    # The reason is the patient's own words and may be personal: it stays on the booking only.
+    note_event(session, booking.id, at=ctx.now, kind="cancelled", actor=actor,
+               detail="by staff" if staff else "by the patient")
     booking_cancelled.send(SENDER, session=session, now=ctx.now, booking=booking, actor=actor, reason=reason)
     return booking

@@ -8,11 +8,12 @@ consultation) is still free.
 """
 
 from datetime import timedelta
+from functools import partial
 
 from booking.appointments.availability import clinic_day
-from booking.appointments.bookings import SENDER, STATUS_LABELS, NotAllowed, flush_or_refuse
+from booking.appointments.bookings import SENDER, STATUS_LABELS, NotAllowed, flush_and_note, note_event, write_or_refuse
 from booking.appointments.lookups import upcoming_for_patient
-from booking.models import Booking, BookingEvent
+from booking.models import Booking
 from booking.models.appointments import CANCELLED
 from booking.signals import booking_restored
 
@@ -106,9 +107,8 @@ def set_status(session, ctx, booking, status, *, actor):
         kind, detail = status, None
     booking.status = status
     booking.updated_at = ctx.now
-    session.add(BookingEvent(booking_id=booking.id, at=ctx.now, kind=kind, actor_id=getattr(actor, "id", None),
-                             detail=detail))
     session.flush()
+    note_event(session, booking.id, at=ctx.now, kind=kind, actor=actor, detail=detail)
     session.expire(booking, ["events"])  # the next status_changes reads the new history
     return booking
 
@@ -119,9 +119,9 @@ def _undo_cancellation(session, ctx, booking, actor):
     booking.status, booking.cancelled_at, booking.cancel_reason = "booked", None, None
     booking.sequence = Booking.sequence + 1  # the patient's calendar takes the invite back as an update
     booking.updated_at = ctx.now
-    session.add(BookingEvent(booking_id=booking_id, at=ctx.now, kind="undone", actor_id=getattr(actor, "id", None),
-                             detail="cancelled undone; back to booked"))
-    if flush_or_refuse(session) is not None:  # rolled back: the cancellation stands
+    if write_or_refuse(session, partial(flush_and_note, session, booking_id, at=ctx.now, kind="undone", actor=actor,
+                                        detail="cancelled undone; back to booked")) is not None:
+        # rolled back: the cancellation stands
         if upcoming_for_patient(session, patient_id) is not None:
             raise NotAllowed("The patient has booked another consultation since this one was cancelled, so the "
                              "cancellation stays. Move that booking instead if this time suits.")

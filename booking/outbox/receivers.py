@@ -13,7 +13,7 @@ from booking.calendar.ical import Clinic, invite_draft_for
 from booking.crypto import cipher_for
 from booking.models import OutboxMessage, Patient, StaffUser
 from booking.outbox import messages
-from booking.outbox.sender import draft_email, queue_draft, queue_drafts
+from booking.outbox.sender import draft_email, queue_drafts
 from booking.outbox.sender import queue_email as queue_encrypted
 from booking.patients.record import contact_of
 from booking.timeutil import local_text
@@ -41,10 +41,11 @@ def _patient(booking, config):
     return contact_of(booking.patient, cipher_for(config))
 
 
-def _queue(session, draft, *, booking, now):
-    """Write `draft`'s outbox row about `booking` (written, with its id)."""
-    if draft is not None:
-        queue_draft(session, draft, booking_id=booking.id, now=now, cipher=cipher_for(current_app.config))
+def _queue(session, drafts, *, booking, now):
+    """Write the outbox rows of `drafts` (None: nobody to tell) about `booking` (written, with its
+    id), in one statement: on PostgreSQL it goes to the server with the COMMIT."""
+    queue_drafts(session, [draft for draft in drafts if draft is not None], booking_id=booking.id, now=now,
+                 cipher=cipher_for(current_app.config))
 
 
 # What the emails need of a clinician, built once: the whole StaffUser entity (password hash,
@@ -70,12 +71,6 @@ def _patient_invite(booking, *, kind, now, subject_body, link, patient):
                        invite=invite_draft_for(booking, config=config, now=now, link=link, contact=patient))
 
 
-def _queue_patient_invite(session, booking, *, kind, now, subject_body, link):
-    """Queue a patient email carrying the booking's invite (REQUEST or CANCEL)."""
-    _queue(session, _patient_invite(booking, kind=kind, now=now, subject_body=subject_body, link=link,
-                                    patient=_patient(booking, current_app.config)), booking=booking, now=now)
-
-
 def _staff_booking(booking, clinician, *, change, moment=None):
     """A Draft telling `clinician` (a row of _clinician, or None) that a booking changed (time only,
     no patient details); None when there is no one active to tell.
@@ -93,11 +88,6 @@ def _staff_booking(booking, clinician, *, change, moment=None):
         link=absolute(config, STAFF_SCHEDULE_PATH))
     return draft_email(kind="staff_booking_changed", recipient=clinician.email, subject=subject, body=body,
                        cipher=cipher_for(config))
-
-
-def _queue_staff_booking(session, booking, clinician, *, change, now, moment=None):
-    """Queue the note of _staff_booking about the written `booking`, if it goes to anyone."""
-    _queue(session, _staff_booking(booking, clinician, change=change, moment=moment), booking=booking, now=now)
 
 
 def _ensure_id(session, booking):
@@ -150,18 +140,20 @@ def on_booking_moved(sender, *, session, now, booking, previous_starts_at=None, 
     patient, clinician = _patient(booking, config), _clinician(session, booking.clinician_id)
     changed = previous_clinician_id is not None and previous_clinician_id != booking.clinician_id
     before = _clinician(session, previous_clinician_id) if changed else None
+    drafts = []
     if patient["email"]:
         previous = _when(booking, config, previous_starts_at) if previous_starts_at else None
         text = messages.booking_change(Clinic.from_config(config), name=patient["name"],
                                        when=_when(booking, config), previous=previous, link=link,
                                        clinician=clinician.name, previous_clinician=before and before.name)
-        _queue_patient_invite(session, booking, kind="booking_change", now=now, subject_body=text, link=link)
+        drafts.append(_patient_invite(booking, kind="booking_change", now=now, subject_body=text, link=link,
+                                      patient=patient))
     if changed:
-        _queue_staff_booking(session, booking, before, change="removed from your schedule", now=now,
-                             moment=previous_starts_at)
-        _queue_staff_booking(session, booking, clinician, change="added to your schedule", now=now)
+        drafts += [_staff_booking(booking, before, change="removed from your schedule", moment=previous_starts_at),
+                   _staff_booking(booking, clinician, change="added to your schedule")]
     else:
-        _queue_staff_booking(session, booking, clinician, change="moved", now=now)
+        drafts.append(_staff_booking(booking, clinician, change="moved"))
+    _queue(session, drafts, booking=booking, now=now)
 
 
 def _status_notices(session, now, booking, *, kind, words, change):
@@ -169,11 +161,12 @@ def _status_notices(session, now, booking, *, kind, words, change):
     _ensure_id(session, booking)
     config = current_app.config
     patient, clinician = _patient(booking, config), _clinician(session, booking.clinician_id)
+    drafts = []
     if patient["email"]:
         text = words(Clinic.from_config(config), name=patient["name"], when=_when(booking, config),
                      clinician=clinician.name)
-        _queue_patient_invite(session, booking, kind=kind, now=now, subject_body=text, link=None)
-    _queue_staff_booking(session, booking, clinician, change=change, now=now)
+        drafts.append(_patient_invite(booking, kind=kind, now=now, subject_body=text, link=None, patient=patient))
+    _queue(session, drafts + [_staff_booking(booking, clinician, change=change)], booking=booking, now=now)
 
 
 def on_booking_cancelled(sender, *, session, now, booking, actor=None, reason=None, **extra):

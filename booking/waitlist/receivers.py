@@ -31,10 +31,19 @@ def rules_context(session, now):
 
 
 def _offer(session, now, *, clinician_id, starts_at, patient_id):
-    """Offer the freed time to the first matching waiting patients and queue their emails."""
+    """Offer the freed time to the first matching waiting patients and queue their emails.
+
+    Who waits for such a time is asked first: when nobody does (most cancellations), whether the
+    time could be booked online (the clinic's rules, the clinician's hours and bookings) is not
+    read at all."""
+    zone = current_app.config["CLINIC_TIMEZONE"]
+    waiting = [entry for entry in rules.desk_list(session, now)
+               if entry.patient_id != patient_id and rules.suits(entry, clinician_id, starts_at, zone)]
+    if not waiting:
+        return
     freed = rules.offer_freed_time(session, rules_context(session, now), clinician_id=clinician_id,
                                    starts_at=starts_at, limit=int(current_app.config["WAITLIST_OFFERS_PER_TIME"]),
-                                   exclude_patient_id=patient_id)
+                                   exclude_patient_id=patient_id, entries=waiting)
     email_offers(session, now, freed)
 
 
