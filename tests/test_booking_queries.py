@@ -224,6 +224,33 @@ def test_a_move_to_another_clinician_writes_its_three_emails_in_one_statement(db
     assert "removed from your schedule" in body_of(sent[1]) and "added to your schedule" in body_of(sent[2])
 
 
+def test_a_patients_move_takes_the_rules_and_hours_from_the_cache_like_a_booking(app, client):
+    # Each move read the clinic's rules, its clinicians and the clinician's profile, hours and
+    # exceptions for the week: five statements a booking POST takes from the per-process cache
+    # while the plan version holds. Only the clinician's bookings for the day are read now.
+    from booking.appointments.web import slot_value
+
+    with app.app_context():
+        clinician_id = add_clinician(_db.session, hours=EVERY_DAY)
+        day = utcnow().date() + timedelta(days=4)
+        booking_id, token = add_booking(_db.session, clinician_id, local_instant(day, time(10), ZONE))
+        engine = _db.engine
+
+    def move_to(hour):
+        """The patient's reschedule POST to `hour` o'clock that day, with the same clinician."""
+        return client.post(f"/book/manage/{token}/reschedule", data={
+            "start": slot_value(local_instant(day, time(hour), ZONE)), "clinician": str(clinician_id)})
+
+    assert move_to(11).status_code == 302  # the week's plan is now cached
+    with counted(engine) as statements:
+        assert move_to(12).status_code == 302
+    assert not any(table in s for s in statements for table in (
+        "FROM clinic_settings", "FROM recurring_block", "FROM schedule_exception", "FROM clinician_profile"))
+    assert sum("FROM booking WHERE booking.clinician_id IN" in " ".join(s.split()) for s in statements) == 1
+    with app.app_context():
+        assert _db.session.get(Booking, booking_id).starts_at == local_instant(day, time(12), ZONE)
+
+
 def test_a_booking_compares_statuses_with_literals_so_sqlite_keeps_its_prepared_plans(app):
     # A status compared with a bound value, where a partial index's condition names the status,
     # makes SQLite prepare the statement again on every run: the booking held already check
