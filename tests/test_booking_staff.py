@@ -349,3 +349,23 @@ def test_one_clinicians_schedule_still_offers_every_clinician_to_switch_to(clien
         ("all", "", "All clinicians"), (str(staff["alice"]), "", "Dr Alice Adams"),
         (str(staff["bob"]), " selected", "Dr Bob Brown")]
     assert grid_heads(page) == ["Dr Bob Brown"]  # the grid is only theirs
+
+
+def test_the_front_desks_bookings_and_moves_take_the_rules_and_hours_from_the_cache(client, db, staff):
+    # As a patient's booking does: one read of the plan version, not the clinic's rules, its
+    # clinicians and the clinician's profile, hours and exceptions on every phone booking and move.
+    from tests.test_booking_queries import counted
+
+    plan_tables = ("FROM clinic_settings", "FROM recurring_block", "FROM schedule_exception", "FROM clinician_profile")
+    assert client.post("/staff/schedule/book", data=phone_form(staff)).status_code == 302  # the week's plan cached
+    with counted(db.engine) as booking_statements:
+        assert client.post("/staff/schedule/book", data=phone_form(staff, patient="second", hour=11)).status_code == 302
+    second = db.session.scalars(sa.select(Booking).where(Booking.patient_id == staff["second"])).one()
+    with counted(db.engine) as move_statements:
+        moved = client.post(f"/staff/schedule/booking/{second.id}/move", data={
+            "clinician": str(staff["alice"]), "date": staff["day"].isoformat(), "time": "14:00"})
+    assert moved.status_code == 302
+    for statements in (booking_statements, move_statements):
+        assert not any(table in s for s in statements for table in plan_tables)
+    db.session.expire_all()
+    assert db.session.get(Booking, second.id).starts_at == staff["at"](14)

@@ -18,11 +18,11 @@ from booking.appointments.bookings import (UNREAD, AlreadyBooked, BookingError, 
                                            SlotTaken, cancel_booking, create_booking, find_by_manage_link,
                                            lock_timed_out, move_booking)
 from booking.appointments.lookups import blocking_booking, find_by_token, patient_state
-from booking.appointments.schedule_version import PLAN_VERSION_COLUMN, read_plan_version
+from booking.appointments.schedule_version import PLAN_VERSION_COLUMN
 from booking.appointments.forms import CancelForm, ConfirmForm, RescheduleForm
 from booking.appointments.week_cache import bookable_clinicians as cached_clinicians
-from booking.appointments.week_cache import (cache_for, plan_snapshot, plan_source, recent_for, schedule_snapshot,
-                                            week_slots)
+from booking.appointments.week_cache import (cache_for, plan_context, plan_snapshot, plan_source, recent_for,
+                                             schedule_snapshot, week_slots)
 from booking.appointments.web import (booking_context, calendar_link, manage_link, parse_slot, patient_zone,
                                       slot_value)
 from booking.crypto import InvalidToken, cipher_for
@@ -131,17 +131,6 @@ def _may_book(intake):
 def bookable_clinicians():
     """(id, name) of every active clinician who takes bookings, by name."""
     return cached_clinicians(db.session)
-
-
-def cached_plan_context():
-    """(this request's rules Context, the bookable clinicians) from the per-process cache while the
-    plan version holds: one read of the version instead of the clinic's rules, its clinicians and
-    a clinician's hours and exceptions for the week (the clinician's bookings are still read)."""
-    cache = cache_for(current_app)
-    plan_version = read_plan_version(db.session)
-    snapshot = plan_snapshot(db.session, cache, current_app.config, plan_version)
-    ctx = booking_context(rules=snapshot.rules, plans=plan_source(cache, plan_version), clinicians=snapshot.clinicians)
-    return ctx, snapshot.clinicians
 
 
 def parse_clinician(value, clinicians):
@@ -500,7 +489,7 @@ def cancel(token):
 def reschedule(token):
     """Pick another free time, with the same or another clinician; moving it is one step."""
     booking = open_manage_link(token, lock=request.method == "POST")
-    ctx, clinicians = cached_plan_context()
+    ctx, clinicians = plan_context(db.session, current_app)
     form = RescheduleForm(data=None if request.method == "POST" else {
         "start": request.args.get("start", ""), "clinician": request.args.get("clinician", "")})
     clinician_id = parse_clinician(form.clinician.data, clinicians)

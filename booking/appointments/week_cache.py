@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from booking.appointments.availability import BOOKABLE, Rules, clinician_plans, fill_hours, free_slots, week_start
-from booking.appointments.schedule_version import read_version
+from booking.appointments.schedule_version import read_plan_version, read_version
 from booking.appointments.settings import load_rules
-from booking.appointments.web import slot_value
+from booking.appointments.web import booking_context, slot_value
 from booking.cache import TTLCache
 from booking.models import ClinicianProfile, StaffUser
 from booking.timeutil import twelve_hour, with_zone_on_change
@@ -144,6 +144,18 @@ def _snapshot(session, cache, config, kind, version):
         found = cache.put((kind, version), Snapshot(version, load_rules(session, config), clinicians,
                                                     {row.id: row.name for row in clinicians}))
     return found
+
+
+def plan_context(session, app):
+    """(the rules Context of this request, the bookable clinicians) as of the plan version, from
+    `app`'s per-process cache while it holds: one read of the version instead of the clinic's
+    rules, its clinicians and a clinician's hours and exceptions for the week. A time checked
+    against it still reads the clinician's bookings for the day; a new booking's emails name
+    its clinician from the plan's rows."""
+    cache, plan_version = cache_for(app), read_plan_version(session)
+    snapshot = plan_snapshot(session, cache, app.config, plan_version)
+    return booking_context(rules=snapshot.rules, plans=plan_source(cache, plan_version),
+                           clinicians=snapshot.clinicians), snapshot.clinicians
 
 
 def plan_source(cache, plan_version):

@@ -10,6 +10,7 @@ from booking.appointments.bookings import (STATUS_LABELS, AlreadyBooked, BeyondH
 from booking.appointments.statuses import UNDO, set_status
 from booking.appointments.forms import CancelForm, MoveForm, PhoneBookingForm, StatusForm, WalkInForm
 from booking.appointments.walk_ins import walk_in_slot
+from booking.appointments.week_cache import plan_context
 from booking.appointments.hours import parse_wall_time
 from booking.appointments.web import booking_context, manage_link, parse_slot
 from booking.audit import record_request_event
@@ -116,7 +117,8 @@ def new_booking():
         try:
             link = phone_booking_questionnaire_link(db.session, patient, role=current_user.role, config=current_app.config,
                                                     now=utcnow())
-            booking, _token = create_booking(db.session, booking_context(), clinician_id=int(form.clinician.data),
+            ctx, _clinicians = plan_context(db.session, current_app)
+            booking, _token = create_booking(db.session, ctx, clinician_id=int(form.clinician.data),
                                              starts_at=starts_at, patient_id=patient.id, link_for=manage_link,
                                              source="phone", actor=current_user, questionnaire_link=link,
                                              beyond_horizon=form.beyond_horizon.data,
@@ -269,7 +271,8 @@ def booking_move(booking_id):
     confirm_horizon = form.beyond_horizon.data
     if form.validate_on_submit() and (starts_at := requested_instant(form)) is not None:
         try:
-            move_booking(db.session, booking_context(), item, starts_at=starts_at,
+            ctx, _clinicians = plan_context(db.session, current_app)
+            move_booking(db.session, ctx, item, starts_at=starts_at,
                          clinician_id=int(form.clinician.data), actor=current_user,
                          beyond_horizon=form.beyond_horizon.data)
         except BookingError as refusal:  # SlotTaken included: it brings the nearest free times
