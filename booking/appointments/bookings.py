@@ -268,8 +268,9 @@ _EVENT_INSERT = DriverWrite(BookingEvent.__table__.insert())
 
 
 def note_event(session, booking_id, *, at, kind, actor=None, detail=None):
-    """Add a line to the booking's history: on PostgreSQL it goes to the server with the COMMIT
-    (held: nothing reads its id), on SQLite at once; a rollback drops it with the change it notes."""
+    """Add a line to the booking's history, held (nothing reads its id): on PostgreSQL it goes to
+    the server with the next statement or the COMMIT, on SQLite at once; a rollback drops it with
+    the change it notes."""
     _EVENT_INSERT.hold(session.connection(), {"booking_id": booking_id, "at": at, "kind": kind,
                                               "actor_id": getattr(actor, "id", None), "detail": detail})
 

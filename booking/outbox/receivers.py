@@ -43,7 +43,7 @@ def _patient(booking, config):
 
 def _queue(session, drafts, *, booking, now):
     """Write the outbox rows of `drafts` (None: nobody to tell) about `booking` (written, with its
-    id), in one statement: on PostgreSQL it goes to the server with the COMMIT."""
+    id), in one statement, held (on PostgreSQL it goes with the next statement or the COMMIT)."""
     queue_drafts(session, [draft for draft in drafts if draft is not None], booking_id=booking.id, now=now,
                  cipher=cipher_for(current_app.config))
 
