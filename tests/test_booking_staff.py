@@ -369,3 +369,34 @@ def test_the_front_desks_bookings_and_moves_take_the_rules_and_hours_from_the_ca
         assert not any(table in s for s in statements for table in plan_tables)
     db.session.expire_all()
     assert db.session.get(Booking, second.id).starts_at == staff["at"](14)
+
+
+def test_the_front_desks_changes_read_nothing_after_their_commit(client, db, staff):
+    # The words of the message and the page to go back to were read from the booking after the
+    # commit had expired it: one or two statements more (round trips on PostgreSQL) for each.
+    from tests.test_booking_queries import COMMIT, counted
+
+    with counted(db.engine, commits=True) as booked:
+        response = client.post("/staff/schedule/book", data=phone_form(staff))
+    booking_id = db.session.scalars(sa.select(Booking.id)).one()
+    assert response.headers["Location"] == f"/staff/schedule/booking/{booking_id}"
+    assert "Booked Phone Patient with Dr Alice Adams." in text(client.get(response.headers["Location"]))
+    today_id, _token = add_booking(db.session, staff["bob"], earlier_today(5), name="Here Today")
+    with counted(db.engine, commits=True) as arrived:
+        response = client.post(f"/staff/schedule/booking/{today_id}/status", data={"status": "arrived"})
+    assert response.headers["Location"] == f"/staff/schedule/booking/{today_id}"
+    assert "Here Today: arrived." in text(client.get(response.headers["Location"]))
+    with counted(db.engine, commits=True) as undone:
+        response = client.post(f"/staff/schedule/booking/{today_id}/status", data={"status": "undo"})
+    assert "Here Today: booked (undone)." in text(client.get(response.headers["Location"]))
+    with counted(db.engine, commits=True) as moved:
+        response = client.post(f"/staff/schedule/booking/{booking_id}/move", data={
+            "clinician": str(staff["bob"]), "date": staff["day"].isoformat(), "time": "14:00"})
+    assert response.headers["Location"] == f"/staff/schedule/booking/{booking_id}"
+    with counted(db.engine, commits=True) as cancelled:
+        response = client.post(f"/staff/schedule/booking/{booking_id}/cancel", data={"reason": ""})
+    assert response.headers["Location"] == f"/staff/schedule/booking/{booking_id}"
+    for statements in (booked, arrived, undone, moved, cancelled):
+        assert statements[-1] == COMMIT
+    db.session.expire_all()
+    assert db.session.get(Booking, booking_id).status == "cancelled"

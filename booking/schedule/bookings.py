@@ -176,11 +176,14 @@ def book_now():
 
 
 def _booked(booking, patient, detail, words):
-    """Audit and commit a new staff booking, say so, and open its page."""
+    """Audit and commit a new staff booking, say so, and open its page (the words and the link are
+    made before the commit, which would expire the rows they are read from)."""
     record_request_event(db.session, "change_booking", target_type="booking", target_id=booking.id, detail=detail)
+    said = f"Booked {patient_contact(patient)['name'] or 'the patient'} {words} {booking.clinician.name}."
+    page = url_for("schedule.booking", booking_id=booking.id)
     db.session.commit()
-    flash(f"Booked {patient_contact(patient)['name'] or 'the patient'} {words} {booking.clinician.name}.", "success")
-    return redirect(url_for("schedule.booking", booking_id=booking.id))
+    flash(said, "success")
+    return redirect(page)
 
 
 @bp.get("/booking/<id:booking_id>")
@@ -225,19 +228,19 @@ def booking_status(booking_id):
     else:
         record_request_event(db.session, "change_booking", target_type="booking", target_id=item.id,
                              detail=f"status {before} to {item.status}")
-        db.session.commit()
         undone = " (undone)" if form.status.data == UNDO else ""
-        flash(f"{patient_contact(item.patient)['name'] or 'Booking'}: {STATUS_LABELS[item.status].lower()}{undone}.",
-              "success")
-    return redirect(_back(item))
+        said = f"{patient_contact(item.patient)['name'] or 'Booking'}: {STATUS_LABELS[item.status].lower()}{undone}."
+        db.session.commit()  # after it, the booking's rows would be read again for the words
+        flash(said, "success")
+    return redirect(_back(booking_id))
 
 
-def _back(item):
+def _back(booking_id):
     """Where a status button returns to: the page it was pressed on, if that was ours."""
     target = request.form.get("next", "")
     if target.startswith("/staff/schedule") and "//" not in target:
         return target
-    return url_for("schedule.booking", booking_id=item.id)
+    return url_for("schedule.booking", booking_id=booking_id)
 
 
 @bp.post("/booking/<id:booking_id>/cancel")
@@ -256,7 +259,7 @@ def booking_cancel(booking_id):
                              detail="cancelled by staff")
         db.session.commit()
         flash("The booking is cancelled and its time is free again.", "success")
-        return redirect(url_for("schedule.booking", booking_id=item.id))
+        return redirect(url_for("schedule.booking", booking_id=booking_id))
     return render_template("schedule/booking.html", **_booking_page(item, cancel_form=form)), 400
 
 
@@ -285,7 +288,7 @@ def booking_move(booking_id):
                                  detail="moved by staff")
             db.session.commit()
             flash("The booking has been moved; the old time is free again.", "success")
-            return redirect(url_for("schedule.booking", booking_id=item.id))
+            return redirect(url_for("schedule.booking", booking_id=booking_id))
     item = booking_for(booking_id)
     page = _booking_page(item, move_form=form, error=error, alternatives=alternatives)
     page["confirm_horizon"] = confirm_horizon
