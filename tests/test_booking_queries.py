@@ -16,7 +16,7 @@ from tests.booking_factories import (ZONE, add_booking, add_clinician, add_intak
                                      book_first_free_time, context, first_free_time_fields)
 from tests.conftest import POSTGRES
 from tests.intake_factories import form_data
-from tests.outbox_helpers import body_of, recipient_of
+from tests.outbox_helpers import body_of, ics_of, recipient_of
 
 EVERY_DAY = {day: [(time(8), time(20))] for day in range(7)}
 
@@ -186,6 +186,8 @@ def test_a_cancellation_reads_the_rules_once_writes_its_emails_at_once_and_no_ho
     assert response.status_code == 302
     assert sum("FROM clinic_settings" in s for s in statements) == 1
     assert sum(s.startswith("INSERT INTO outbox_message ") for s in statements) == 1
+    # The invite's new SEQUENCE comes back with the UPDATE, not from a SELECT after it.
+    assert not any(s.startswith("SELECT booking.sequence") for s in statements)
     assert not any(table in s for s in statements
                    for table in ("FROM recurring_block", "FROM schedule_exception", "FROM clinician_profile"))
     with app.app_context():
@@ -196,6 +198,7 @@ def test_a_cancellation_reads_the_rules_once_writes_its_emails_at_once_and_no_ho
             ("booking_confirmation", "jordan@example.org"), ("staff_booking_changed", clinician_email),
             ("booking_cancellation", "jordan@example.org"), ("staff_booking_changed", clinician_email)]
         assert "cancelled" in body_of(sent[-1])
+        assert "METHOD:CANCEL" in ics_of(sent[2]) and "SEQUENCE:1" in ics_of(sent[2])
         assert [event.kind for event in booking.events] == ["created", "cancelled"]
 
 

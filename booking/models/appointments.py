@@ -162,6 +162,11 @@ class Booking(db.Model):
     """One consultation of one patient with one clinician. Cancelled bookings free their time."""
 
     __tablename__ = "booking"
+    # A move, a cancellation or a restore sets `sequence` to an expression (sequence + 1, in SQL,
+    # so two changes at once cannot lose one) that the database works out: with this and the
+    # column's FetchedValue, the UPDATE returns the new value (RETURNING) for the invite it goes
+    # in, instead of a SELECT of its own after it (a round trip on PostgreSQL).
+    __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinician_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_user.id"))
@@ -178,7 +183,7 @@ class Booking(db.Model):
     patient_timezone: Mapped[str | None] = mapped_column(sa.String(64))  # IANA name, when it differs
     manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     # iCalendar SEQUENCE: 0 at creation, +1 on every move and on cancellation.
-    sequence: Mapped[int] = mapped_column(default=0)
+    sequence: Mapped[int] = mapped_column(default=0, server_onupdate=sa.FetchedValue())  # see __mapper_args__
     source: Mapped[str] = mapped_column(sa.String(10), default="online")
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
